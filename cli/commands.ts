@@ -1,0 +1,24 @@
+/** The subcommands, loaded lazily so that `validate` does not pay for the lab or the engine. */
+export interface CommandModule {
+  run(args: string[]): Promise<number>;
+}
+
+export interface Command {
+  summary: string;
+  load(): Promise<CommandModule>;
+}
+
+export const commands: Record<string, Command> = {
+  validate: {
+    summary: "check a stack config file against the schema and the cluster rules; touches no host",
+    load: () => import("./validate"),
+  },
+  render: {
+    summary: "write every file and script that would reach each host, for review",
+    load: () => import("./render"),
+  },
+  lab: {
+    summary: "start, stop or list the local lab of test hosts (Linux namespaces; needs root)",
+    load: () => import("../lab/cli"),
+  },
+};
