@@ -1,0 +1,407 @@
+/**
+ * The lab: real test hosts on this machine. Each host is a network namespace on the lab's bridge, with its own
+ * mount, UTS, IPC and PID namespaces, an overlay root over a cached Debian image, and sshd on port 2400 for the
+ * user `mpi` (passwordless sudo). See BRIEF.md section 5; needs root.
+ */
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { renderBootScript } from "./boot";
+import { ensureImage, isRelease, Release } from "./image";
+import {
+  bridgeName,
+  checkLabName,
+  defaultHostNames,
+  hostAddress,
+  LAB_USER,
+  labDir,
+  labNetwork,
+  labsRoot,
+  MAX_HOSTS,
+  netnsName,
+  netnsPrefix,
+  pickLabIndex,
+  renderEtcHosts,
+  SSH_PORT,
+  vethName,
+} from "./names";
+import { disableIpv6, ipBatch, isAliveIn, killProcessesIn, linkExists, listNetns, sleep } from "./netns";
+import { requireRoot, requireTools, run, RunResult, runOk } from "./run";
+import { HostRecord, hostDir, LabRecord, readRecord, writeRecord } from "./state";
+
+export { renderLabStack } from "./stack";
+
+export interface LabOptions {
+  name?: string;
+  hosts?: number;
+  release?: Release;
+  /** Release of each host, in order; overrides `release` and sets the host count. */
+  releases?: string[];
+  firewall?: "iptables" | "none";
+  /** MPI slots per host, for the stack file (default 2). */
+  slots?: number;
+  /** Progress lines (image build, boot); silent by default. */
+  log?: (line: string) => void;
+  /** How long to wait for every sshd to answer (default 60 s plus 1 s per host). */
+  bootTimeoutMs?: number;
+}
+
+export interface LabHost {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  release: string;
+  /** Public host key, "ssh-ed25519 AAAA...". */
+  hostKey: string;
+  netns: string;
+  /** PID of the host's init (its sshd) as this machine sees it; 0 when the host is down. */
+  pid: number;
+  up: boolean;
+}
+
+export interface Lab {
+  name: string;
+  /** CIDR of the lab bridge. */
+  network: string;
+  /** The machine's own address on the bridge (where Pulumi and the tests connect from). */
+  gateway: string;
+  privateKeyPath: string;
+  hosts: LabHost[];
+  bridge: string;
+  /** State directory: key pair, lab.json, per-host overlay upper dirs and boot logs. */
+  dir: string;
+  firewall: "iptables" | "none";
+  slots: number;
+}
+
+const REQUIRED_TOOLS = ["ip", "nsenter", "unshare", "mount", "pivot_root", "ssh-keygen", "sysctl"];
+const DEFAULT_HOSTS = 3;
+
+export async function startLab(opts: LabOptions = {}): Promise<Lab> {
+  requireRoot("starting a lab");
+  requireTools(REQUIRED_TOOLS);
+  const log = opts.log ?? (() => undefined);
+  const name = opts.name ?? "lab";
+  const releases = resolveReleases(opts);
+  const firewall = opts.firewall ?? "iptables";
+  if (firewall !== "iptables" && firewall !== "none") throw new Error(`firewall must be 'iptables' or 'none', got '${String(firewall)}'`);
+  const slots = opts.slots ?? 2;
+  if (!Number.isInteger(slots) || slots < 1) throw new Error(`slots must be a positive integer, got ${slots}`);
+  checkOrThrow(checkLabName(name));
+
+  await stopLab(name);
+  const images = new Map<string, string>();
+  for (const release of new Set(releases)) images.set(release, await ensureImage(release, log));
+
+  const index = pickLabIndex(otherLabIndexes(name), await addressesInUse());
+  const { network, gateway, prefixLength } = labNetwork(index);
+  const dir = labDir(name);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const privateKeyPath = path.join(dir, "id_ed25519");
+  await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `mpi-hosts lab ${name}`, "-f", privateKeyPath]);
+
+  const record: LabRecord = {
+    name,
+    index,
+    network,
+    gateway,
+    prefixLength,
+    bridge: bridgeName(name),
+    dir,
+    privateKeyPath,
+    firewall,
+    slots,
+    port: SSH_PORT,
+    user: LAB_USER,
+    hosts: defaultHostNames(releases.length).map((host, i) => ({
+      name: host,
+      address: hostAddress(index, i),
+      release: releases[i],
+      image: images.get(releases[i])!,
+      netns: netnsName(name, host),
+      veth: vethName(index, i + 1),
+      hostKey: "",
+      pid: 0,
+      provisioned: false,
+    })),
+  };
+  // Written before anything exists, so that `down` can clean up after a crash half way.
+  writeRecord(record);
+  try {
+    await ipBatch([`link add ${record.bridge} type bridge`]);
+    disableIpv6(record.bridge);
+    await ipBatch([`addr add ${gateway}/${prefixLength} dev ${record.bridge}`, `link set ${record.bridge} up`]);
+    const started = Date.now();
+    await ipBatch(record.hosts.flatMap((h) => plugHost(record, h)));
+    log(`lab: booting ${record.hosts.length} hosts on ${network}...`);
+    await Promise.all(record.hosts.map((h) => bootHost(record, h, deadline(opts, record.hosts.length))));
+    log(`lab: ${record.hosts.length} hosts answer SSH on port ${SSH_PORT} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    await stopLab(name).catch(() => undefined);
+    throw e;
+  } finally {
+    if (fs.existsSync(dir)) writeRecord(record);
+  }
+  return toLab(record);
+}
+
+/** Removes every trace of the lab: processes, namespaces, links, state. Quiet when there is nothing to remove. */
+export async function stopLab(name = "lab"): Promise<void> {
+  requireRoot("stopping a lab");
+  checkOrThrow(checkLabName(name));
+  const dir = labDir(name);
+  const record = readRecordQuietly(dir);
+  const namespaces = listNetns(netnsPrefix(name));
+  await killProcessesIn(namespaces);
+  const bridge = record?.bridge ?? bridgeName(name);
+  await ipBatch(
+    [
+      // Deleting one end of a veth pair deletes both at once; the namespace's own teardown is asynchronous.
+      ...(record?.hosts ?? []).map((h) => h.veth).filter(linkExists).map((v) => `link del ${v}`),
+      ...namespaces.map((n) => `netns del ${n}`),
+      ...(linkExists(bridge) ? [`link del ${bridge}`] : []),
+    ],
+    true,
+  );
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export async function labStatus(name = "lab"): Promise<Lab | undefined> {
+  checkOrThrow(checkLabName(name));
+  const record = readRecord(labDir(name));
+  return record ? toLab(record) : undefined;
+}
+
+/** Simulates the host going down (power off): its processes die, its network goes away, its disk stays. */
+export async function stopHost(lab: Lab, host: string): Promise<void> {
+  requireRoot("stopping a lab host");
+  const record = mustReadRecord(lab.name);
+  const h = findHost(record, host);
+  await killProcessesIn([h.netns]);
+  await ipBatch([...(linkExists(h.veth) ? [`link del ${h.veth}`] : []), ...(listNetns(h.netns).includes(h.netns) ? [`netns del ${h.netns}`] : [])], true);
+  h.pid = 0;
+  writeRecord(record);
+}
+
+/**
+ * Boots the host again, like a reboot: same disk (overlay upper dir), address and host key; fresh /tmp,
+ * /dev/shm and /run, and the lab's default firewall again (rules added at run time are gone, as after a reboot).
+ */
+export async function startHost(lab: Lab, host: string): Promise<LabHost> {
+  requireRoot("starting a lab host");
+  const record = mustReadRecord(lab.name);
+  const h = findHost(record, host);
+  if (!isAliveIn(h.pid, h.netns)) {
+    await stopHost(lab, host); // leftovers of a host that died on its own
+    await ipBatch(plugHost(record, h));
+    try {
+      await bootHost(record, h, Date.now() + 60000);
+    } finally {
+      writeRecord(record);
+    }
+  }
+  return toLabHost(record, h);
+}
+
+export interface RootExecOptions {
+  input?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs a bash script as root inside the host (its mount, UTS, IPC, network and PID namespaces and its root),
+ * without SSH: an independent way to look at and change a host in tests.
+ */
+export async function rootExec(lab: Lab, host: string, script: string, opts: RootExecOptions = {}): Promise<RunResult> {
+  const record = mustReadRecord(lab.name);
+  const h = findHost(record, host);
+  if (!isAliveIn(h.pid, h.netns)) throw new Error(`lab host ${host} is down; start it with startHost first`);
+  const env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8", "USER=root", "LOGNAME=root"];
+  return run(
+    "nsenter",
+    ["-t", String(h.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--", "/usr/bin/env", "-i", ...env, "/bin/bash", "-c", script],
+    { input: opts.input, timeoutMs: opts.timeoutMs ?? 120000 },
+  );
+}
+
+function resolveReleases(opts: LabOptions): Release[] {
+  const releases = opts.releases ?? Array.from({ length: opts.hosts ?? DEFAULT_HOSTS }, () => opts.release ?? "trixie");
+  if (opts.releases && opts.hosts !== undefined && opts.hosts !== opts.releases.length) {
+    throw new Error(`hosts (${opts.hosts}) and releases (${opts.releases.length} entries) disagree; give one of them`);
+  }
+  if (releases.length < 1 || releases.length > MAX_HOSTS || !Number.isInteger(releases.length)) {
+    throw new Error(`a lab has 1-${MAX_HOSTS} hosts, got ${releases.length}`);
+  }
+  for (const r of releases) if (!isRelease(r)) throw new Error(`release must be 'trixie' or 'bookworm', got '${r}'`);
+  return releases as Release[];
+}
+
+/** `ip -batch` lines that create the host's namespace and plug it into the bridge; the boot script does the rest. */
+function plugHost(record: LabRecord, h: HostRecord): string[] {
+  return [`netns add ${h.netns}`, `link add ${h.veth} type veth peer name eth0 netns ${h.netns}`, `link set ${h.veth} master ${record.bridge} up`];
+}
+
+function deadline(opts: LabOptions, hosts: number): number {
+  return Date.now() + (opts.bootTimeoutMs ?? 60000 + 1000 * hosts);
+}
+
+async function bootHost(record: LabRecord, h: HostRecord, deadlineAt: number): Promise<void> {
+  const dir = hostDir(record, h.name);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pidFile = path.join(dir, "pid");
+  fs.rmSync(pidFile, { force: true });
+  const script = path.join(dir, "boot.sh");
+  fs.writeFileSync(
+    script,
+    renderBootScript({
+      host: h.name,
+      address: h.address,
+      prefixLength: record.prefixLength,
+      netns: h.netns,
+      image: h.image,
+      dir,
+      port: record.port,
+      firewall: record.firewall,
+      provision: h.provisioned
+        ? undefined
+        : {
+            user: record.user,
+            authorizedKey: fs.readFileSync(`${record.privateKeyPath}.pub`, "utf8"),
+            etcHosts: renderEtcHosts(record.hosts),
+          },
+    }),
+    { mode: 0o700 },
+  );
+  const consoleLog = path.join(dir, "console.log");
+  const fd = fs.openSync(consoleLog, "a");
+  // Detached and unreferenced: the host outlives this process (`lab up` returns, the hosts keep running).
+  const child = spawn("/bin/bash", [script, "outside"], { detached: true, stdio: ["ignore", fd, fd] });
+  fs.closeSync(fd);
+  child.unref();
+  let exited: string | undefined;
+  child.on("exit", (code, signal) => (exited = signal ? `killed by ${signal}` : `exit ${code}`));
+  child.on("error", (e) => (exited = e.message));
+
+  const fail = (why: string) => {
+    const tail = readTail(consoleLog, 15);
+    return new Error(`lab host ${h.name} (${h.address}) did not come up: ${why}${tail ? `\n--- ${consoleLog}:\n${tail}` : ""}`);
+  };
+  // The pid file appears once the address is configured, so connecting before it would only wait for ARP.
+  while (!fs.existsSync(pidFile)) {
+    if (exited) throw fail(`its boot script stopped (${exited})`);
+    if (Date.now() > deadlineAt) throw fail("timed out before it mounted its root");
+    await sleep(25);
+  }
+  for (;;) {
+    if (exited) throw fail(`its boot script stopped (${exited})`);
+    const banner = await readSshBanner(h.address, record.port, 2000);
+    if (banner?.startsWith("SSH-")) break;
+    if (Date.now() > deadlineAt) throw fail(`no SSH banner on ${h.address}:${record.port}`);
+    await sleep(50);
+  }
+  h.pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+  const pub = fs.readFileSync(path.join(dir, "upper/etc/ssh/ssh_host_ed25519_key.pub"), "utf8");
+  h.hostKey = pub.trim().split(/\s+/).slice(0, 2).join(" ");
+  h.provisioned = true;
+}
+
+/** The first line the server sends, or undefined when nothing answers yet. */
+export function readSshBanner(address: string, port: number, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let data = "";
+    const socket = net.connect({ host: address, port });
+    const done = (value: string | undefined) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.setTimeout(timeoutMs, () => done(undefined));
+    socket.on("error", () => done(undefined));
+    socket.on("data", (b: Buffer) => {
+      data += b.toString("latin1");
+      const end = data.indexOf("\n");
+      if (end >= 0) done(data.slice(0, end).trim());
+    });
+    socket.on("end", () => done(data ? data.trim() : undefined));
+  });
+}
+
+function toLab(record: LabRecord): Lab {
+  return {
+    name: record.name,
+    network: record.network,
+    gateway: record.gateway,
+    privateKeyPath: record.privateKeyPath,
+    hosts: record.hosts.map((h) => toLabHost(record, h)),
+    bridge: record.bridge,
+    dir: record.dir,
+    firewall: record.firewall,
+    slots: record.slots,
+  };
+}
+
+function toLabHost(record: LabRecord, h: HostRecord): LabHost {
+  const up = isAliveIn(h.pid, h.netns);
+  return {
+    name: h.name,
+    address: h.address,
+    port: record.port,
+    user: record.user,
+    release: h.release,
+    hostKey: h.hostKey,
+    netns: h.netns,
+    pid: up ? h.pid : 0,
+    up,
+  };
+}
+
+function findHost(record: LabRecord, host: string): HostRecord {
+  const h = record.hosts.find((x) => x.name === host);
+  if (!h) throw new Error(`lab '${record.name}' has no host '${host}' (it has ${record.hosts.map((x) => x.name).join(", ")})`);
+  return h;
+}
+
+function mustReadRecord(name: string): LabRecord {
+  const record = readRecord(labDir(name));
+  if (!record) throw new Error(`no lab named '${name}' is running (no ${labDir(name)}/lab.json); start one with \`npm run lab -- up\``);
+  return record;
+}
+
+function readRecordQuietly(dir: string): LabRecord | undefined {
+  try {
+    return readRecord(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+function otherLabIndexes(self: string): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(labsRoot());
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n !== self)
+    .map((n) => readRecordQuietly(path.join(labsRoot(), n))?.index)
+    .filter((i): i is number => i !== undefined);
+}
+
+async function addressesInUse(): Promise<string[]> {
+  const out = await runOk("ip", ["-o", "-4", "addr", "show"]);
+  return [...out.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]);
+}
+
+function readTail(file: string, lines: number): string {
+  try {
+    return fs.readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+function checkOrThrow(problem: string | undefined): void {
+  if (problem) throw new Error(problem);
+}

@@ -1,0 +1,24 @@
+/** The Pulumi stack config that points mpi-hosts at a running lab. */
+import { Document } from "yaml";
+import type { Lab } from "./lab";
+
+export const STACK_HEADER = "Written by `npm run lab -- up`: the local lab of test hosts. Regenerated on every `lab up`.";
+
+export function renderLabStack(lab: Lab): string {
+  const first = lab.hosts[0];
+  if (!first) throw new Error(`lab '${lab.name}' has no hosts`);
+  const config = {
+    "mpi-hosts:ssh": { user: first.user, port: first.port, privateKeyPath: lab.privateKeyPath },
+    "mpi-hosts:hosts": lab.hosts.map((h) => ({ name: h.name, address: h.address, os: "linux", slots: lab.slots, hostKey: h.hostKey })),
+    "mpi-hosts:python": { kind: "system" },
+    "mpi-hosts:mpi": { network: lab.network, btlPorts: "50000-50099", oobPorts: "50100-50199" },
+    "mpi-hosts:firewall": { backend: "auto", allowFrom: [lab.network] },
+    "mpi-hosts:verify": { from: first.name, tests: ["helloworld", "ringtest"], timeoutSeconds: 60 },
+  };
+  const doc = new Document({ config });
+  doc.commentBefore = ` ${STACK_HEADER}`;
+  // The short list of tests reads better inline, as in the brief.
+  const tests = doc.getIn(["config", "mpi-hosts:verify", "tests"], true) as { flow?: boolean } | undefined;
+  if (tests) tests.flow = true;
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+}

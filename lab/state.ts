@@ -1,0 +1,63 @@
+/** What a running lab remembers about itself: `lab.json` in its state directory, written atomically. */
+import * as fs from "fs";
+import * as path from "path";
+
+export interface HostRecord {
+  name: string;
+  address: string;
+  release: string;
+  /** Overlay lower dir. */
+  image: string;
+  netns: string;
+  veth: string;
+  /** "ssh-ed25519 AAAA..."; empty until the host first booted. */
+  hostKey: string;
+  /** PID of the host's init (sshd) as the machine sees it; 0 when the host is down. */
+  pid: number;
+  /** Set after the first successful boot: later boots keep the disk (users, keys, files) as it is. */
+  provisioned: boolean;
+}
+
+export interface LabRecord {
+  name: string;
+  index: number;
+  network: string;
+  gateway: string;
+  prefixLength: number;
+  bridge: string;
+  dir: string;
+  privateKeyPath: string;
+  firewall: "iptables" | "none";
+  slots: number;
+  port: number;
+  user: string;
+  hosts: HostRecord[];
+}
+
+export function recordPath(dir: string): string {
+  return path.join(dir, "lab.json");
+}
+
+export function readRecord(dir: string): LabRecord | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(recordPath(dir), "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as LabRecord;
+  } catch (e) {
+    throw new Error(`${recordPath(dir)} is not valid JSON (${(e as Error).message}); remove the lab with \`npm run lab -- down\``);
+  }
+}
+
+export function writeRecord(record: LabRecord): void {
+  const file = recordPath(record.dir);
+  fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+export function hostDir(record: LabRecord, host: string): string {
+  return path.join(record.dir, "hosts", host);
+}
