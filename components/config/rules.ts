@@ -1,0 +1,214 @@
+/**
+ * Cross-field rules the schema cannot express. Each rule reads the schema-valid raw config
+ * (defaults filled in) and returns problems at the path of the field to change.
+ */
+import { configPath as at, show } from "./schema";
+import { cidrContains, parseCidr, parsePortRange, portCount, rangeContains, rangesOverlap, formatPortRange, isIpv4 } from "./net";
+import { ConfigProblem, PortRange } from "./types";
+
+/** The raw config after the schema pass: shapes are right, defaults are in. */
+export interface RawCluster {
+  ssh: { user?: string; port: number };
+  hosts: Array<{
+    name: string;
+    address: string;
+    os: string;
+    port?: number;
+    user?: string;
+    slots: number;
+    pythonPrefix?: string;
+    firewallBackend?: string;
+  }>;
+  python: { kind: string; prefix: string };
+  mpi: { network: string; btlPorts: string; oobPorts: string };
+  firewall: { backend: string; allowFrom?: string[]; allowAnywhere: boolean };
+  verify: { from?: string };
+}
+
+type Rule = (c: RawCluster) => ConfigProblem[];
+const error = (path: string, message: string): ConfigProblem => ({ path, message, severity: "error" });
+const warning = (path: string, message: string): ConfigProblem => ({ path, message, severity: "warning" });
+
+const uniqueHostNames: Rule = (c) => {
+  const firstIndex = new Map<string, number>();
+  return c.hosts.flatMap((h, i) => {
+    const key = h.name.toLowerCase();
+    const first = firstIndex.get(key);
+    if (first === undefined) {
+      firstIndex.set(key, i);
+      return [];
+    }
+    return [error(`mpi-hosts:hosts[${i}].name`, `${show(h.name)} is also the name of hosts[${first}] (a unique name per host)`)];
+  });
+};
+
+const uniqueAddresses: Rule = (c) => {
+  const firstIndex = new Map<string, number>();
+  return c.hosts.flatMap((h, i) => {
+    const key = h.address.toLowerCase();
+    const first = firstIndex.get(key);
+    if (first === undefined) {
+      firstIndex.set(key, i);
+      return [];
+    }
+    return [error(`mpi-hosts:hosts[${i}].address`, `${show(h.address)} is also the address of hosts[${first}] (a unique address per host)`)];
+  });
+};
+
+const userIsSet: Rule = (c) =>
+  c.ssh.user
+    ? []
+    : c.hosts.flatMap((h, i) =>
+        h.user ? [] : [error(`mpi-hosts:hosts[${i}].user`, "missing, and ssh.user is not set (a login user for this host)")],
+      );
+
+function portRangeProblems(path: string, text: string): ConfigProblem[] {
+  const range = parsePortRange(text);
+  if (range.first > range.last) return [error(path, `${show(text)} runs backwards (FIRST-LAST with FIRST <= LAST)`)];
+  if (range.first < 1024 || range.last > 65535) {
+    return [error(path, `${show(text)} is outside the unprivileged ports (1024-65535: MPI runs as an ordinary user)`)];
+  }
+  return [];
+}
+
+const portRangesAreSound: Rule = (c) => [
+  ...portRangeProblems(at("/mpi/btlPorts"), c.mpi.btlPorts),
+  ...portRangeProblems(at("/mpi/oobPorts"), c.mpi.oobPorts),
+];
+
+function soundRange(text: string): PortRange | undefined {
+  return portRangeProblems("", text).length ? undefined : parsePortRange(text);
+}
+
+const portRangesDoNotOverlap: Rule = (c) => {
+  const btl = soundRange(c.mpi.btlPorts);
+  const oob = soundRange(c.mpi.oobPorts);
+  if (!btl || !oob || !rangesOverlap(btl, oob)) return [];
+  return [error(at("/mpi/oobPorts"), `${formatPortRange(oob)} overlaps btlPorts ${formatPortRange(btl)} (separate ranges for MPI and runtime traffic)`)];
+};
+
+const portRangesAvoidSsh: Rule = (c) => {
+  const ranges = (["btlPorts", "oobPorts"] as const).flatMap((key) => {
+    const range = soundRange(c.mpi[key]);
+    return range ? [{ key, range }] : [];
+  });
+  return c.hosts.flatMap((h, i) => {
+    const port = h.port ?? c.ssh.port;
+    return ranges
+      .filter(({ range }) => rangeContains(range, port))
+      .map(({ key }) => error(at(`/mpi/${key}`), `${c.mpi[key]} contains the SSH port ${port} of ${h.name} (a range that leaves SSH alone)`));
+  });
+};
+
+const btlRangeFitsSlots: Rule = (c) => {
+  const btl = soundRange(c.mpi.btlPorts);
+  if (!btl || c.hosts.length === 0) return [];
+  const busiest = c.hosts.reduce((a, b) => (b.slots > a.slots ? b : a));
+  if (portCount(btl) >= busiest.slots) return [];
+  return [
+    error(
+      at("/mpi/btlPorts"),
+      `${c.mpi.btlPorts} has ${portCount(btl)} ports but ${busiest.name} runs ${busiest.slots} slots (at least ${busiest.slots} ports: each rank listens on one, Open MPI issue #7130)`,
+    ),
+  ];
+};
+
+function cidrProblems(path: string, text: string, allowAnywhere: boolean): ConfigProblem[] {
+  const cidr = parseCidr(text);
+  if (typeof cidr === "string") return [error(path, `${show(text)} ${cidr} (a.b.c.d/n)`)];
+  if (cidr.prefix === 0 && !allowAnywhere) {
+    return [error(path, `${show(text)} opens the MPI ports to every address (a narrower network, or firewall.allowAnywhere: true to mean it)`)];
+  }
+  return [];
+}
+
+const networksAreSound: Rule = (c) => [
+  ...cidrProblems(at("/mpi/network"), c.mpi.network, false),
+  ...(c.firewall.allowFrom ?? []).flatMap((cidr, i) => cidrProblems(at(`/firewall/allowFrom/${i}`), cidr, c.firewall.allowAnywhere)),
+];
+
+const hostsSitOnTheClusterNetwork: Rule = (c) => {
+  const network = parseCidr(c.mpi.network);
+  if (typeof network === "string") return [];
+  return c.hosts.flatMap((h, i) =>
+    isIpv4(h.address) && !cidrContains(network, h.address)
+      ? [warning(at(`/hosts/${i}/address`), `${h.address} is outside mpi.network ${c.mpi.network} (MPI traffic is confined to that network)`)]
+      : [],
+  );
+};
+
+const verifyFromNamesAHost: Rule = (c) => {
+  if (c.verify.from === undefined) return [];
+  const names = c.hosts.map((h) => h.name.toLowerCase());
+  if (names.includes(c.verify.from.toLowerCase())) return [];
+  return [error(at("/verify/from"), `${show(c.verify.from)} is not a host (one of: ${c.hosts.map((h) => h.name).join(", ")})`)];
+};
+
+const pathsStayPut: Rule = (c) => {
+  const paths = [
+    { path: at("/python/prefix"), value: c.python.prefix },
+    ...c.hosts.flatMap((h, i) => (h.pythonPrefix ? [{ path: at(`/hosts/${i}/pythonPrefix`), value: h.pythonPrefix }] : [])),
+  ];
+  return paths.flatMap(({ path, value }) => {
+    if (value.split("/").some((segment) => segment === "." || segment === "..")) {
+      return [error(path, `${show(value)} has a . or .. segment (a plain absolute path)`)];
+    }
+    if (value === "/" || /^\/+$/.test(value)) return [error(path, `${show(value)} is the root directory (a directory of its own)`)];
+    return [];
+  });
+};
+
+const systemPythonOnLinuxOnly: Rule = (c) =>
+  c.python.kind !== "system"
+    ? []
+    : c.hosts.flatMap((h, i) =>
+        h.os === "macos"
+          ? [error(at(`/hosts/${i}/os`), `macos has no system Open MPI package (python.kind: conda for clusters with Macs)`)]
+          : [],
+      );
+
+const firewallBackendFitsOs: Rule = (c) => {
+  const linuxOnly = ["nftables", "iptables", "ufw", "firewalld"];
+  return c.hosts.flatMap((h, i) => {
+    const backend = h.firewallBackend ?? c.firewall.backend;
+    const path = h.firewallBackend ? at(`/hosts/${i}/firewallBackend`) : at("/firewall/backend");
+    if (h.os === "macos" && linuxOnly.includes(backend)) return [error(path, `${backend} does not exist on macos host ${h.name} (auto, pf or none)`)];
+    if (h.os === "linux" && backend === "pf") return [error(path, `pf does not exist on linux host ${h.name} (auto, nftables, iptables, ufw, firewalld or none)`)];
+    return [];
+  });
+};
+
+const samePrefixEverywhere: Rule = (c) => {
+  if (c.python.kind !== "conda") return [];
+  return c.hosts.flatMap((h, i) =>
+    h.pythonPrefix && h.pythonPrefix !== c.python.prefix
+      ? [
+          warning(
+            at(`/hosts/${i}/pythonPrefix`),
+            `${h.pythonPrefix} differs from python.prefix ${c.python.prefix}: mpirun starts remote daemons by its own absolute path, so keep the prefix the same on every host or launch with --prefix`,
+          ),
+        ]
+      : [],
+  );
+};
+
+export const rules: Rule[] = [
+  uniqueHostNames,
+  uniqueAddresses,
+  userIsSet,
+  portRangesAreSound,
+  portRangesDoNotOverlap,
+  portRangesAvoidSsh,
+  btlRangeFitsSlots,
+  networksAreSound,
+  hostsSitOnTheClusterNetwork,
+  verifyFromNamesAHost,
+  pathsStayPut,
+  systemPythonOnLinuxOnly,
+  firewallBackendFitsOs,
+  samePrefixEverywhere,
+];
+
+export function checkRules(raw: RawCluster): ConfigProblem[] {
+  return rules.flatMap((rule) => rule(raw));
+}

@@ -1,0 +1,64 @@
+/** The cluster as the rest of the program sees it: validated, defaults applied, per-host values resolved. */
+
+export type Os = "linux" | "macos";
+export type FirewallBackend = "auto" | "nftables" | "iptables" | "ufw" | "firewalld" | "pf" | "none";
+export type VerifyTest = "helloworld" | "ringtest" | "pingpong";
+
+export interface PortRange {
+  first: number;
+  last: number;
+}
+
+export interface Host {
+  name: string;
+  address: string;
+  os: Os;
+  port: number;
+  user: string;
+  slots: number;
+  /** "type base64" of the pinned host key (from config or the controller's known_hosts). */
+  hostKey: string;
+  /** Where the key came from, for messages. */
+  hostKeySource: "config" | "known_hosts";
+  pythonPrefix: string;
+  firewallBackend: FirewallBackend;
+}
+
+export interface Python {
+  kind: "conda" | "system";
+  prefix: string;
+  channel: string;
+  mpi4py: string;
+  openmpi: string;
+  prefixLink: "auto" | "always" | "never";
+}
+
+export interface Mpi {
+  network: string;
+  btlPorts: PortRange;
+  oobPorts: PortRange;
+  extraMca: Record<string, string | number | boolean>;
+}
+
+export interface Cluster {
+  ssh: {
+    privateKeyPath: string;
+    knownHostsPath: string;
+    connectTimeoutSeconds: number;
+    parallelism: number;
+  };
+  hosts: Host[];
+  python: Python;
+  mpi: Mpi;
+  firewall: { allowFrom: string[] };
+  verify: { enabled: boolean; from: string; tests: VerifyTest[]; timeoutSeconds: number };
+  /** Set when the key comes from the secret mpi-hosts:sshPrivateKey rather than a file. */
+  sshPrivateKey?: string;
+}
+
+/** One problem with the config, at a config path such as `mpi-hosts:hosts[2].port`. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  severity: "error" | "warning";
+}
