@@ -68,6 +68,8 @@ export interface Lab {
   /** The machine's own address on the bridge (where Pulumi and the tests connect from). */
   gateway: string;
   privateKeyPath: string;
+  /** known_hosts with every host's key (`[name]:2400,[address]:2400 ssh-ed25519 ...`), for plain ssh. */
+  knownHostsPath: string;
   hosts: LabHost[];
   bridge: string;
   /** State directory: key pair, lab.json, per-host overlay upper dirs and boot logs. */
@@ -144,6 +146,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   } finally {
     if (fs.existsSync(dir)) writeRecord(record);
   }
+  writeKnownHosts(record);
   return toLab(record);
 }
 
@@ -154,7 +157,7 @@ export async function stopLab(name = "lab"): Promise<void> {
   const dir = labDir(name);
   const record = readRecordQuietly(dir);
   const namespaces = listNetns(netnsPrefix(name));
-  await killProcessesIn(namespaces);
+  await killProcessesIn(namespaces, record?.hosts.map((h) => h.pid) ?? []);
   const bridge = record?.bridge ?? bridgeName(name);
   await ipBatch(
     [
@@ -179,7 +182,7 @@ export async function stopHost(lab: Lab, host: string): Promise<void> {
   requireRoot("stopping a lab host");
   const record = mustReadRecord(lab.name);
   const h = findHost(record, host);
-  await killProcessesIn([h.netns]);
+  await killProcessesIn([h.netns], [h.pid]);
   await ipBatch([...(linkExists(h.veth) ? [`link del ${h.veth}`] : []), ...(listNetns(h.netns).includes(h.netns) ? [`netns del ${h.netns}`] : [])], true);
   h.pid = 0;
   writeRecord(record);
@@ -201,6 +204,7 @@ export async function startHost(lab: Lab, host: string): Promise<LabHost> {
     } finally {
       writeRecord(record);
     }
+    writeKnownHosts(record);
   }
   return toLabHost(record, h);
 }
@@ -333,6 +337,7 @@ function toLab(record: LabRecord): Lab {
     network: record.network,
     gateway: record.gateway,
     privateKeyPath: record.privateKeyPath,
+    knownHostsPath: knownHostsPath(record),
     hosts: record.hosts.map((h) => toLabHost(record, h)),
     bridge: record.bridge,
     dir: record.dir,
@@ -354,6 +359,18 @@ function toLabHost(record: LabRecord, h: HostRecord): LabHost {
     pid: up ? h.pid : 0,
     up,
   };
+}
+
+function knownHostsPath(record: LabRecord): string {
+  return path.join(record.dir, "known_hosts");
+}
+
+/** Host keys survive stopHost/startHost, so this only changes when the lab is made anew. */
+function writeKnownHosts(record: LabRecord): void {
+  const lines = record.hosts
+    .filter((h) => h.hostKey)
+    .map((h) => `[${h.name}]:${record.port},[${h.address}]:${record.port} ${h.hostKey}`);
+  fs.writeFileSync(knownHostsPath(record), `${lines.join("\n")}\n`);
 }
 
 function findHost(record: LabRecord, host: string): HostRecord {

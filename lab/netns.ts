@@ -53,26 +53,32 @@ export function isAliveIn(pid: number, netns: string): boolean {
 }
 
 /**
- * SIGKILLs every process in the namespaces (killing a host's PID 1 takes its whole PID namespace with it)
- * and waits until none is left, so that the overlay and the namespaces are free when this returns.
+ * Kills every process in the namespaces and waits until none is left, so that the overlay and the namespaces are
+ * free when this returns. `initPids` (each host's PID 1) die first: that takes a host's whole PID namespace down
+ * and lets its `unshare` parent reap it, rather than leaving zombies for the machine's init.
  */
-export async function killProcessesIn(netnsNames: string[], timeoutMs = 15000): Promise<void> {
+export async function killProcessesIn(netnsNames: string[], initPids: number[] = [], timeoutMs = 15000): Promise<void> {
   const inodes = new Set(netnsNames.map(netnsInode).filter((i): i is number => i !== undefined));
-  const deadline = Date.now() + timeoutMs;
+  const inits = initPids.filter((pid) => pid > 0 && processesIn(inodes).includes(pid));
+  for (const pid of inits) kill(pid);
+  const started = Date.now();
   for (;;) {
     const pids = processesIn(inodes);
     if (pids.length === 0) return;
-    if (Date.now() > deadline) {
+    const waited = Date.now() - started;
+    if (waited > timeoutMs) {
       throw new Error(`processes ${pids.join(", ")} are still running in ${netnsNames.join(", ")} after SIGKILL`);
     }
-    for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // exited meanwhile
-      }
-    }
-    await sleep(50);
+    if (inits.length === 0 || waited > 1000) for (const pid of pids) kill(pid);
+    await sleep(20);
+  }
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // exited meanwhile
   }
 }
 

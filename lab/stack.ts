@@ -16,9 +16,8 @@ export function renderLabStack(lab: Lab): string {
     "mpi-hosts:verify": { from: first.name, tests: ["helloworld", "ringtest"], timeoutSeconds: 60 },
   };
   const doc = new Document({ config });
-  doc.commentBefore = ` ${STACK_HEADER}`;
   // The short list of tests reads better inline, as in the brief.
   const tests = doc.getIn(["config", "mpi-hosts:verify", "tests"], true) as { flow?: boolean } | undefined;
   if (tests) tests.flow = true;
-  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  return `# ${STACK_HEADER}\n${doc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;
 }

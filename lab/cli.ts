@@ -1,0 +1,157 @@
+/** `npm run lab -- up|down|status`: the local lab of test hosts (see lab/lab.ts). */
+import * as fs from "fs";
+import { parseArgs } from "util";
+import { isRelease, RELEASES } from "./image";
+import { Lab, labStatus, startLab, stopLab } from "./lab";
+import { MAX_HOSTS } from "./names";
+import { renderLabStack } from "./stack";
+
+const HELP: Record<string, string> = {
+  lab: `usage: npm run lab -- <up|down|status> [options]
+
+Real test hosts on this machine (Linux namespaces + an overlay root + sshd on port 2400); needs root.
+  up       start a lab (replacing one of the same name) and write its Pulumi stack config
+  down     stop a lab and remove everything it made
+  status   list a lab's hosts and whether each is up
+
+Run a subcommand with --help for its options.
+`,
+  up: `usage: npm run lab -- up [--hosts N] [--release trixie|bookworm] [--name NAME]
+                        [--firewall iptables|none] [--slots N] [--out FILE]
+
+Starts N hosts (default 3) named host1..hostN on 10.213.<lab index>.0/24, each with its own address,
+hostname, /tmp, /dev/shm and firewall, sshd on port 2400 and the user mpi (passwordless sudo).
+Builds the Debian image first when it is not cached (about a minute). A running lab of the same
+name is stopped first.
+
+  --hosts N        number of hosts, 1-${MAX_HOSTS} (default 3)
+  --release R      trixie (Open MPI 5.0, default) or bookworm (Open MPI 4.1)
+  --name NAME      lab name (default lab); several labs can run at once
+  --firewall F     iptables (default: INPUT policy DROP, only SSH comes in) or none
+  --slots N        MPI slots per host in the stack file (default 2)
+  --out FILE       stack config to write (default Pulumi.lab.yaml, or Pulumi.<name>.yaml)
+`,
+  down: `usage: npm run lab -- down [--name NAME]
+
+Stops every host of the lab and removes its namespaces, bridge and state (keys, disks).
+Does nothing when the lab does not exist.
+`,
+  status: `usage: npm run lab -- status [--name NAME]
+
+Lists the lab's hosts, their addresses and whether each is up. Exit 1 when there is no such lab.
+`,
+};
+
+export async function run(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  if (!command || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(HELP.lab);
+    return command ? 0 : 1;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) {
+    process.stderr.write(`lab: unknown subcommand '${command}'\n\n${HELP.lab}`);
+    return 1;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: rest, options: OPTIONS[command], strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    process.stderr.write(`lab ${command}: ${(e as Error).message}\n\n${HELP[command]}`);
+    return 1;
+  }
+  if (values.help) {
+    process.stdout.write(HELP[command]);
+    return 0;
+  }
+  try {
+    return await handler(values);
+  } catch (e) {
+    process.stderr.write(`lab ${command}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+const help = { type: "boolean", short: "h" } as const;
+const name = { type: "string" } as const;
+const OPTIONS: Record<string, Record<string, { type: "string" | "boolean"; short?: string }>> = {
+  up: { help, name, hosts: { type: "string" }, release: { type: "string" }, firewall: { type: "string" }, slots: { type: "string" }, out: { type: "string" } },
+  down: { help, name },
+  status: { help, name },
+};
+
+const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
+  async up(values) {
+    const labName = str(values.name) ?? "lab";
+    const hosts = positiveInt("--hosts", str(values.hosts) ?? "3");
+    const slots = positiveInt("--slots", str(values.slots) ?? "2");
+    const release = str(values.release) ?? "trixie";
+    if (!isRelease(release)) throw new Error(`--release must be one of ${RELEASES.join(", ")}, got '${release}'`);
+    const firewall = str(values.firewall) ?? "iptables";
+    if (firewall !== "iptables" && firewall !== "none") throw new Error(`--firewall must be iptables or none, got '${firewall}'`);
+    const out = str(values.out) ?? (labName === "lab" ? "Pulumi.lab.yaml" : `Pulumi.${labName}.yaml`);
+
+    const started = Date.now();
+    const lab = await startLab({ name: labName, hosts, release, firewall, slots, log: (line) => process.stderr.write(`${line}\n`) });
+    fs.writeFileSync(out, renderLabStack(lab));
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const first = lab.hosts[0];
+    const down = labName === "lab" ? "npm run lab -- down" : `npm run lab -- down --name ${labName}`;
+    process.stdout.write(
+      [
+        `lab '${lab.name}' is up in ${seconds} s: ${lab.hosts.length} hosts on ${lab.network} (this machine is ${lab.gateway} there), firewall ${lab.firewall}`,
+        "",
+        hostTable(lab),
+        "",
+        `stack config:  ${out}`,
+        `ssh to a host: ssh -i ${lab.privateKeyPath} -o UserKnownHostsFile=${lab.knownHostsPath} -p ${first.port} ${first.user}@${first.address}`,
+        `tear down:     ${down}`,
+        "",
+      ].join("\n"),
+    );
+    return 0;
+  },
+
+  async down(values) {
+    const labName = str(values.name) ?? "lab";
+    const existed = (await labStatus(labName)) !== undefined;
+    const started = Date.now();
+    await stopLab(labName);
+    process.stdout.write(
+      existed ? `lab '${labName}' is down (${((Date.now() - started) / 1000).toFixed(1)} s)\n` : `lab '${labName}': nothing to stop\n`,
+    );
+    return 0;
+  },
+
+  async status(values) {
+    const labName = str(values.name) ?? "lab";
+    const lab = await labStatus(labName);
+    if (!lab) {
+      process.stderr.write(`lab '${labName}' does not exist; start it with \`npm run lab -- up${labName === "lab" ? "" : ` --name ${labName}`}\`\n`);
+      return 1;
+    }
+    const up = lab.hosts.filter((h) => h.up).length;
+    process.stdout.write(
+      [`lab '${lab.name}': ${up} of ${lab.hosts.length} hosts up on ${lab.network} (bridge ${lab.bridge}, firewall ${lab.firewall})`, "", hostTable(lab), ""].join("\n"),
+    );
+    return 0;
+  },
+};
+
+function hostTable(lab: Lab): string {
+  const rows = [["HOST", "ADDRESS", "RELEASE", "STATE", "PID", "SSH"]];
+  for (const h of lab.hosts) rows.push([h.name, h.address, h.release, h.up ? "up" : "down", h.up ? String(h.pid) : "-", `${h.user}@${h.address}:${h.port}`]);
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c])).join("  ")}`.trimEnd()).join("\n");
+}
+
+function str(value: string | boolean | undefined): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+function positiveInt(option: string, text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new Error(`${option} must be a positive whole number, got '${text}'`);
+  return Number(text);
+}
