@@ -1,3 +1,64 @@
-export async function run(): Promise<number> {
-  throw new Error("render: not yet built");
+/** `npm run render -- --stack NAME [--out DIR]`: every file and script per host, for review. */
+import * as fs from "fs";
+import * as path from "path";
+import { formatProblems, loadCluster, readStackFile } from "../components/config/load";
+import { renderForReview } from "../components/render/review";
+import { parseArgs, stackFile, UsageError } from "./args";
+
+const help = `usage: npm run render -- [--stack NAME | FILE] [--out DIR]
+
+Writes, per host, the exact files and scripts that \`pulumi up\` would apply, plus DIR/README.md
+with the host table, the port plan and a Mermaid diagram. Contacts no host.
+DIR (default rendered/) is replaced as a whole, so removed hosts and facets disappear too.
+The same config always gives byte-identical output: commit it, or diff it in a pull request.
+`;
+
+export async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(args, { values: ["stack", "out"] });
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`render: ${err.message}\n\n${help}`);
+      return 1;
+    }
+    throw err;
+  }
+  if (parsed.options.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const file = stackFile(parsed);
+  if (!file) {
+    process.stderr.write(help);
+    return 1;
+  }
+  if (!fs.existsSync(file)) {
+    process.stderr.write(`${file}: no such file (a Pulumi stack config, e.g. Pulumi.example.yaml)\n`);
+    return 1;
+  }
+  const { cluster, problems } = loadCluster(readStackFile(file));
+  if (!cluster) {
+    process.stderr.write(`${formatProblems(problems)}\n`);
+    return 1;
+  }
+  if (problems.length) process.stderr.write(`${formatProblems(problems)}\n`);
+  const out = typeof parsed.options.out === "string" ? parsed.options.out : "rendered";
+  const tree = renderForReview(cluster);
+  writeTree(out, tree);
+  process.stdout.write(`${file}: rendered ${tree.size} files for ${cluster.hosts.length} hosts into ${out}/ (see ${path.join(out, "README.md")})\n`);
+  return 0;
+}
+
+/** Replaces DIR with the tree; refuses to delete a folder that is not an earlier render. */
+function writeTree(out: string, tree: Map<string, string>): void {
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0 && !fs.existsSync(path.join(out, "README.md"))) {
+    throw new Error(`${out} exists and is not an earlier render (no README.md): choose another --out`);
+  }
+  fs.rmSync(out, { recursive: true, force: true });
+  for (const [rel, content] of tree) {
+    const target = path.join(out, rel);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, content, { mode: rel.endsWith(".sh") ? 0o755 : 0o644 });
+  }
 }

@@ -1,0 +1,44 @@
+/**
+ * clusterTrust: passwordless, host-key-pinned SSH between all hosts. Every host gets the cluster
+ * key pair (~/.ssh/mpi-hosts_ed25519), a known_hosts file of our own with every host's pinned key,
+ * and an authorized_keys block accepting the cluster key only from the cluster's networks.
+ * The private key reaches the host through the environment at run time, never through a script.
+ */
+import { knownHostsName } from "../config/knownHosts";
+import { templates } from "../render/templates";
+import { FacetDefinition } from "./facet";
+import { renderScripts } from "./scripts";
+
+export const CLUSTER_KEY_ENV = "MPI_HOSTS_CLUSTER_KEY";
+
+export const clusterTrust: FacetDefinition = {
+  name: "clusterTrust",
+  appliesTo: () => true,
+  render({ cluster, host, clusterPublicKey }) {
+    const t = templates();
+    const entries = cluster.hosts.map((h) => ({
+      names: [knownHostsName(h.name, h.port), knownHostsName(h.address, h.port)].join(","),
+      key: h.hostKey,
+    }));
+    const knownHosts = t.render("clusterTrust/known_hosts", { entries });
+    const from = [...new Set([cluster.mpi.network, ...cluster.firewall.allowFrom])].join(",");
+    const authorizedKeys = t.render("clusterTrust/authorized_keys", { from, publicKey: clusterPublicKey });
+    const identity = clusterPublicKey.split(" ").slice(0, 2).join(" ");
+    const publicKey = `${clusterPublicKey}\n`;
+    const vars = {
+      identity,
+      publicKey: clusterPublicKey,
+      knownHosts: knownHosts.replace(/\n$/, ""),
+      authorizedKeys: authorizedKeys.replace(/\n$/, ""),
+    };
+    return {
+      facet: "clusterTrust",
+      host: host.name,
+      privileged: false,
+      desired: { identity, publicKey, knownHosts, authorizedKeys },
+      files: { "mpi-hosts_known_hosts": knownHosts, "authorized_keys.block": authorizedKeys, "mpi-hosts_ed25519.pub": publicKey },
+      scripts: renderScripts("clusterTrust", host, "clusterTrust", vars),
+      secretEnv: [CLUSTER_KEY_ENV],
+    };
+  },
+};

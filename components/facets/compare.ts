@@ -1,0 +1,62 @@
+/**
+ * Probe output -> state, and desired vs actual. Pure functions with no imports: the facet
+ * provider is serialized into the Pulumi state and calls these from there.
+ */
+
+/** A JSON value as the probe prints it, before decoding. */
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** Parses the probe's JSON; fields named `x_b64` become `x` holding the decoded text (null stays null). */
+export function decodeProbe(stdout: string): Record<string, Json> {
+  const line = stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  if (!line) throw new Error(`the probe printed no JSON state (got: ${JSON.stringify(stdout.slice(0, 200))})`);
+  const raw = JSON.parse(line) as Record<string, Json>;
+  const state: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === "probe") continue;
+    if (key.endsWith("_b64")) {
+      state[key.slice(0, -4)] = typeof value === "string" ? Buffer.from(value, "base64").toString("utf8") : null;
+    } else state[key] = value;
+  }
+  return state;
+}
+
+export interface Difference {
+  /** The state key that differs, e.g. `block`. */
+  key: string;
+  expected: Json | undefined;
+  actual: Json | undefined;
+}
+
+/** Keys of `desired` whose value differs in `actual`; extra keys in `actual` are information only. */
+export function diffStates(desired: Record<string, Json>, actual: Record<string, Json>): Difference[] {
+  const same = (a: Json | undefined, b: Json | undefined): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  return Object.keys(desired)
+    .sort()
+    .filter((key) => !same(desired[key], actual[key]))
+    .map((key) => ({ key, expected: desired[key], actual: actual[key] }));
+}
+
+/** A short, readable account of differences: line diffs for text, values otherwise. */
+export function describeDifferences(differences: Difference[]): string {
+  const lines: string[] = [];
+  for (const d of differences) {
+    const expected = d.expected ?? null;
+    const actual = d.actual ?? null;
+    if (typeof expected === "string" && typeof actual === "string" && (expected.includes("\n") || actual.includes("\n"))) {
+      lines.push(`${d.key}:`);
+      const want = expected.split("\n");
+      const have = actual.split("\n");
+      const wantSet = new Set(want);
+      const haveSet = new Set(have);
+      for (const l of have) if (!wantSet.has(l)) lines.push(`  - ${l}`);
+      for (const l of want) if (!haveSet.has(l)) lines.push(`  + ${l}`);
+      if (want.length !== have.length && lines[lines.length - 1] === `${d.key}:`) lines.push("  (same lines, different order or count)");
+    } else if (actual === null) {
+      lines.push(`${d.key}: missing (expected ${JSON.stringify(expected)})`);
+    } else {
+      lines.push(`${d.key}: ${JSON.stringify(actual)} (expected ${JSON.stringify(expected)})`);
+    }
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,51 @@
+/**
+ * Render for review: the exact files and scripts each host would get, plus a README with the
+ * host table, the port plan and a Mermaid diagram, so a pull request shows what changes where.
+ * Deterministic: the same config gives byte-identical output.
+ */
+import { formatPortRange } from "../config/net";
+import { Cluster } from "../config/types";
+import { RenderedFacet } from "../facets/facet";
+import { CLUSTER_KEY_PLACEHOLDER, renderHost } from "../facets";
+import { templates } from "./templates";
+
+/** Relative path -> content. */
+export type FileTree = Map<string, string>;
+
+export function renderForReview(cluster: Cluster, clusterPublicKey = CLUSTER_KEY_PLACEHOLDER): FileTree {
+  const tree: FileTree = new Map();
+  const perHost = cluster.hosts.map((host) => ({ host, facets: renderHost(cluster, host, clusterPublicKey) }));
+  for (const { host, facets } of perHost) {
+    for (const facet of facets) {
+      const dir = `${host.name}/${facet.facet}`;
+      for (const [name, content] of Object.entries(facet.files).sort(([a], [b]) => a.localeCompare(b))) tree.set(`${dir}/${name}`, content);
+      for (const kind of ["probe", "apply", "remove"] as const) tree.set(`${dir}/${kind}.sh`, facet.scripts[kind]);
+    }
+  }
+  tree.set("README.md", reviewReadme(cluster, perHost));
+  return new Map([...tree.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function reviewReadme(cluster: Cluster, perHost: Array<{ host: Cluster["hosts"][number]; facets: RenderedFacet[] }>): string {
+  const { mpi, python } = cluster;
+  const pythonOf = (prefix: string) => (python.kind === "conda" ? `conda ${prefix} (mpi4py ${python.mpi4py}, openmpi ${python.openmpi})` : "system packages");
+  return templates().render("review/README.md", {
+    hostCount: cluster.hosts.length,
+    slots: cluster.hosts.reduce((n, h) => n + h.slots, 0),
+    hosts: perHost.map(({ host, facets }) => ({
+      ...host,
+      python: pythonOf(host.pythonPrefix),
+      facets: facets.map((f) => f.facet).join(", "),
+      mermaidId: `h_${host.name.replace(/-/g, "_")}`,
+    })),
+    network: mpi.network,
+    btl: formatPortRange(mpi.btlPorts),
+    oob: formatPortRange(mpi.oobPorts),
+    allowFrom: cluster.firewall.allowFrom.join(", "),
+    sshPorts: [...new Set(cluster.hosts.map((h) => h.port))].sort((a, b) => a - b).join(", "),
+    verify: cluster.verify,
+    verifyTests: cluster.verify.tests.join(", "),
+    verifyFromId: `h_${cluster.verify.from.replace(/-/g, "_")}`,
+    others: cluster.hosts.filter((h) => h.name !== cluster.verify.from).map((h) => ({ mermaidId: `h_${h.name.replace(/-/g, "_")}` })),
+  });
+}
