@@ -5,6 +5,8 @@ const common = {
   transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
 };
 module.exports = {
+  // Lab tests start real hosts and run mpirun: minutes, not seconds.
+  testTimeout: 600000,
   projects: [
     {
       ...common,
@@ -15,7 +17,6 @@ module.exports = {
       ...common,
       displayName: "lab",
       testMatch: ["<rootDir>/test/lab/**/*.test.ts"],
-      testTimeout: 600000,
     },
   ],
 };

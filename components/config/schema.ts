@@ -30,6 +30,8 @@ const expectations: Record<string, { wrong: string; expected: string }> = {
   },
   localPath: { wrong: "is not a usable file path", expected: "a path without newlines" },
   versionSpec: { wrong: "is not a version pin", expected: "MAJOR[.MINOR[.PATCH]] optionally ending in .*, e.g. 4.0.* or 5.0.7" },
+  mcaValue: { wrong: "is not a one-line value", expected: "no newlines" },
+  mcaName: { wrong: "is not an MCA parameter name", expected: "lower-case letters, digits and _, e.g. btl_tcp_links" },
   hostKey: {
     wrong: "is not an SSH public key",
     expected: "TYPE BASE64 as printed by ssh-keyscan, e.g. ssh-ed25519 AAAA...",
@@ -53,6 +55,8 @@ export function show(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+const GENERIC_KEY_PROBLEM = "has a key that is not allowed";
+
 function definitionOf(error: ErrorObject): string | undefined {
   return /#\/\$defs\/([A-Za-z]+)\//.exec(error.schemaPath)?.[1];
 }
@@ -61,6 +65,11 @@ function describe(error: ErrorObject): ConfigProblem {
   const params = error.params as Record<string, unknown>;
   const problem = (path: string, message: string): ConfigProblem => ({ path, message, severity: "error" });
   const here = configPath(error.instancePath);
+  if (error.propertyName !== undefined && error.keyword !== "propertyNames") {
+    const def2 = definitionOf(error);
+    const expectation = def2 ? expectations[def2] : undefined;
+    return problem(here, `has the key ${show(error.propertyName)}, which ${expectation ? `${expectation.wrong} (${expectation.expected})` : "is not allowed"}`);
+  }
   const def = definitionOf(error);
   switch (error.keyword) {
     case "required":
@@ -83,7 +92,7 @@ function describe(error: ErrorObject): ConfigProblem {
     case "uniqueItems":
       return problem(here, `lists ${show((error.data as unknown[])[Number(params.j)])} twice (each entry once)`);
     case "propertyNames":
-      return problem(here, `has a key that is not an MCA parameter name (lower-case letters, digits and _)`);
+      return problem(here, GENERIC_KEY_PROBLEM);
     case "minimum":
     case "maximum":
     case "pattern":
@@ -120,7 +129,9 @@ export function validateAgainstSchema(raw: Record<string, unknown>): ConfigProbl
   if (validateSchema(raw)) return [];
   const problems = (validateSchema.errors ?? []).map(describe);
   const seen = new Set<string>();
+  const specific = new Set(problems.filter((p) => p.message !== GENERIC_KEY_PROBLEM).map((p) => p.path));
   return problems.filter((p) => {
+    if (p.message === GENERIC_KEY_PROBLEM && specific.has(p.path)) return false;
     const key = `${p.path}\u0000${p.message}`;
     if (seen.has(key)) return false;
     seen.add(key);

@@ -5,7 +5,7 @@
  */
 import { Os } from "../config/types";
 import { templates } from "../render/templates";
-import { FacetDefinition } from "./facet";
+import { FacetDefinition, RenderedFacet } from "./facet";
 import { renderScripts } from "./scripts";
 
 /** Shell start-up files that non-interactive ssh shells read, per OS (zsh is the macOS default). */
@@ -24,7 +24,7 @@ export function pythonPaths(kind: "conda" | "system", prefix: string): { python:
 export const python: FacetDefinition = {
   name: "python",
   appliesTo: () => true,
-  render({ cluster, host }) {
+  render({ cluster, host }): RenderedFacet {
     const { python: py } = cluster;
     if (py.kind === "system") {
       const desired = { packages: systemPackages.map((p) => `${p} installed\n`).join("") };

@@ -1,0 +1,46 @@
+/** MpiCluster: the cluster key, one MpiHost per host, then the verification job across all of them. */
+import * as pulumi from "@pulumi/pulumi";
+import { Cluster } from "./config/types";
+import { HostSummary, MpiHost } from "./mpiHost";
+import { ClusterKey } from "./provider/clusterKey";
+import { verificationJob } from "./verification";
+
+export interface MpiClusterArgs {
+  cluster: Cluster;
+  /** Private key Pulumi uses to reach the hosts (secret). */
+  adminPrivateKey: pulumi.Input<string>;
+}
+
+export class MpiCluster extends pulumi.ComponentResource {
+  readonly hosts: MpiHost[];
+  readonly clusterKey: ClusterKey;
+  readonly verification?: pulumi.Output<string>;
+  readonly summary: pulumi.Output<Record<string, HostSummary>>;
+
+  constructor(name: string, args: MpiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mpi-hosts:index:MpiCluster", name, {}, opts);
+    const { cluster } = args;
+    this.clusterKey = new ClusterKey(`${name}-cluster-key`, { comment: `mpi-hosts cluster ${name}`, rotation: "1" }, { parent: this });
+    this.hosts = cluster.hosts.map(
+      (host) =>
+        new MpiHost(
+          host.name,
+          {
+            cluster,
+            host,
+            clusterPublicKey: this.clusterKey.publicKey,
+            clusterPrivateKey: this.clusterKey.privateKey,
+            adminPrivateKey: args.adminPrivateKey,
+          },
+          { parent: this },
+        ),
+    );
+    this.summary = pulumi.all(Object.fromEntries(this.hosts.map((h, i) => [cluster.hosts[i].name, h.summary])));
+    if (cluster.verify.enabled) {
+      const desired = pulumi.all(Object.fromEntries(this.hosts.map((h, i) => [cluster.hosts[i].name, h.desired])));
+      const job = verificationJob(`${name}-verify`, cluster, desired, args.adminPrivateKey, { parent: this, dependsOn: this.hosts });
+      this.verification = job.stdout;
+    }
+    this.registerOutputs({ summary: this.summary, verification: this.verification });
+  }
+}

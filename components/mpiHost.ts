@@ -1,0 +1,88 @@
+/** MpiHost: one host and its facets, applied in order (each facet waits for the one before). */
+import * as pulumi from "@pulumi/pulumi";
+import { Cluster, Host } from "./config/types";
+import { RenderedFacet } from "./facets/facet";
+import { renderHost } from "./facets";
+import { CLUSTER_KEY_ENV } from "./facets/clusterTrust";
+import { Facet } from "./provider/facetProvider";
+import { Connection } from "./provider/remote";
+
+export interface MpiHostArgs {
+  cluster: Cluster;
+  host: Host;
+  clusterPublicKey: pulumi.Input<string>;
+  clusterPrivateKey: pulumi.Input<string>;
+  /** Private key that Pulumi uses to reach the host (a secret). */
+  adminPrivateKey: pulumi.Input<string>;
+}
+
+export interface HostSummary {
+  address: string;
+  port: number;
+  os: string;
+  slots: number;
+  /** What the last apply of each facet said. */
+  facets: Record<string, string>;
+}
+
+export class MpiHost extends pulumi.ComponentResource {
+  readonly facets: Facet[] = [];
+  /** Desired state of every facet, for the verification job's trigger. */
+  readonly desired: pulumi.Output<Record<string, unknown>>;
+  readonly summary: pulumi.Output<HostSummary>;
+
+  constructor(name: string, args: MpiHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mpi-hosts:index:MpiHost", name, {}, opts);
+    const { cluster, host } = args;
+    const rendered = pulumi.output(args.clusterPublicKey).apply((key) => renderHost(cluster, host, key));
+    // The facet list does not depend on the key, so resources can be declared before it is known.
+    const names = renderHost(cluster, host, "ssh-ed25519 AAAA placeholder").map((f) => f.facet);
+    const connection = pulumi.secret(
+      pulumi.output(args.adminPrivateKey).apply(
+        (privateKey): Connection => ({
+          name: host.name,
+          address: host.address,
+          port: host.port,
+          user: host.user,
+          privateKey,
+          hostKey: host.hostKey,
+          connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
+        }),
+      ),
+    );
+    let previous: Facet | undefined;
+    names.forEach((facetName, i) => {
+      const facet = rendered.apply((all) => all[i] as RenderedFacet);
+      const secretEnv = pulumi.secret(
+        pulumi.all([facet, args.clusterPrivateKey]).apply(
+          ([f, key]): Record<string, string> => (f.secretEnv.includes(CLUSTER_KEY_ENV) ? { [CLUSTER_KEY_ENV]: key } : {}),
+        ),
+      );
+      const resource: Facet = new Facet(
+        `${name}-${facetName}`,
+        {
+          host: host.name,
+          facet: facetName,
+          connection,
+          privileged: facet.apply((f) => f.privileged),
+          scripts: facet.apply((f) => f.scripts),
+          state: facet.apply((f) => f.desired),
+          secretEnv,
+          timeoutSeconds: facetName === "python" ? 1800 : 120,
+        },
+        { parent: this, dependsOn: previous ? [previous] : [] },
+      );
+      this.facets.push(resource);
+      previous = resource;
+    });
+    this.desired = rendered.apply((all) => Object.fromEntries(all.map((f) => [f.facet, f.desired])));
+    this.summary = pulumi.all(this.facets.map((f) => f.lastApply)).apply((notes): HostSummary => ({
+      address: host.address,
+      port: host.port,
+      os: host.os,
+      slots: host.slots,
+      facets: Object.fromEntries(names.map((n, i) => [n, notes[i] ?? "pending"])),
+    }));
+    this.registerOutputs({ summary: this.summary });
+  }
+}
