@@ -14,6 +14,7 @@ import {
   checkLabName,
   defaultHostNames,
   hostAddress,
+  hostMac,
   LAB_USER,
   labDir,
   labNetwork,
@@ -244,7 +245,12 @@ function resolveReleases(opts: LabOptions): Release[] {
 
 /** `ip -batch` lines that create the host's namespace and plug it into the bridge; the boot script does the rest. */
 function plugHost(record: LabRecord, h: HostRecord): string[] {
-  return [`netns add ${h.netns}`, `link add ${h.veth} type veth peer name eth0 netns ${h.netns}`, `link set ${h.veth} master ${record.bridge} up`];
+  const mac = hostMac(record.index, record.hosts.indexOf(h) + 1);
+  return [
+    `netns add ${h.netns}`,
+    `link add ${h.veth} type veth peer name eth0 address ${mac} netns ${h.netns}`,
+    `link set ${h.veth} master ${record.bridge} up`,
+  ];
 }
 
 function deadline(opts: LabOptions, hosts: number): number {

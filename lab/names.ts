@@ -66,6 +66,16 @@ export function vethName(index: number, hostNumber: number): string {
   return `mhv${index}-${hostNumber}`;
 }
 
+/**
+ * Fixed MAC of a host's eth0, like a real NIC: after stopHost/startHost, neighbours' ARP caches (the machine's
+ * and other hosts') still hold the right address; a fresh random MAC left them sending to the old one for ~40 s.
+ * 02: locally administered, unicast.
+ */
+export function hostMac(index: number, hostNumber: number): string {
+  const hex = (n: number) => n.toString(16).padStart(2, "0");
+  return ["02", "6d", "68", hex(index), hex(hostNumber >> 8), hex(hostNumber & 0xff)].join(":");
+}
+
 export function labNetwork(index: number): { network: string; gateway: string; prefixLength: number } {
   if (!Number.isInteger(index) || index < 1 || index > MAX_LAB_INDEX) {
     throw new Error(`lab index must be 1-${MAX_LAB_INDEX}, got ${index}`);
