@@ -1,0 +1,230 @@
+/**
+ * firewall: opens exactly the MPI port ranges (BTL and runtime/OOB, TCP) to `firewall.allowFrom` and closes
+ * them to everyone else, through the host's own firewall. The desired state is semantic and the same for every
+ * backend (`allow tcp 50000-50099 from 10.0.0.0/24`, `deny tcp 50000-50099 from others`); each backend's probe
+ * reads back only what mpi-hosts owns (table inet mpi_hosts, chain MPI-HOSTS, rules tagged mpi-hosts, anchor
+ * com.apple/mpi-hosts) and prints the same lines, so drift reads the same on every host.
+ *
+ * "deny" closes new connections only (conntrack state / pf `flags S/SA`): Linux and macOS pick ephemeral source
+ * ports from ranges that contain the usual MPI ports (32768-60999, 49152-65535), and replies to the host's own
+ * outgoing connections must keep arriving.
+ *
+ * Backend specifics are data here (rendered rule files, command arguments, tags); templates/firewall/<backend>/
+ * holds each backend's shell functions, and templates/firewall/<os>/ the three scripts that call them.
+ */
+import { Cluster, FirewallBackend, Host } from "../config/types";
+import { shellQuote } from "../render/shellQuote";
+import { templates } from "../render/templates";
+import { FacetDefinition, FacetState, HEADER, RenderedFacet } from "./facet";
+import { renderScripts } from "./scripts";
+
+export type LinuxBackend = "ufw" | "firewalld" | "iptables" | "nftables";
+export type ConcreteBackend = LinuxBackend | "pf";
+
+/** The order `auto` tries on Linux: a front end that is in charge wins over the tables underneath it. */
+export const LINUX_AUTO_ORDER: LinuxBackend[] = ["ufw", "firewalld", "iptables", "nftables"];
+
+/** Marks what mpi-hosts owns where the firewall has no namespace of its own (ufw comments). */
+export const FIREWALL_TAG = "mpi-hosts";
+export const NFT_TABLE = "mpi_hosts";
+export const IPTABLES_CHAIN = "MPI-HOSTS";
+/** firewalld rich rules have no comment: these two priorities are our tag, and put allow before deny before everything else. */
+export const FIREWALLD_PRIORITY = { allow: -30001, deny: -30000 };
+export const PF_ANCHOR = "com.apple/mpi-hosts";
+export const PF_ANCHOR_FILE = "/etc/pf.anchors/mpi-hosts";
+/** What apply did to pf and the Application Firewall, so that remove undoes exactly that. */
+export const MACOS_STATE_DIR = "/var/db/mpi-hosts";
+export const SOCKETFILTERFW = "/usr/libexec/ApplicationFirewall/socketfilterfw";
+/** Binaries that accept MPI connections on macOS: the interpreter and Open MPI 4 (orted) / 5 (prted, prterun) launchers. */
+export const MPI_BINARIES = ["python3", "mpirun", "mpiexec", "orted", "prted", "prterun"];
+
+export interface PortRule {
+  action: "allow" | "deny";
+  first: number;
+  last: number;
+  /** Source network; absent for "from others". */
+  from?: string;
+}
+
+/** Allow rules for every (range, network), then one deny per range: the order every backend keeps. */
+export function firewallRules(cluster: Cluster): PortRule[] {
+  const ranges = [cluster.mpi.btlPorts, cluster.mpi.oobPorts];
+  const networks = [...new Set(cluster.firewall.allowFrom)];
+  return [
+    ...ranges.flatMap((r) => networks.map((from): PortRule => ({ action: "allow", first: r.first, last: r.last, from }))),
+    ...ranges.map((r): PortRule => ({ action: "deny", first: r.first, last: r.last })),
+  ];
+}
+
+export function describeRule(rule: PortRule): string {
+  return `${rule.action} tcp ${rule.first}-${rule.last} from ${rule.from ?? "others"}`;
+}
+
+/** The semantic rule lines, as the probe prints them (one per line, final newline). */
+export function describeRules(rules: PortRule[]): string {
+  return rules.map((r) => `${describeRule(r)}\n`).join("");
+}
+
+/** The backends a host's scripts carry: the configured one, or every candidate of `auto` in detection order. */
+export function backendCandidates(host: Host): ConcreteBackend[] {
+  const backend: FirewallBackend = host.firewallBackend;
+  if (backend === "none") return [];
+  if (host.os === "macos") {
+    if (backend !== "auto" && backend !== "pf") throw new Error(`firewall backend ${backend} does not exist on macos host ${host.name} (auto, pf or none)`);
+    return ["pf"];
+  }
+  if (backend === "pf") throw new Error(`firewall backend pf does not exist on linux host ${host.name} (auto, nftables, iptables, ufw, firewalld or none)`);
+  return backend === "auto" ? [...LINUX_AUTO_ORDER] : [backend];
+}
+
+export function desiredFirewallState(cluster: Cluster, host: Host): FacetState {
+  const state: FacetState = { rules: describeRules(firewallRules(cluster)), effective: "open" };
+  if (host.os === "macos") state.apps = "allowed";
+  return state;
+}
+
+const ports = (r: PortRule, sep: string) => (r.first === r.last ? `${r.first}` : `${r.first}${sep}${r.last}`);
+const allows = (rules: PortRule[]) => rules.filter((r) => r.action === "allow");
+const denies = (rules: PortRule[]) => rules.filter((r) => r.action === "deny");
+
+/** The whole `table inet mpi_hosts`, for one `nft -f` (the leading `table; delete table` makes reloading idempotent). */
+export function renderNftables(rules: PortRule[]): string {
+  return templates().render("firewall/nftables/table.nft", {
+    header: HEADER,
+    table: NFT_TABLE,
+    allow: allows(rules).map((r) => ({ from: r.from, ports: ports(r, "-") })),
+    deny: denies(rules).map((r) => ({ ports: ports(r, "-") })),
+  });
+}
+
+/** The rules of chain MPI-HOSTS in iptables-restore syntax, exactly as `iptables -S` prints them back. */
+export function renderIptables(rules: PortRule[]): string {
+  return templates().render("firewall/iptables/chain.rules", {
+    chain: IPTABLES_CHAIN,
+    allow: allows(rules).map((r) => ({ from: r.from, ports: ports(r, ":") })),
+    deny: denies(rules).map((r) => ({ ports: ports(r, ":") })),
+  });
+}
+
+/** Arguments of one `ufw` call per rule, in order (ufw appends, so allows come before denies). */
+export function ufwCommands(rules: PortRule[]): string[][] {
+  return rules.map((r) =>
+    r.action === "allow"
+      ? ["allow", "from", r.from!, "to", "any", "port", ports(r, ":"), "proto", "tcp", "comment", FIREWALL_TAG]
+      : ["deny", "proto", "tcp", "to", "any", "port", ports(r, ":"), "comment", FIREWALL_TAG],
+  );
+}
+
+/** Rich rules exactly as `firewall-cmd --list-rich-rules` prints them (firewalld's Rich_Rule.__str__ order). */
+export function firewalldRichRules(rules: PortRule[]): string[] {
+  return rules.map((r) =>
+    r.action === "allow"
+      ? `rule priority="${FIREWALLD_PRIORITY.allow}" family="ipv4" source address="${r.from}" port port="${ports(r, "-")}" protocol="tcp" accept`
+      : `rule priority="${FIREWALLD_PRIORITY.deny}" port port="${ports(r, "-")}" protocol="tcp" drop`,
+  );
+}
+
+/** /etc/pf.anchors/mpi-hosts, loaded into anchor com.apple/mpi-hosts (the stock /etc/pf.conf evaluates com.apple/*). */
+export function renderPfAnchor(rules: PortRule[]): string {
+  return templates().render("firewall/pf/anchor.conf", {
+    header: HEADER,
+    anchor: PF_ANCHOR,
+    allow: allows(rules).map((r) => ({ from: r.from, ports: ports(r, ":") })),
+    deny: denies(rules).map((r) => ({ ports: ports(r, ":") })),
+  });
+}
+
+const noNewline = (text: string) => text.replace(/\n$/, "");
+
+interface BackendData {
+  /** Partial holding the backend's shell functions. */
+  partial: string;
+  /** Files for review, by name. */
+  files: Record<string, string>;
+  /** Template variables under the backend's name. */
+  vars: object;
+}
+
+function backendData(backend: ConcreteBackend, rules: PortRule[]): BackendData {
+  const partial = `firewall/${backend}/lib.sh`;
+  switch (backend) {
+    case "nftables": {
+      const ruleset = renderNftables(rules);
+      return { partial, files: { "nftables/mpi-hosts.nft": ruleset }, vars: { table: NFT_TABLE, ruleset: noNewline(ruleset) } };
+    }
+    case "iptables": {
+      const chainRules = renderIptables(rules);
+      return { partial, files: { "iptables/MPI-HOSTS.rules": chainRules }, vars: { chain: IPTABLES_CHAIN, rules: noNewline(chainRules) } };
+    }
+    case "ufw": {
+      const commands = ufwCommands(rules);
+      const listing = commands.map((args) => `ufw ${args.map(shellQuote).join(" ")}\n`).join("");
+      return { partial, files: { "ufw/commands.sh": listing }, vars: { tag: FIREWALL_TAG, commands } };
+    }
+    case "firewalld": {
+      const richRules = firewalldRichRules(rules);
+      return {
+        partial,
+        files: { "firewalld/rich-rules.txt": richRules.map((r) => `${r}\n`).join("") },
+        vars: { richRules, tagPattern: `^rule priority="(${FIREWALLD_PRIORITY.allow}|${FIREWALLD_PRIORITY.deny})" ` },
+      };
+    }
+    case "pf": {
+      const anchor = renderPfAnchor(rules);
+      return {
+        partial,
+        files: { "pf/mpi-hosts": anchor },
+        vars: { anchor: PF_ANCHOR, file: PF_ANCHOR_FILE, ruleset: noNewline(anchor), tokenFile: `${MACOS_STATE_DIR}/pf-token`, header: HEADER },
+      };
+    }
+  }
+}
+
+function noBackendSentence(host: Host, candidates: ConcreteBackend[]): string {
+  return host.os === "macos"
+    ? "firewall backend auto: pfctl is not on this Mac; set firewallBackend: none for this host, or pf once pfctl is there"
+    : `firewall backend auto: none of ${candidates.join(", ")} is in charge on this host (looked for: ufw active, firewalld running, ` +
+        "iptables INPUT with a non-ACCEPT policy or rules, nft installed); install nftables, or set firewallBackend for this host (none if it has no firewall)";
+}
+
+export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
+  const candidates = backendCandidates(host);
+  if (candidates.length === 0) throw new Error(`host ${host.name} has firewallBackend none: the firewall facet does not apply to it`);
+  const rules = firewallRules(cluster);
+  const desired = desiredFirewallState(cluster, host);
+  const data = Object.fromEntries(candidates.map((b) => [b, backendData(b, rules)])) as Partial<Record<ConcreteBackend, BackendData>>;
+  const files: Record<string, string> = { "rules.txt": desired.rules as string };
+  const vars: Record<string, unknown> = {
+    backend: host.firewallBackend,
+    candidates: candidates.join(" "),
+    partials: candidates.map((b) => ({ partial: data[b]!.partial })),
+    rules: noNewline(desired.rules as string),
+    noBackend: noBackendSentence(host, candidates),
+  };
+  for (const b of candidates) {
+    Object.assign(files, data[b]!.files);
+    vars[b] = data[b]!.vars;
+  }
+  if (host.os === "macos") {
+    const alf = { tool: SOCKETFILTERFW, prefix: host.pythonPrefix, names: MPI_BINARIES.join(" "), recordFile: `${MACOS_STATE_DIR}/alf-apps`, header: HEADER };
+    vars.alf = alf;
+    files["alf/binaries.txt"] =
+      `# Allowed through the Application Firewall when it is on (socketfilterfw --add/--unblockapp), symlinks resolved:\n` +
+      MPI_BINARIES.map((n) => `${host.pythonPrefix}/bin/${n}\n`).join("");
+  }
+  return {
+    facet: "firewall",
+    host: host.name,
+    privileged: true,
+    desired,
+    files,
+    scripts: renderScripts(`firewall/${host.os}`, host, "firewall", vars),
+    secretEnv: [],
+  };
+}
+
+export const firewall: FacetDefinition = {
+  name: "firewall",
+  appliesTo: (_cluster, host) => host.firewallBackend !== "none",
+  render: ({ cluster, host }) => renderFirewall(cluster, host),
+};
