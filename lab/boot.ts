@@ -99,7 +99,7 @@ inside() {
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   umask 022
 
-  mkdir -p -m 755 /run/sshd /run/lock
+  mkdir -m 755 /run/sshd /run/lock
   hostname "$host"
   # The host key lives in the overlay's upper dir, so it survives stopHost/startHost like a real disk.
   if [ ! -f /etc/ssh/ssh_host_ed25519_key ]; then

@@ -1,0 +1,36 @@
+import { run } from "./cli";
+
+/** Only paths that stop before touching the machine: these run in the unit project, as any user. */
+describe("npm run lab", () => {
+  let out: string;
+  let err: string;
+  beforeEach(() => {
+    out = "";
+    err = "";
+    jest.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+    jest.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  test.each(["up", "down", "status"])("%s --help prints its usage", async (command) => {
+    expect(await run([command, "--help"])).toBe(0);
+    expect(out).toMatch(new RegExp(`^usage: npm run lab -- ${command}`));
+  });
+
+  test("without a subcommand prints the usage and fails", async () => {
+    expect(await run([])).toBe(1);
+    expect(out).toMatch(/up .*down .*status/s);
+  });
+
+  test.each([
+    [["up", "--hosts", "0"], /--hosts must be a positive whole number, got '0'/],
+    [["up", "--release", "sid"], /--release must be one of trixie, bookworm, got 'sid'/],
+    [["up", "--firewall", "nft"], /--firewall must be iptables or none, got 'nft'/],
+    [["up", "--bogus"], /Unknown option '--bogus'/],
+    [["status", "--name", "Bad_Name"], /lab name 'Bad_Name' must be/],
+    [["reboot"], /unknown subcommand 'reboot'/],
+  ])("%j fails with a clear message", async (args, message) => {
+    expect(await run(args)).toBe(1);
+    expect(err).toMatch(message);
+  });
+});
