@@ -27,8 +27,8 @@ describe("the boot script of a lab host", () => {
     const b = renderBootScript({ ...plan, host: "host2", address: "10.213.1.12", firewall: "none", provision: undefined });
     const body = (script: string) => script.slice(script.indexOf("\noutside() {"));
     expect(body(a)).toBe(body(b));
-    expect(a).toContain("\naddress=10.213.1.11/24\n");
-    expect(b).toContain("\nprovision=0\n");
+    expect(a).toContain("\naddress='10.213.1.11/24'\n");
+    expect(b).toContain("\nprovision='0'\n");
   });
 
   test("locks the host down to loopback, replies and SSH only when the firewall is iptables", () => {
