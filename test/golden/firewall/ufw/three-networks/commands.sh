@@ -1,0 +1,8 @@
+ufw 'allow' 'from' '128.5.5.0/24' 'to' 'any' 'port' '50000:50099' 'proto' 'tcp' 'comment' 'mpi-hosts'
+ufw 'allow' 'from' '10.1.0.0/16' 'to' 'any' 'port' '50000:50099' 'proto' 'tcp' 'comment' 'mpi-hosts'
+ufw 'allow' 'from' '192.0.2.7/32' 'to' 'any' 'port' '50000:50099' 'proto' 'tcp' 'comment' 'mpi-hosts'
+ufw 'allow' 'from' '128.5.5.0/24' 'to' 'any' 'port' '50100:50199' 'proto' 'tcp' 'comment' 'mpi-hosts'
+ufw 'allow' 'from' '10.1.0.0/16' 'to' 'any' 'port' '50100:50199' 'proto' 'tcp' 'comment' 'mpi-hosts'
+ufw 'allow' 'from' '192.0.2.7/32' 'to' 'any' 'port' '50100:50199' 'proto' 'tcp' 'comment' 'mpi-hosts'
+ufw 'deny' 'proto' 'tcp' 'to' 'any' 'port' '50000:50099' 'comment' 'mpi-hosts'
+ufw 'deny' 'proto' 'tcp' 'to' 'any' 'port' '50100:50199' 'comment' 'mpi-hosts'
