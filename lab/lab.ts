@@ -98,48 +98,57 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const images = new Map<string, string>();
   for (const release of new Set(releases)) images.set(release, await ensureImage(release, log));
 
-  const index = pickLabIndex(otherLabIndexes(name), await addressesInUse());
-  const { network, gateway, prefixLength } = labNetwork(index);
   const dir = labDir(name);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const privateKeyPath = path.join(dir, "id_ed25519");
-  await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `mpi-hosts lab ${name}`, "-f", privateKeyPath]);
-
-  const record: LabRecord = {
-    name,
-    index,
-    network,
-    gateway,
-    prefixLength,
-    bridge: bridgeName(name),
-    dir,
-    privateKeyPath,
-    firewall,
-    slots,
-    port: SSH_PORT,
-    user: LAB_USER,
-    hosts: defaultHostNames(releases.length).map((host, i) => ({
-      name: host,
-      address: hostAddress(index, i),
-      release: releases[i],
-      image: images.get(releases[i])!,
-      netns: netnsName(name, host),
-      veth: vethName(index, i + 1),
-      hostKey: "",
-      pid: 0,
-      provisioned: false,
-    })),
-  };
-  // Written before anything exists, so that `down` can clean up after a crash half way.
-  writeRecord(record);
+  // Two labs starting at once (two engineers, two test files) must not pick the same subnet.
+  const record = await withLabsLock(async () => {
+    const index = pickLabIndex(otherLabIndexes(name), [...(await addressesInUse()), ...vethIndexAddresses()]);
+    const { network, gateway, prefixLength } = labNetwork(index);
+    const fresh: LabRecord = {
+      name,
+      index,
+      network,
+      gateway,
+      prefixLength,
+      bridge: bridgeName(name),
+      dir,
+      privateKeyPath,
+      firewall,
+      slots,
+      port: SSH_PORT,
+      user: LAB_USER,
+      hosts: defaultHostNames(releases.length).map((host, i) => ({
+        name: host,
+        address: hostAddress(index, i),
+        release: releases[i],
+        image: images.get(releases[i])!,
+        netns: netnsName(name, host),
+        veth: vethName(index, i + 1),
+        hostKey: "",
+        pid: 0,
+        provisioned: false,
+      })),
+    };
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Written before anything exists, so that `down` can clean up after a crash half way.
+    writeRecord(fresh);
+    return fresh;
+  });
+  const { gateway, prefixLength, network } = record;
   try {
+    await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `mpi-hosts lab ${name}`, "-f", privateKeyPath]);
     await ipBatch([`link add ${record.bridge} type bridge`]);
     disableIpv6(record.bridge);
     await ipBatch([`addr add ${gateway}/${prefixLength} dev ${record.bridge}`, `link set ${record.bridge} up`]);
     const started = Date.now();
     await ipBatch(record.hosts.flatMap((h) => plugHost(record, h)));
     log(`lab: booting ${record.hosts.length} hosts on ${network}...`);
-    await Promise.all(record.hosts.map((h) => bootHost(record, h, deadline(opts, record.hosts.length))));
+    // allSettled: no boot may still be running while a failure tears the lab down.
+    const boots = await Promise.allSettled(record.hosts.map((h) => bootHost(record, h, deadline(opts, record.hosts.length))));
+    const failed = boots.flatMap((b) => (b.status === "rejected" ? [b.reason as Error] : []));
+    if (failed.length > 0) {
+      throw new Error(`${failed.length} of ${record.hosts.length} lab hosts did not come up; the first:\n${failed[0].message}`);
+    }
     log(`lab: ${record.hosts.length} hosts answer SSH on port ${SSH_PORT} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   } catch (e) {
     await stopLab(name).catch(() => undefined);
@@ -173,6 +182,7 @@ export async function stopLab(name = "lab"): Promise<void> {
 }
 
 export async function labStatus(name = "lab"): Promise<Lab | undefined> {
+  requireRoot("reading a lab's state"); // its directory is root's alone, and so are the hosts' /proc entries
   checkOrThrow(checkLabName(name));
   const record = readRecord(labDir(name));
   return record ? toLab(record) : undefined;
@@ -410,6 +420,44 @@ function otherLabIndexes(self: string): number[] {
     .filter((n) => n !== self)
     .map((n) => readRecordQuietly(path.join(labsRoot(), n))?.index)
     .filter((i): i is number => i !== undefined);
+}
+
+/**
+ * Serializes subnet allocation between processes: a directory made with mkdir (atomic) is the lock. A lock older
+ * than 30 s belongs to a process that died holding it.
+ */
+async function withLabsLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = path.join(labsRoot(), ".allocate.lock");
+  fs.mkdirSync(labsRoot(), { recursive: true, mode: 0o755 });
+  const giveUp = Date.now() + 60000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 30000) fs.rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > giveUp) throw new Error(`${lock} has been held for a minute; remove it if no lab is starting`);
+      else await sleep(50);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** Leftover veth ends (mhv<index>-<n>) of a lab whose state is gone still claim their index. */
+function vethIndexAddresses(): string[] {
+  let links: string[] = [];
+  try {
+    links = fs.readdirSync("/sys/class/net");
+  } catch {
+    return [];
+  }
+  return links.map((l) => /^mhv(\d+)-\d+$/.exec(l)).flatMap((m) => (m ? [`10.213.${m[1]}.0`] : []));
 }
 
 async function addressesInUse(): Promise<string[]> {

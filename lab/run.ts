@@ -73,6 +73,7 @@ const PACKAGE_OF: Record<string, string> = {
   ip: "iproute2",
   nsenter: "util-linux",
   unshare: "util-linux",
+  pivot_root: "util-linux",
   mount: "mount",
   "ssh-keygen": "openssh-client",
   debootstrap: "debootstrap",
