@@ -5,13 +5,14 @@
 import { Cluster, Host } from "../config/types";
 import { clusterTrust } from "./clusterTrust";
 import { FacetDefinition, RenderedFacet } from "./facet";
+import { firewall } from "./firewall";
 import { hostfile } from "./hostfile";
 import { mcaParams } from "./mcaParams";
 import { prefixLink } from "./prefixLink";
 import { python } from "./python";
 import { sshConfig } from "./sshConfig";
 
-export const facets: FacetDefinition[] = [python, prefixLink, sshConfig, clusterTrust, mcaParams, hostfile];
+export const facets: FacetDefinition[] = [python, prefixLink, sshConfig, clusterTrust, mcaParams, firewall, hostfile];
 
 /** Stands in for the cluster key before the first `pulumi up` creates it (render for review). */
 export const CLUSTER_KEY_PLACEHOLDER = "ssh-ed25519 CLUSTER-KEY-CREATED-BY-PULUMI-UP mpi-hosts cluster";
