@@ -18,5 +18,10 @@ module.exports = {
       displayName: "lab",
       testMatch: ["<rootDir>/test/lab/**/*.test.ts"],
     },
+    {
+      ...common,
+      displayName: "e2e",
+      testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
+    },
   ],
 };

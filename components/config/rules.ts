@@ -92,7 +92,7 @@ const portRangesAvoidSsh: Rule = (c) => {
     const range = soundRange(c.mpi[key]);
     return range ? [{ key, range }] : [];
   });
-  return c.hosts.flatMap((h, i) => {
+  return c.hosts.flatMap((h) => {
     const port = h.port ?? c.ssh.port;
     return ranges
       .filter(({ range }) => rangeContains(range, port))

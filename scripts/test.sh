@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): sets the machine up, then runs every suite in order of cost:
+# type check, lint, unit tests, lab tests against real SSH hosts, and end-to-end runs of the
+# real Pulumi engine on the lab. Stops at the first failing stage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage() { printf '\n=== %s ===\n' "$*"; }
+started=$(date +%s)
+
+stage "setup (Debian packages, npm, lab images, Pulumi engine)"
+bash scripts/setup.sh
+
+stage "type check"
+npx tsc -p tsconfig.json --noEmit
+
+stage "lint"
+npx eslint .
+npx prettier --check . >/dev/null || { npx prettier --list-different .; exit 1; }
+
+stage "unit tests"
+npx jest --selectProjects unit
+
+stage "lab tests (real hosts in namespaces)"
+npx jest --selectProjects lab --runInBand
+
+if ls test/e2e/*.test.ts >/dev/null 2>&1; then
+  stage "end-to-end tests (the real Pulumi engine on the lab)"
+  # shellcheck source=scripts/engine-env.sh
+  . scripts/engine-env.sh
+  npx jest --selectProjects e2e --runInBand
+fi
+
+printf '\nall stages passed in %ss\n' "$(($(date +%s) - started))"
