@@ -17,6 +17,10 @@ export const commands: Record<string, Command> = {
     summary: "write every file and script that would reach each host, for review",
     load: () => import("./render"),
   },
+  docs: {
+    summary: "rewrite the README's config reference from schemas/cluster.schema.json",
+    load: () => import("./docs"),
+  },
   lab: {
     summary: "start, stop or list the local lab of test hosts (Linux namespaces; needs root)",
     load: () => import("../lab/cli"),

@@ -99,7 +99,7 @@ export function loadClusterOrThrow(input: Record<string, unknown>, options: Load
 }
 
 interface RawConfig extends RawCluster {
-  ssh: RawCluster["ssh"] & { privateKeyPath: string; knownHostsPath: string; connectTimeoutSeconds: number; parallelism: number };
+  ssh: RawCluster["ssh"] & { privateKeyPath: string; knownHostsPath: string; connectTimeoutSeconds: number };
   hosts: Array<RawCluster["hosts"][number] & { hostKey?: string }>;
   python: Cluster["python"];
   mpi: RawCluster["mpi"] & { extraMca: Cluster["mpi"]["extraMca"] };
@@ -144,7 +144,6 @@ function resolve(raw: RawConfig, readKnownHosts: (file: string) => string): { cl
       privateKeyPath: expandHome(raw.ssh.privateKeyPath),
       knownHostsPath,
       connectTimeoutSeconds: raw.ssh.connectTimeoutSeconds,
-      parallelism: raw.ssh.parallelism,
     },
     hosts,
     python: raw.python,

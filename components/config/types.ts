@@ -45,7 +45,6 @@ export interface Cluster {
     privateKeyPath: string;
     knownHostsPath: string;
     connectTimeoutSeconds: number;
-    parallelism: number;
   };
   hosts: Host[];
   python: Python;
