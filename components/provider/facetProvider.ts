@@ -9,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { decodeProbe, describeDifferences, diffStates } from "../facets/compare";
-import { Connection, runScript } from "./remote";
+import { Connection, runCoalesced, runParts, runScript, sudoRefusal } from "./remote";
 
 export interface FacetInputs {
   host: string;
@@ -30,26 +30,27 @@ export interface FacetOutputs extends FacetInputs {
 
 type Json = Parameters<typeof diffStates>[0];
 
-async function probeHost(props: FacetInputs): Promise<Record<string, unknown>> {
-  const result = await runScript(props.connection, props.scripts.probe, {
-    sudo: props.privileged,
-    env: props.secretEnv,
-    step: `${props.facet} probe`,
-    timeoutSeconds: props.timeoutSeconds,
-  });
+function part(props: FacetInputs, kind: "probe" | "apply" | "remove") {
+  return { script: props.scripts[kind], sudo: props.privileged, env: props.secretEnv, step: `${props.facet} ${kind}` };
+}
+
+function stateFromProbe(props: FacetInputs, result: { code: number; stdout: string; stderr: string }): Record<string, unknown> {
   if (result.code !== 0) {
     throw new Error(`${props.host}: ${props.facet} probe failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`);
   }
   return decodeProbe(result.stdout);
 }
 
+/** Probes of one host's facets that arrive together share one SSH round trip. */
+async function probeHost(props: FacetInputs): Promise<Record<string, unknown>> {
+  return stateFromProbe(props, await runCoalesced(props.connection, part(props, "probe"), props.timeoutSeconds));
+}
+
+/** Apply, then probe, in one round trip; fails when the host still differs. */
 async function converge(props: FacetInputs): Promise<FacetOutputs> {
-  const applied = await runScript(props.connection, props.scripts.apply, {
-    sudo: props.privileged,
-    env: props.secretEnv,
-    step: `${props.facet} apply`,
-    timeoutSeconds: props.timeoutSeconds,
-  });
+  const [applied, probed] = await runParts(props.connection, [part(props, "apply"), part(props, "probe")], props.timeoutSeconds);
+  const refused = props.privileged ? sudoRefusal(props.connection, `${props.facet} apply`, applied) : undefined;
+  if (refused) throw refused;
   const notes = applied.stderr
     .split("\n")
     .filter((l) => l.startsWith("mpi-hosts: "))
@@ -57,7 +58,7 @@ async function converge(props: FacetInputs): Promise<FacetOutputs> {
   if (applied.code !== 0) {
     throw new Error(`${props.host}: ${props.facet} apply failed (exit ${applied.code}):\n${applied.stderr.trim() || applied.stdout.trim()}`);
   }
-  const actual = await probeHost(props);
+  const actual = stateFromProbe(props, probed);
   const differences = diffStates(props.state as Record<string, Json>, actual as Record<string, Json>);
   if (differences.length) {
     throw new Error(`${props.host}: ${props.facet} still differs after apply:\n${describeDifferences(differences)}`);
@@ -99,12 +100,8 @@ export const facetProvider: pulumi.dynamic.ResourceProvider = {
     return { id, props: { ...props, state } };
   },
   async delete(_id: string, props: FacetOutputs) {
-    const result = await runScript(props.connection, props.scripts.remove, {
-      sudo: props.privileged,
-      env: props.secretEnv,
-      step: `${props.facet} remove`,
-      timeoutSeconds: props.timeoutSeconds,
-    });
+    const { script, ...options } = part(props, "remove");
+    const result = await runScript(props.connection, script, { ...options, timeoutSeconds: props.timeoutSeconds });
     if (result.code !== 0) {
       throw new Error(`${props.host}: ${props.facet} remove failed (exit ${result.code}): ${result.stderr.trim()}`);
     }

@@ -145,12 +145,27 @@ function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+function exportLines(env: Record<string, string> | undefined): string {
+  return Object.entries(env ?? {})
+    .map(([name, value]) => `${name}=${shellQuote(value)}; export ${name}\n`)
+    .join("");
+}
+
+/** A failed `sudo -n` (no passwordless sudo) as a clear error, or undefined. */
+export function sudoRefusal(conn: Connection, step: string, result: RunResult): RemoteError | undefined {
+  if (result.code === 0 || result.stdout || !/^sudo: /m.test(result.stderr)) return undefined;
+  return new RemoteError(
+    `${conn.name}: ${step} needs root, and \`sudo -n\` failed for ${conn.user}: ${result.stderr.trim().split("\n")[0]} ` +
+      `(give ${conn.user} passwordless sudo on ${conn.name}, e.g. a file in /etc/sudoers.d)`,
+    conn.name,
+    result,
+  );
+}
+
 /** Runs `script` with sh on the host (through `sudo -n` when asked); resolves with its exit code. */
 export async function runScript(conn: Connection, script: string, options: RunOptions): Promise<RunResult> {
   const s = await session(conn);
-  const exports = Object.entries(options.env ?? {})
-    .map(([name, value]) => `${name}=${shellQuote(value)}; export ${name}\n`)
-    .join("");
+  const exports = exportLines(options.env);
   const command = options.sudo ? "sudo -n -H sh -s" : "sh -s";
   s.busy++;
   s.socket.ref();
@@ -186,18 +201,9 @@ export async function runScript(conn: Connection, script: string, options: RunOp
           if (timeout) clearTimeout(timeout);
           if (partial && options.onStderrLine) options.onStderrLine(partial);
           const result = { code: code ?? -1, stdout, stderr };
-          if (options.sudo && result.code !== 0 && /^sudo: /m.test(stderr) && !stdout) {
-            reject(
-              new RemoteError(
-                `${conn.name}: ${options.step} needs root, and \`sudo -n\` failed for ${conn.user}: ${stderr.trim().split("\n")[0]} ` +
-                  `(give ${conn.user} passwordless sudo on ${conn.name}, e.g. a file in /etc/sudoers.d)`,
-                conn.name,
-                result,
-              ),
-            );
-            return;
-          }
-          resolve(result);
+          const refused = options.sudo ? sudoRefusal(conn, options.step, result) : undefined;
+          if (refused) reject(refused);
+          else resolve(result);
         });
         channel.end(`${exports}${script}`);
       });
@@ -206,6 +212,94 @@ export async function runScript(conn: Connection, script: string, options: RunOp
     s.busy--;
     if (s.busy === 0) s.socket.unref();
   }
+}
+
+export interface Part {
+  script: string;
+  sudo?: boolean;
+  env?: Record<string, string>;
+  step: string;
+}
+
+const FRAME = "@@mpi-hosts-part";
+
+/**
+ * Runs several scripts in one exec (one round trip): each in its own shell, privileged ones
+ * through `sudo -n`, their output framed in base64 so that every byte comes back to its caller.
+ * A part's failure is its own: the others still run. Check each result with `checkSudo`.
+ */
+export async function runParts(conn: Connection, parts: Part[], timeoutSeconds: number): Promise<RunResult[]> {
+  if (parts.length === 1) {
+    const [p] = parts;
+    return [await runScript(conn, p.script, { sudo: p.sudo, env: p.env, step: p.step, timeoutSeconds })];
+  }
+  const body = parts
+    .map((p, i) => {
+      const shell = p.sudo ? "sudo -n -H sh -s" : "sh -s";
+      return [
+        `part=${shellQuote(exportLines(p.env) + p.script)}`,
+        `printf '%s' "$part" | ${shell} >"$dir/out" 2>"$dir/err" && code=0 || code=$?`,
+        `printf '${FRAME} ${i} %s %s %s\n' "$code" "$(base64 <"$dir/out" | tr -d '\n\r')" "$(base64 <"$dir/err" | tr -d '\n\r')"`,
+      ].join("\n");
+    })
+    .join("\n");
+  const script = `dir=$(mktemp -d)\ntrap 'rm -rf "$dir"' EXIT\n${body}\n`;
+  const steps = parts.map((p) => p.step).join(", ");
+  const combined = await runScript(conn, script, { step: steps, timeoutSeconds });
+  const results: RunResult[] = parts.map(() => ({ code: -1, stdout: "", stderr: "" }));
+  const decode = (b64: string | undefined) => Buffer.from(b64 ?? "", "base64").toString("utf8");
+  for (const line of combined.stdout.split("\n")) {
+    const [frame, index, code, out, err] = line.split(" ");
+    if (frame !== FRAME) continue;
+    results[Number(index)] = { code: Number(code), stdout: decode(out), stderr: decode(err) };
+  }
+  results.forEach((r, i) => {
+    if (r.code === -1) r.stderr = `${steps}: no result for ${parts[i].step} (exit ${combined.code}): ${combined.stderr.trim()}`;
+  });
+  return results;
+}
+
+interface Pending extends Part {
+  timeoutSeconds: number;
+  resolve: (r: RunResult) => void;
+  reject: (e: unknown) => void;
+}
+
+type Batches = Map<string, Pending[]>;
+function batches(): Batches {
+  const g = globalThis as { __mpiHostsBatches?: Batches };
+  g.__mpiHostsBatches ??= new Map();
+  return g.__mpiHostsBatches;
+}
+
+/**
+ * Like runScript, but scripts for the same host that arrive within a few milliseconds of each
+ * other (the engine refreshes every facet at once) share one exec: one round trip per host.
+ */
+export function runCoalesced(conn: Connection, part: Part, timeoutSeconds: number): Promise<RunResult> {
+  const key = poolKey(conn);
+  return new Promise((resolve, reject) => {
+    let queue = batches().get(key);
+    if (!queue) {
+      queue = [];
+      batches().set(key, queue);
+      setTimeout(() => {
+        const taken = batches().get(key) ?? [];
+        batches().delete(key);
+        const longest = Math.max(...taken.map((p) => p.timeoutSeconds));
+        runParts(conn, taken, longest).then(
+          (results) =>
+            taken.forEach((p, i) => {
+              const refused = p.sudo ? sudoRefusal(conn, p.step, results[i]) : undefined;
+              if (refused) p.reject(refused);
+              else p.resolve(results[i]);
+            }),
+          (err) => taken.forEach((p) => p.reject(err)),
+        );
+      }, 20);
+    }
+    queue.push({ ...part, timeoutSeconds, resolve, reject });
+  });
 }
 
 /** Closes every pooled connection (CLI and tests; the provider process is simply ended). */
