@@ -40,7 +40,16 @@ export class RemoteError extends Error {
     readonly result?: RunResult,
   ) {
     super(message);
+    // The facet provider is serialized into the state, and closure serialization turns this class
+    // into a function that calls Error(...), which sets nothing on `this`: without these lines the
+    // engine got no message ("Unknown Error") and the logs "[object Object]: undefined".
+    this.message = message;
     this.name = "RemoteError";
+    this.stack ??= `RemoteError: ${message}`;
+  }
+
+  toString(): string {
+    return `${this.name}: ${this.message}`;
   }
 }
 
