@@ -47,7 +47,7 @@ export const python: FacetDefinition = {
       privileged: false,
       desired: { mpi4py: py.mpi4py, openmpi: py.openmpi, ...blocks },
       files: {
-        "conda-install": `conda install -y -p ${host.pythonPrefix} -c ${py.channel} --override-channels mpi4py=${py.mpi4py} openmpi=${py.openmpi}\n`,
+        "conda-install": `conda install -y -q -p ${host.pythonPrefix} -c ${py.channel} --override-channels mpi4py=${py.mpi4py} openmpi=${py.openmpi}\n`,
         "path.block": pathBlock,
       },
       scripts: renderScripts("python/conda", host, "python", {
