@@ -1,0 +1,75 @@
+/**
+ * Lab tests' view of the product: the cluster config a lab stands for (as `npm run lab -- up` writes it, with
+ * per-test overrides), the cluster key, and the provider's inputs for one facet of one host.
+ */
+import * as fs from "fs";
+import { parse } from "yaml";
+import { loadClusterOrThrow, namespaceKeys } from "../../../components/config/load";
+import { Cluster, Host } from "../../../components/config/types";
+import { CLUSTER_KEY_ENV } from "../../../components/facets/clusterTrust";
+import { RenderedFacet } from "../../../components/facets/facet";
+import { renderHost } from "../../../components/facets";
+import { FacetInputs } from "../../../components/provider/facetProvider";
+import { Lab, renderLabStack } from "../../../lab/lab";
+import { connectionFor } from "../facetRunner";
+
+/** The lab's stack config (renderLabStack), with whole `mpi-hosts:*` values replaced by `overrides` (keys without the namespace). */
+export function labCluster(lab: Lab, overrides: Record<string, unknown> = {}): Cluster {
+  const doc = parse(renderLabStack(lab)) as { config: Record<string, unknown> };
+  const config = { ...doc.config };
+  for (const [key, value] of Object.entries(overrides)) config[`mpi-hosts:${key}`] = value;
+  return loadClusterOrThrow(namespaceKeys(config)).cluster;
+}
+
+export interface ClusterKeyPair {
+  publicKey: string;
+  privateKey: string;
+}
+
+/** A fresh cluster identity, made the way the ClusterKey resource makes it. */
+export function newClusterKey(comment = "mpi-hosts cluster"): ClusterKeyPair {
+  const { utils } = require("ssh2") as typeof import("ssh2");
+  const pair = utils.generateKeyPairSync("ed25519", { comment });
+  return { publicKey: pair.public.trim(), privateKey: pair.private };
+}
+
+export function hostOf(cluster: Cluster, name: string): Host {
+  const host = cluster.hosts.find((h) => h.name === name);
+  if (!host) throw new Error(`no host ${name} in the cluster (${cluster.hosts.map((h) => h.name).join(", ")})`);
+  return host;
+}
+
+/** Every facet of the host in apply order, or only those named in `only`. */
+export function facetsOf(cluster: Cluster, host: string, key: ClusterKeyPair, only?: string[]): RenderedFacet[] {
+  const all = renderHost(cluster, hostOf(cluster, host), key.publicKey);
+  return only ? all.filter((f) => only.includes(f.facet)) : all;
+}
+
+export function facetOf(cluster: Cluster, host: string, key: ClusterKeyPair, facet: string): RenderedFacet {
+  const found = facetsOf(cluster, host, key).find((f) => f.facet === facet);
+  if (!found) throw new Error(`host ${host} has no ${facet} facet in this cluster`);
+  return found;
+}
+
+/** The secret environment a facet's scripts read (the cluster private key for clusterTrust). */
+export function secretEnvFor(facet: RenderedFacet, key: ClusterKeyPair): Record<string, string> {
+  return facet.secretEnv.includes(CLUSTER_KEY_ENV) ? { [CLUSTER_KEY_ENV]: key.privateKey } : {};
+}
+
+/** What MpiHost hands the facet provider for one facet (the same fields, built from plain data). */
+export function facetInputs(lab: Lab, facet: RenderedFacet, key: ClusterKeyPair, connection = connectionFor(lab, facet.host)): FacetInputs {
+  return {
+    host: facet.host,
+    facet: facet.facet,
+    connection,
+    privileged: facet.privileged,
+    scripts: facet.scripts,
+    state: facet.desired,
+    secretEnv: secretEnvFor(facet, key),
+    timeoutSeconds: facet.facet === "python" ? 600 : 120,
+  };
+}
+
+export function readLabKey(lab: Lab): string {
+  return fs.readFileSync(lab.privateKeyPath, "utf8");
+}
