@@ -21,8 +21,16 @@ export const commands: Record<string, Command> = {
     summary: "rewrite the README's config reference from schemas/cluster.schema.json",
     load: () => import("./docs"),
   },
+  drift: {
+    summary: "compare every host with its declared state (the engine's refresh preview); exit 2 on drift, changes nothing",
+    load: () => import("./drift"),
+  },
   lab: {
     summary: "start, stop or list the local lab of test hosts (Linux namespaces; needs root)",
     load: () => import("../lab/cli"),
+  },
+  bench: {
+    summary: "benchmark against an equivalent Ansible playbook on fresh lab hosts (needs root; not part of npm test)",
+    load: () => import("./bench"),
   },
 };

@@ -1,0 +1,102 @@
+/** `npm run bench`: mpi-hosts against an equivalent Ansible playbook on lab hosts (see docs/performance.md). */
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs, UsageError } from "./args";
+import { isRelease } from "../lab/image";
+
+const help = `usage: npm run bench -- [--sizes 5,20,50] [--repeat 3] [--out FILE] [--only pulumi,ansible,verify]
+                       [--release trixie|bookworm] [--skip-preview] [--timeout SECONDS]
+       npm run bench -- profile [--sizes 5,20,50] [--out FILE]
+
+Starts fresh lab hosts (needs root) and measures, per size and repeat: pulumi up from nothing (verification
+off, then on), a no-change pulumi preview --refresh, npm run drift (once it exists), and the same converge
+and no-change check (--check, and a second run) done by bench/ansible/site.yml; with SSH connections and
+session channels (round trips) counted on every host. Prints a table and writes JSON (default
+bench/results/<date>.json). Not part of npm test: it takes tens of minutes for 5,20,50.
+Needs ansible-playbook: scripts/bench-setup.sh installs it from Debian's packages.
+
+profile: where the time of a no-change preview --refresh goes (engine, program start-up, ts-node, provider,
+SSH handshake, script run time), see bench/profile.ts.
+`;
+
+function positiveInts(text: string, what: string): number[] {
+  const values = text.split(",").map((s) => Number(s.trim()));
+  if (!values.length || values.some((v) => !Number.isInteger(v) || v < 1))
+    throw new UsageError(`${what} must be positive integers, got '${text}'`);
+  return values;
+}
+
+export async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(args, { flags: ["skip-preview"], values: ["sizes", "repeat", "out", "only", "release", "timeout"] });
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`bench: ${err.message}\n\n${help}`);
+      return 1;
+    }
+    throw err;
+  }
+  const o = parsed.options;
+  if (o.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const repoDir = path.resolve(__dirname, "..");
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  try {
+    const sizes = positiveInts(typeof o.sizes === "string" ? o.sizes : "5,20,50", "--sizes");
+    const release = typeof o.release === "string" ? o.release : "trixie";
+    if (!isRelease(release)) throw new UsageError(`--release must be trixie or bookworm, got '${release}'`);
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    if (parsed.positionals[0] === "profile") {
+      const { runProfile, formatProfile } = await import("../bench/profile");
+      const result = await runProfile({ sizes, repoDir, release, log });
+      const out = typeof o.out === "string" ? o.out : path.join(repoDir, "bench", "results", `profile-${stamp}.json`);
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+      process.stdout.write(`${formatProfile(result)}\nwritten: ${out}\n`);
+      return 0;
+    }
+    if (parsed.positionals.length) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+    const repeat = positiveInts(typeof o.repeat === "string" ? o.repeat : "3", "--repeat")[0];
+    const groupNames = (typeof o.only === "string" ? o.only : "pulumi,ansible,verify").split(",").map((s) => s.trim());
+    const bad = groupNames.filter((g) => !["pulumi", "ansible", "verify"].includes(g));
+    if (bad.length) throw new UsageError(`--only takes pulumi, ansible and verify, got '${bad.join(",")}'`);
+    const timeoutSeconds = typeof o.timeout === "string" ? positiveInts(o.timeout, "--timeout")[0] : 1800;
+    const { runBench, formatTable } = await import("../bench/run");
+    const result = await runBench({
+      sizes,
+      repeat,
+      repoDir,
+      release,
+      skipPreview: o["skip-preview"] === true,
+      groups: new Set(groupNames as Array<"pulumi" | "ansible" | "verify">),
+      timeoutSeconds,
+      log,
+    });
+    const out = typeof o.out === "string" ? o.out : path.join(repoDir, "bench", "results", `${stamp}.json`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    const lines = [
+      "",
+      formatTable(result, sizes),
+      ...result.targets.map((t) => `${t.met === undefined ? "?" : t.met ? "met" : "NOT met"}: ${t.target} (${t.measured})`),
+      ...Object.entries(result.equivalence).map(
+        ([k, v]) =>
+          `equivalence, ${k}: ${v.same ? "pulumi and ansible left host1 the same" : `${v.differences.length} lines differ (see JSON)`}`,
+      ),
+      ...result.problems.map((p) => `problem: ${p}`),
+      `written: ${out}`,
+      "",
+    ];
+    process.stdout.write(lines.join("\n"));
+    return result.problems.length ? 1 : 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`bench: ${err.message}\n\n${help}`);
+      return 1;
+    }
+    throw err;
+  }
+}
