@@ -46,7 +46,9 @@ export async function run(args: string[]): Promise<number> {
   const out = typeof parsed.options.out === "string" ? parsed.options.out : "rendered";
   const tree = renderForReview(cluster);
   writeTree(out, tree);
-  process.stdout.write(`${file}: rendered ${tree.size} files for ${cluster.hosts.length} hosts into ${out}/ (see ${path.join(out, "README.md")})\n`);
+  process.stdout.write(
+    `${file}: rendered ${tree.size} files for ${cluster.hosts.length} hosts into ${out}/ (see ${path.join(out, "README.md")})\n`,
+  );
   return 0;
 }
 

@@ -51,11 +51,15 @@ describe("npm run validate", () => {
 describe("npm run render", () => {
   it("writes identical bytes on two runs, one folder per host plus the README", () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
-    const run = (out: string) => spawnSync("npx", ["ts-node", "--transpile-only", "cli/main.ts", "render", "--stack", "example", "--out", out], { encoding: "utf8" });
+    const run = (out: string) =>
+      spawnSync("npx", ["ts-node", "--transpile-only", "cli/main.ts", "render", "--stack", "example", "--out", out], { encoding: "utf8" });
     expect(run(path.join(tmp, "a")).status).toBe(0);
     expect(run(path.join(tmp, "b")).status).toBe(0);
     const listing = (dir: string): string[] =>
-      fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+      fs
+        .readdirSync(dir, { recursive: true, encoding: "utf8" })
+        .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+        .sort();
     const files = listing(path.join(tmp, "a"));
     expect(files).toEqual(listing(path.join(tmp, "b")));
     for (const f of files) expect(fs.readFileSync(path.join(tmp, "a", f))).toEqual(fs.readFileSync(path.join(tmp, "b", f)));

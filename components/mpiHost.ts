@@ -38,25 +38,23 @@ export class MpiHost extends pulumi.ComponentResource {
     // The facet list does not depend on the key, so resources can be declared before it is known.
     const names = renderHost(cluster, host, "ssh-ed25519 AAAA placeholder").map((f) => f.facet);
     const connection = pulumi.secret(
-      pulumi.output(args.adminPrivateKey).apply(
-        (privateKey): Connection => ({
-          name: host.name,
-          address: host.address,
-          port: host.port,
-          user: host.user,
-          privateKey,
-          hostKey: host.hostKey,
-          connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
-        }),
-      ),
+      pulumi.output(args.adminPrivateKey).apply((privateKey): Connection => ({
+        name: host.name,
+        address: host.address,
+        port: host.port,
+        user: host.user,
+        privateKey,
+        hostKey: host.hostKey,
+        connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
+      })),
     );
     let previous: Facet | undefined;
     names.forEach((facetName, i) => {
       const facet = rendered.apply((all) => all[i] as RenderedFacet);
       const secretEnv = pulumi.secret(
-        pulumi.all([facet, args.clusterPrivateKey]).apply(
-          ([f, key]): Record<string, string> => (f.secretEnv.includes(CLUSTER_KEY_ENV) ? { [CLUSTER_KEY_ENV]: key } : {}),
-        ),
+        pulumi
+          .all([facet, args.clusterPrivateKey])
+          .apply(([f, key]): Record<string, string> => (f.secretEnv.includes(CLUSTER_KEY_ENV) ? { [CLUSTER_KEY_ENV]: key } : {})),
       );
       const resource: Facet = new Facet(
         `${name}-${facetName}`,

@@ -67,7 +67,12 @@ const badInputs: Case[] = [
   ["name starting with a hyphen", (c) => (host(c, 0).name = "-oProxyCommand=x"), "mpi-hosts:hosts[0].name", /RFC 1123/],
   ["name longer than 63", (c) => (host(c, 0).name = "a".repeat(64)), "mpi-hosts:hosts[0].name", /RFC 1123/],
   ["name with a dot", (c) => (host(c, 0).name = "mac1.lab"), "mpi-hosts:hosts[0].name", /RFC 1123/],
-  ["address with command substitution", (c) => (host(c, 1).address = "$(reboot)"), "mpi-hosts:hosts[1].address", /not a host name or IP address/],
+  [
+    "address with command substitution",
+    (c) => (host(c, 1).address = "$(reboot)"),
+    "mpi-hosts:hosts[1].address",
+    /not a host name or IP address/,
+  ],
   ["address with a quote", (c) => (host(c, 1).address = "a'b"), "mpi-hosts:hosts[1].address", /not a host name or IP address/],
   ["missing address", (c) => delete host(c, 1).address, "mpi-hosts:hosts[1].address", /^missing \(required\)$/],
   ["unknown os", (c) => (host(c, 1).os = "windows"), "mpi-hosts:hosts[1].os", /"windows" is not allowed \(one of: linux, macos\)/],
@@ -79,40 +84,100 @@ const badInputs: Case[] = [
   ["user with a shell metacharacter", (c) => (host(c, 2).user = "mpi`id`"), "mpi-hosts:hosts[2].user", /not a user name/],
   ["no user anywhere", (c) => delete c.ssh.user, "mpi-hosts:hosts[0].user", /missing, and ssh.user is not set/],
   ["host key of unknown type", (c) => (host(c, 0).hostKey = "ssh-dss AAAAB3"), "mpi-hosts:hosts[0].hostKey", /not an SSH public key/],
-  ["host key with a newline", (c) => (host(c, 0).hostKey = "ssh-ed25519 AAAA\nssh-rsa BBBB"), "mpi-hosts:hosts[0].hostKey", /not an SSH public key/],
-  ["host key missing everywhere", (c) => delete host(c, 0).hostKey, "mpi-hosts:hosts[0].hostKey", /not set, and \[mac1.astro.example.edu\]:2400 is not in ~\/.ssh\/known_hosts \(pin it: ssh-keyscan -p 2400/],
+  [
+    "host key with a newline",
+    (c) => (host(c, 0).hostKey = "ssh-ed25519 AAAA\nssh-rsa BBBB"),
+    "mpi-hosts:hosts[0].hostKey",
+    /not an SSH public key/,
+  ],
+  [
+    "host key missing everywhere",
+    (c) => delete host(c, 0).hostKey,
+    "mpi-hosts:hosts[0].hostKey",
+    /not set, and \[mac1.astro.example.edu\]:2400 is not in ~\/.ssh\/known_hosts \(pin it: ssh-keyscan -p 2400/,
+  ],
   ["overlapping port ranges", (c) => (c.mpi.oobPorts = "50050-50150"), "mpi-hosts:mpi.oobPorts", /overlaps btlPorts 50000-50099/],
-  ["BTL range smaller than the slots", (c) => (c.mpi.btlPorts = "50000-50009"), "mpi-hosts:mpi.btlPorts", /has 10 ports but linux3 runs 16 slots/],
+  [
+    "BTL range smaller than the slots",
+    (c) => (c.mpi.btlPorts = "50000-50009"),
+    "mpi-hosts:mpi.btlPorts",
+    /has 10 ports but linux3 runs 16 slots/,
+  ],
   ["range that runs backwards", (c) => (c.mpi.btlPorts = "50099-50000"), "mpi-hosts:mpi.btlPorts", /runs backwards/],
   ["range of privileged ports", (c) => (c.mpi.btlPorts = "100-199"), "mpi-hosts:mpi.btlPorts", /unprivileged ports \(1024-65535/],
   ["range past 65535", (c) => (c.mpi.oobPorts = "65500-70000"), "mpi-hosts:mpi.oobPorts", /unprivileged ports/],
   ["range that is not a range", (c) => (c.mpi.btlPorts = "50000"), "mpi-hosts:mpi.btlPorts", /not a port range \(FIRST-LAST/],
   ["range containing the SSH port", (c) => (c.mpi.btlPorts = "2300-2499"), "mpi-hosts:mpi.btlPorts", /contains the SSH port 2400/],
   ["network that is not a CIDR", (c) => (c.mpi.network = "128.5.5.0"), "mpi-hosts:mpi.network", /not an IPv4 network/],
-  ["network with host bits", (c) => (c.mpi.network = "128.5.5.7/24"), "mpi-hosts:mpi.network", /host bits set \(did you mean 128.5.5.0\/24\?\)/],
+  [
+    "network with host bits",
+    (c) => (c.mpi.network = "128.5.5.7/24"),
+    "mpi-hosts:mpi.network",
+    /host bits set \(did you mean 128.5.5.0\/24\?\)/,
+  ],
   ["network with a big octet", (c) => (c.mpi.network = "128.5.300.0/24"), "mpi-hosts:mpi.network", /octet above 255/],
   ["network of everything", (c) => (c.mpi.network = "0.0.0.0/0"), "mpi-hosts:mpi.network", /every address/],
-  ["allowFrom everything, not spelt out", (c) => (c.firewall.allowFrom = ["0.0.0.0/0"]), "mpi-hosts:firewall.allowFrom[0]", /every address \(a narrower network, or firewall.allowAnywhere: true/],
-  ["allowFrom with a prefix above 32", (c) => (c.firewall.allowFrom = ["10.0.0.0/33"]), "mpi-hosts:firewall.allowFrom[0]", /prefix length above 32/],
+  [
+    "allowFrom everything, not spelt out",
+    (c) => (c.firewall.allowFrom = ["0.0.0.0/0"]),
+    "mpi-hosts:firewall.allowFrom[0]",
+    /every address \(a narrower network, or firewall.allowAnywhere: true/,
+  ],
+  [
+    "allowFrom with a prefix above 32",
+    (c) => (c.firewall.allowFrom = ["10.0.0.0/33"]),
+    "mpi-hosts:firewall.allowFrom[0]",
+    /prefix length above 32/,
+  ],
   ["allowFrom empty", (c) => (c.firewall.allowFrom = []), "mpi-hosts:firewall.allowFrom", /at least 1/],
   ["missing network", (c) => delete c.mpi.network, "mpi-hosts:mpi.network", /^missing \(required\)$/],
   ["missing mpi", (c) => delete c.mpi, "mpi-hosts:mpi", /^missing \(required\)$/],
-  ["verify.from naming no host", (c) => (c.verify.from = "linux9"), "mpi-hosts:verify.from", /"linux9" is not a host \(one of: mac1, mac2, linux1, linux2, linux3\)/],
-  ["unknown verification test", (c) => (c.verify.tests = ["hello"]), "mpi-hosts:verify.tests[0]", /not allowed \(one of: helloworld, ringtest, pingpong\)/],
+  [
+    "verify.from naming no host",
+    (c) => (c.verify.from = "linux9"),
+    "mpi-hosts:verify.from",
+    /"linux9" is not a host \(one of: mac1, mac2, linux1, linux2, linux3\)/,
+  ],
+  [
+    "unknown verification test",
+    (c) => (c.verify.tests = ["hello"]),
+    "mpi-hosts:verify.tests[0]",
+    /not allowed \(one of: helloworld, ringtest, pingpong\)/,
+  ],
   ["a verification test twice", (c) => (c.verify.tests = ["ringtest", "ringtest"]), "mpi-hosts:verify.tests", /lists "ringtest" twice/],
   ["timeout too short", (c) => (c.verify.timeoutSeconds = 1), "mpi-hosts:verify.timeoutSeconds", /out of range/],
   ["prefix with ..", (c) => (c.python.prefix = "/opt/../etc"), "mpi-hosts:python.prefix", /has a . or .. segment/],
   ["relative prefix", (c) => (c.python.prefix = "opt/anaconda"), "mpi-hosts:python.prefix", /not an absolute path/],
-  ["prefix with a space", (c) => (c.python.prefix = "/Applications/Ana conda"), "mpi-hosts:python.prefix", /not an absolute path of plain characters/],
-  ["prefix with command substitution", (c) => (host(c, 0).pythonPrefix = "/opt/$(id)"), "mpi-hosts:hosts[0].pythonPrefix", /not an absolute path/],
+  [
+    "prefix with a space",
+    (c) => (c.python.prefix = "/Applications/Ana conda"),
+    "mpi-hosts:python.prefix",
+    /not an absolute path of plain characters/,
+  ],
+  [
+    "prefix with command substitution",
+    (c) => (host(c, 0).pythonPrefix = "/opt/$(id)"),
+    "mpi-hosts:hosts[0].pythonPrefix",
+    /not an absolute path/,
+  ],
   ["prefix that is the root", (c) => (c.python.prefix = "/"), "mpi-hosts:python.prefix", /root directory/],
   ["python kind unknown", (c) => (c.python.kind = "pip"), "mpi-hosts:python.kind", /one of: conda, system/],
   ["version pin with a shell character", (c) => (c.python.mpi4py = "4.0.*;id"), "mpi-hosts:python.mpi4py", /not a version pin/],
   ["system python on a Mac", (c) => (c.python = { kind: "system" }), "mpi-hosts:hosts[0].os", /macos has no system Open MPI package/],
-  ["linux firewall backend on a Mac", (c) => (host(c, 0).firewallBackend = "nftables"), "mpi-hosts:hosts[0].firewallBackend", /nftables does not exist on macos host mac1/],
+  [
+    "linux firewall backend on a Mac",
+    (c) => (host(c, 0).firewallBackend = "nftables"),
+    "mpi-hosts:hosts[0].firewallBackend",
+    /nftables does not exist on macos host mac1/,
+  ],
   ["pf on Linux", (c) => (c.firewall.backend = "pf"), "mpi-hosts:firewall.backend", /pf does not exist on linux host linux1/],
   ["MCA parameter name with spaces", (c) => (c.mpi.extraMca = { "btl tcp": 1 }), "mpi-hosts:mpi.extraMca", /not an MCA parameter name/],
-  ["MCA value with a newline", (c) => (c.mpi.extraMca = { btl_tcp_links: "2\nbtl = self" }), "mpi-hosts:mpi.extraMca.btl_tcp_links", /newline/],
+  [
+    "MCA value with a newline",
+    (c) => (c.mpi.extraMca = { btl_tcp_links: "2\nbtl = self" }),
+    "mpi-hosts:mpi.extraMca.btl_tcp_links",
+    /newline/,
+  ],
   ["connect timeout zero", (c) => (c.ssh.connectTimeoutSeconds = 0), "mpi-hosts:ssh.connectTimeoutSeconds", /out of range/],
 ];
 
@@ -137,7 +202,10 @@ describe("host keys", () => {
     const raw = example();
     noKey(raw);
     const plain = "[128.5.5.21]:2400 ssh-ed25519 AAAAKNOWN\n";
-    expect(loadCluster(raw, { readKnownHosts: () => plain }).cluster!.hosts[2]).toMatchObject({ hostKey: "ssh-ed25519 AAAAKNOWN", hostKeySource: "known_hosts" });
+    expect(loadCluster(raw, { readKnownHosts: () => plain }).cluster!.hosts[2]).toMatchObject({
+      hostKey: "ssh-ed25519 AAAAKNOWN",
+      hostKeySource: "known_hosts",
+    });
     const crypto = require("crypto");
     const salt = Buffer.from("0123456789abcdefghij");
     const hash = crypto.createHmac("sha1", salt).update("[128.5.5.21]:2400").digest("base64");

@@ -35,7 +35,12 @@ function typeOf(s: Schema): string {
 
 function row(key: string, s: Schema, required: boolean): string {
   const r = resolve(s);
-  const def = r.default !== undefined && !(typeof r.default === "object" && Object.keys(r.default as object).length === 0) ? `\`${JSON.stringify(r.default)}\`` : required ? "required" : "";
+  const def =
+    r.default !== undefined && !(typeof r.default === "object" && Object.keys(r.default as object).length === 0)
+      ? `\`${JSON.stringify(r.default)}\``
+      : required
+        ? "required"
+        : "";
   return `| \`${key}\` | ${typeOf(s)} | ${def} | ${(r.description ?? "").replace(/\|/g, "\\|")} |`;
 }
 

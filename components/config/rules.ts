@@ -51,7 +51,9 @@ const uniqueAddresses: Rule = (c) => {
       firstIndex.set(key, i);
       return [];
     }
-    return [error(`mpi-hosts:hosts[${i}].address`, `${show(h.address)} is also the address of hosts[${first}] (a unique address per host)`)];
+    return [
+      error(`mpi-hosts:hosts[${i}].address`, `${show(h.address)} is also the address of hosts[${first}] (a unique address per host)`),
+    ];
   });
 };
 
@@ -84,7 +86,12 @@ const portRangesDoNotOverlap: Rule = (c) => {
   const btl = soundRange(c.mpi.btlPorts);
   const oob = soundRange(c.mpi.oobPorts);
   if (!btl || !oob || !rangesOverlap(btl, oob)) return [];
-  return [error(at("/mpi/oobPorts"), `${formatPortRange(oob)} overlaps btlPorts ${formatPortRange(btl)} (separate ranges for MPI and runtime traffic)`)];
+  return [
+    error(
+      at("/mpi/oobPorts"),
+      `${formatPortRange(oob)} overlaps btlPorts ${formatPortRange(btl)} (separate ranges for MPI and runtime traffic)`,
+    ),
+  ];
 };
 
 const portRangesAvoidSsh: Rule = (c) => {
@@ -96,7 +103,9 @@ const portRangesAvoidSsh: Rule = (c) => {
     const port = h.port ?? c.ssh.port;
     return ranges
       .filter(({ range }) => rangeContains(range, port))
-      .map(({ key }) => error(at(`/mpi/${key}`), `${c.mpi[key]} contains the SSH port ${port} of ${h.name} (a range that leaves SSH alone)`));
+      .map(({ key }) =>
+        error(at(`/mpi/${key}`), `${c.mpi[key]} contains the SSH port ${port} of ${h.name} (a range that leaves SSH alone)`),
+      );
   });
 };
 
@@ -117,7 +126,9 @@ function cidrProblems(path: string, text: string, allowAnywhere: boolean): Confi
   const cidr = parseCidr(text);
   if (typeof cidr === "string") return [error(path, `${show(text)} ${cidr} (a.b.c.d/n)`)];
   if (cidr.prefix === 0 && !allowAnywhere) {
-    return [error(path, `${show(text)} opens the MPI ports to every address (a narrower network, or firewall.allowAnywhere: true to mean it)`)];
+    return [
+      error(path, `${show(text)} opens the MPI ports to every address (a narrower network, or firewall.allowAnywhere: true to mean it)`),
+    ];
   }
   return [];
 }
@@ -132,7 +143,12 @@ const hostsSitOnTheClusterNetwork: Rule = (c) => {
   if (typeof network === "string") return [];
   return c.hosts.flatMap((h, i) =>
     isIpv4(h.address) && !cidrContains(network, h.address)
-      ? [warning(at(`/hosts/${i}/address`), `${h.address} is outside mpi.network ${c.mpi.network} (MPI traffic is confined to that network)`)]
+      ? [
+          warning(
+            at(`/hosts/${i}/address`),
+            `${h.address} is outside mpi.network ${c.mpi.network} (MPI traffic is confined to that network)`,
+          ),
+        ]
       : [],
   );
 };
@@ -172,8 +188,10 @@ const firewallBackendFitsOs: Rule = (c) => {
   return c.hosts.flatMap((h, i) => {
     const backend = h.firewallBackend ?? c.firewall.backend;
     const path = h.firewallBackend ? at(`/hosts/${i}/firewallBackend`) : at("/firewall/backend");
-    if (h.os === "macos" && linuxOnly.includes(backend)) return [error(path, `${backend} does not exist on macos host ${h.name} (auto, pf or none)`)];
-    if (h.os === "linux" && backend === "pf") return [error(path, `pf does not exist on linux host ${h.name} (auto, nftables, iptables, ufw, firewalld or none)`)];
+    if (h.os === "macos" && linuxOnly.includes(backend))
+      return [error(path, `${backend} does not exist on macos host ${h.name} (auto, pf or none)`)];
+    if (h.os === "linux" && backend === "pf")
+      return [error(path, `pf does not exist on linux host ${h.name} (auto, nftables, iptables, ufw, firewalld or none)`)];
     return [];
   });
 };

@@ -68,7 +68,10 @@ function describe(error: ErrorObject): ConfigProblem {
   if (error.propertyName !== undefined && error.keyword !== "propertyNames") {
     const def2 = definitionOf(error);
     const expectation = def2 ? expectations[def2] : undefined;
-    return problem(here, `has the key ${show(error.propertyName)}, which ${expectation ? `${expectation.wrong} (${expectation.expected})` : "is not allowed"}`);
+    return problem(
+      here,
+      `has the key ${show(error.propertyName)}, which ${expectation ? `${expectation.wrong} (${expectation.expected})` : "is not allowed"}`,
+    );
   }
   const def = definitionOf(error);
   switch (error.keyword) {
@@ -76,10 +79,7 @@ function describe(error: ErrorObject): ConfigProblem {
       return problem(configPath(error.instancePath, String(params.missingProperty)), "missing (required)");
     case "additionalProperties": {
       const allowed = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
-      return problem(
-        configPath(error.instancePath, String(params.additionalProperty)),
-        `unknown setting (one of: ${allowed.join(", ")})`,
-      );
+      return problem(configPath(error.instancePath, String(params.additionalProperty)), `unknown setting (one of: ${allowed.join(", ")})`);
     }
     case "enum":
       return problem(here, `${show(error.data)} is not allowed (one of: ${(params.allowedValues as unknown[]).join(", ")})`);

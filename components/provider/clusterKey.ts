@@ -21,6 +21,13 @@ export class ClusterKey extends pulumi.dynamic.Resource {
   declare readonly privateKey: pulumi.Output<string>;
 
   constructor(name: string, args: { comment: pulumi.Input<string>; rotation: pulumi.Input<string> }, opts?: pulumi.CustomResourceOptions) {
-    super(clusterKeyProvider, name, { ...args, publicKey: undefined, privateKey: undefined }, { ...opts, additionalSecretOutputs: ["privateKey"] }, "mpi-hosts", "ClusterKey");
+    super(
+      clusterKeyProvider,
+      name,
+      { ...args, publicKey: undefined, privateKey: undefined },
+      { ...opts, additionalSecretOutputs: ["privateKey"] },
+      "mpi-hosts",
+      "ClusterKey",
+    );
   }
 }

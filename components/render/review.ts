@@ -28,7 +28,8 @@ export function renderForReview(cluster: Cluster, clusterPublicKey = CLUSTER_KEY
 
 function reviewReadme(cluster: Cluster, perHost: Array<{ host: Cluster["hosts"][number]; facets: RenderedFacet[] }>): string {
   const { mpi, python } = cluster;
-  const pythonOf = (prefix: string) => (python.kind === "conda" ? `conda ${prefix} (mpi4py ${python.mpi4py}, openmpi ${python.openmpi})` : "system packages");
+  const pythonOf = (prefix: string) =>
+    python.kind === "conda" ? `conda ${prefix} (mpi4py ${python.mpi4py}, openmpi ${python.openmpi})` : "system packages";
   return templates().render("review/README.md", {
     hostCount: cluster.hosts.length,
     slots: cluster.hosts.reduce((n, h) => n + h.slots, 0),

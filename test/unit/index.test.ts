@@ -15,7 +15,10 @@ pulumi.runtime.setMocks(
     newResource(args) {
       created.push({ type: args.type, name: args.name, inputs: args.inputs });
       if (args.type === "pulumi-nodejs:dynamic/mpi-hosts:ClusterKey") {
-        return { id: "cluster-key-1", state: { ...args.inputs, publicKey: "ssh-ed25519 AAAAMOCK mpi-hosts cluster", privateKey: "MOCK PRIVATE KEY" } };
+        return {
+          id: "cluster-key-1",
+          state: { ...args.inputs, publicKey: "ssh-ed25519 AAAAMOCK mpi-hosts cluster", privateKey: "MOCK PRIVATE KEY" },
+        };
       }
       if (args.type === "pulumi-nodejs:dynamic/mpi-hosts:Facet") {
         return { id: `${args.inputs.host}/${args.inputs.facet}`, state: { ...args.inputs, lastApply: "mocked: no change" } };
@@ -100,7 +103,12 @@ describe("index.ts on the example stack", () => {
   it("runs the verification job on verify.from with the pinned host key, after every host", async () => {
     const job = created.find((c) => c.type === "command:remote:Command" && c.name === "unit-verify");
     expect(job).toBeDefined();
-    expect(secretValue(job!.inputs.connection)).toMatchObject({ host: "128.5.5.21", port: 2400, user: "mpi", hostKey: expect.stringMatching(/^ssh-ed25519 /) });
+    expect(secretValue(job!.inputs.connection)).toMatchObject({
+      host: "128.5.5.21",
+      port: 2400,
+      user: "mpi",
+      hostKey: expect.stringMatching(/^ssh-ed25519 /),
+    });
     expect(job!.inputs.triggers).toHaveLength(1);
     expect(await valueOf(program.verification!)).toBe("helloworld: ok");
   });
@@ -108,6 +116,10 @@ describe("index.ts on the example stack", () => {
   it("exports a per-host summary", async () => {
     const hosts = (await valueOf(program.hosts)) as Record<string, any>;
     expect(Object.keys(hosts)).toEqual(["mac1", "mac2", "linux1", "linux2", "linux3"]);
-    expect(hosts.linux3).toMatchObject({ address: "128.5.5.23", slots: 16, facets: { python: "mocked: no change", hostfile: "mocked: no change" } });
+    expect(hosts.linux3).toMatchObject({
+      address: "128.5.5.23",
+      slots: 16,
+      facets: { python: "mocked: no change", hostfile: "mocked: no change" },
+    });
   });
 });
