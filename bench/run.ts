@@ -157,7 +157,7 @@ function timed(
   });
 }
 
-function runQuiet(
+export function runQuiet(
   command: string,
   args: string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
@@ -167,7 +167,7 @@ function runQuiet(
 }
 
 /** The environment scripts/engine-env.sh sets up (PATH to the cached engine, offline settings). */
-function engineEnv(repoDir: string, workDir: string): NodeJS.ProcessEnv {
+export function engineEnv(repoDir: string, workDir: string): NodeJS.ProcessEnv {
   const r = runQuiet("bash", ["-c", ". scripts/engine-env.sh >&2 && env -0"], { cwd: repoDir });
   if (r.code !== 0) throw new Error(`bench: no Pulumi engine: ${r.stderr.trim()} (run scripts/build-engine.sh)`);
   const env: NodeJS.ProcessEnv = {};
@@ -186,7 +186,7 @@ function engineEnv(repoDir: string, workDir: string): NodeJS.ProcessEnv {
 const SNAPSHOT_SKIP = new Set([".git", "node_modules", "bin", "rendered", "coverage", "engine", "test", "bench"]);
 
 /** A copy of the project's working tree (node_modules linked), so that edits made meanwhile do not leak into the run. */
-function snapshotProject(repoDir: string, target: string): void {
+export function snapshotProject(repoDir: string, target: string): void {
   fs.mkdirSync(target, { recursive: true });
   for (const entry of fs.readdirSync(repoDir)) {
     if (SNAPSHOT_SKIP.has(entry) || /^Pulumi\..+\.yaml$/.test(entry) || entry.endsWith(".tmp.ts")) continue;
@@ -219,7 +219,7 @@ function packageVersion(repoDir: string, name: string): string {
   }
 }
 
-function machineInfo(): Record<string, unknown> {
+export function machineInfo(): Record<string, unknown> {
   const debian = fs.existsSync("/etc/debian_version") ? fs.readFileSync("/etc/debian_version", "utf8").trim() : "?";
   return {
     cpu: os.cpus()[0]?.model ?? "?",
