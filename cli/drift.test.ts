@@ -1,0 +1,277 @@
+import {
+  analysePreview,
+  FACET_TYPE,
+  formatFailures,
+  formatReport,
+  parsePreviewJson,
+  PreviewJson,
+  PreviewStep,
+  previewFailures,
+} from "./drift";
+import { backendUrl, isLabStackFile, LAB_PASSPHRASE, passphraseEnv, shellExports, stateDir } from "./engine";
+import { STACK_HEADER } from "../lab/stack";
+
+/** Steps shaped like `pulumi preview --refresh --json` prints them (v3.248, facet provider). */
+const urn = (name: string, type = FACET_TYPE) =>
+  `urn:pulumi:lab::mpi-hosts::mpi-hosts:index:MpiCluster$mpi-hosts:index:MpiHost$${type}::${name}`;
+
+function facetState(host: string, facet: string, declared: Record<string, unknown>, found: Record<string, unknown>) {
+  return {
+    urn: urn(`${host}-${facet}`),
+    type: FACET_TYPE,
+    inputs: { host, facet, connection: "[secret]", state: declared },
+    outputs: { host, facet, connection: "[secret]", secretEnv: "[secret]", state: found },
+  };
+}
+
+const MCA = "# BEGIN mpi-hosts managed block\nbtl_tcp_port_min_v4 = 50000\nbtl_tcp_port_range_v4 = 100\n# END mpi-hosts managed block\n";
+const MCA_EDITED = MCA.replace("range_v4 = 100", "range_v4 = 50");
+const MCA_NEW_RANGE = MCA.replace("min_v4 = 50000", "min_v4 = 50200");
+const RULES = "allow tcp 50000-50099 from 10.0.0.0/24\nallow tcp 50100-50199 from 10.0.0.0/24\n";
+const RULES_ONE_GONE = "allow tcp 50000-50099 from 10.0.0.0/24\n";
+
+/** A refresh step (the state before the refresh) and, when the facet needs work, the step that follows it. */
+function facetSteps(opts: {
+  host: string;
+  facet: string;
+  declaredBefore: Record<string, unknown>;
+  foundBefore: Record<string, unknown>;
+  foundNow: Record<string, unknown>;
+  declaredNow: Record<string, unknown>;
+  op?: string;
+}): PreviewStep[] {
+  const before = facetState(opts.host, opts.facet, opts.declaredBefore, opts.foundBefore);
+  const steps: PreviewStep[] = [{ op: "refresh", urn: before.urn, oldState: before, newState: before }];
+  const op = opts.op ?? (JSON.stringify(opts.foundNow) === JSON.stringify(opts.declaredNow) ? "same" : "update");
+  const now = facetState(opts.host, opts.facet, opts.declaredBefore, opts.foundNow);
+  const next = { ...facetState(opts.host, opts.facet, opts.declaredNow, {}), outputs: undefined };
+  steps.push({ op, urn: before.urn, oldState: now, newState: next });
+  return steps;
+}
+
+describe("analysePreview", () => {
+  it("finds nothing when every facet is the same", () => {
+    const preview: PreviewJson = {
+      changeSummary: { same: 2 },
+      steps: facetSteps({
+        host: "host1",
+        facet: "mcaParams",
+        declaredBefore: { openmpi: MCA },
+        foundBefore: { openmpi: MCA },
+        foundNow: { openmpi: MCA },
+        declaredNow: { openmpi: MCA },
+      }),
+    };
+    expect(analysePreview(preview)).toEqual({ facets: [], others: [] });
+  });
+
+  it.each([
+    [
+      "an edit by hand is drift",
+      { declaredBefore: { openmpi: MCA }, foundBefore: { openmpi: MCA }, foundNow: { openmpi: MCA_EDITED }, declaredNow: { openmpi: MCA } },
+      "drift",
+      false,
+    ],
+    [
+      "a new config value is pending, not drift",
+      {
+        declaredBefore: { openmpi: MCA },
+        foundBefore: { openmpi: MCA },
+        foundNow: { openmpi: MCA },
+        declaredNow: { openmpi: MCA_NEW_RANGE },
+      },
+      "pending",
+      true,
+    ],
+    [
+      "an edit by hand and a new config value: drift, and the config changed too",
+      {
+        declaredBefore: { openmpi: MCA },
+        foundBefore: { openmpi: MCA },
+        foundNow: { openmpi: MCA_EDITED },
+        declaredNow: { openmpi: MCA_NEW_RANGE },
+      },
+      "drift",
+      true,
+    ],
+  ])("%s", (_what, states, cause, configChanged) => {
+    const report = analysePreview({ changeSummary: { update: 1 }, steps: facetSteps({ host: "host4", facet: "mcaParams", ...states }) });
+    expect(report.facets).toHaveLength(1);
+    expect(report.facets[0]).toMatchObject({ host: "host4", facet: "mcaParams", cause, configChanged });
+    expect(report.facets[0].differences.map((d) => d.key)).toEqual(["openmpi"]);
+  });
+
+  it("ignores facts the probe reports but the config does not declare (versions, backends)", () => {
+    const declared = { rules: RULES };
+    const steps = facetSteps({
+      host: "host2",
+      facet: "firewall",
+      declaredBefore: declared,
+      foundBefore: { ...declared, iptables_version: "1.8.9" },
+      foundNow: { ...declared, iptables_version: "1.8.11" },
+      declaredNow: declared,
+      op: "update", // say the engine asked for an update for another reason (the connection changed)
+    });
+    const report = analysePreview({ changeSummary: { update: 1 }, steps });
+    expect(report.facets[0]).toMatchObject({ cause: "pending", differences: [] });
+  });
+
+  it("names new and removed facets, and other resources' changes, but not the stack", () => {
+    const added = facetState("host6", "hostfile", { hostfile: "host6 slots=2\n" }, {});
+    const removed = facetState("host5", "hostfile", { hostfile: "host5 slots=2\n" }, { hostfile: "host5 slots=2\n" });
+    const verify = { urn: urn("lab-verify", "command:remote:Command"), type: "command:remote:Command", inputs: {}, outputs: {} };
+    const stack = { urn: "urn:pulumi:lab::mpi-hosts::pulumi:pulumi:Stack::mpi-hosts-lab", type: "pulumi:pulumi:Stack" };
+    const report = analysePreview({
+      changeSummary: { create: 1, delete: 1, replace: 1 },
+      steps: [
+        { op: "same", urn: stack.urn, oldState: stack, newState: stack },
+        { op: "create", urn: added.urn, newState: { ...added, outputs: undefined } },
+        { op: "delete", urn: removed.urn, oldState: removed },
+        { op: "replace", urn: verify.urn, oldState: verify, newState: verify },
+      ],
+    });
+    expect(report.facets.map((f) => [f.host, f.facet, f.cause])).toEqual([
+      ["host5", "hostfile", "removed"],
+      ["host6", "hostfile", "new"],
+    ]);
+    expect(report.others).toEqual([{ name: "lab-verify", type: "command:remote:Command", op: "replace" }]);
+  });
+
+  it("orders findings by host number, then facet", () => {
+    const steps = ["host10", "host2", "host1"].flatMap((host) =>
+      facetSteps({
+        host,
+        facet: "firewall",
+        declaredBefore: { rules: RULES },
+        foundBefore: { rules: RULES },
+        foundNow: { rules: RULES_ONE_GONE },
+        declaredNow: { rules: RULES },
+      }),
+    );
+    expect(analysePreview({ changeSummary: { update: 3 }, steps }).facets.map((f) => f.host)).toEqual(["host1", "host2", "host10"]);
+  });
+});
+
+describe("formatReport", () => {
+  it("says so when in sync", () => {
+    expect(formatReport({ facets: [], others: [] }, "lab")).toBe("lab: every host is as declared (no drift)\n");
+  });
+
+  it("prints per host and facet the changed lines, - on the host and + declared, and how to repair", () => {
+    const steps = [
+      ...facetSteps({
+        host: "host2",
+        facet: "firewall",
+        declaredBefore: { rules: RULES },
+        foundBefore: { rules: RULES },
+        foundNow: { rules: RULES_ONE_GONE },
+        declaredNow: { rules: RULES },
+      }),
+      ...facetSteps({
+        host: "host4",
+        facet: "mcaParams",
+        declaredBefore: { openmpi: MCA },
+        foundBefore: { openmpi: MCA },
+        foundNow: { openmpi: MCA_EDITED },
+        declaredNow: { openmpi: MCA },
+      }),
+    ];
+    expect(formatReport(analysePreview({ changeSummary: { update: 2 }, steps }), "lab")).toBe(
+      [
+        "lab: 2 facet(s) on 2 host(s) differ from the declared state (2 changed on the host)",
+        "  (- what the host has, + what the config declares)",
+        "",
+        "host2:",
+        "  firewall: changed on the host since the last `pulumi up`",
+        "    rules:",
+        "      + allow tcp 50100-50199 from 10.0.0.0/24",
+        "",
+        "host4:",
+        "  mcaParams: changed on the host since the last `pulumi up`",
+        "    openmpi:",
+        "      - btl_tcp_port_range_v4 = 50",
+        "      + btl_tcp_port_range_v4 = 100",
+        "",
+        "repair: pulumi up --refresh --stack lab   (npm run render -- --stack lab shows the declared files)",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("parsePreviewJson", () => {
+  it.each([
+    ["the JSON document", '{"steps":[],"changeSummary":{"same":1}}', { steps: [], changeSummary: { same: 1 } }],
+    ["JSON after a stray line", 'warning: something\n{"steps":[]}', { steps: [] }],
+    ["nothing", "", undefined],
+    ["a cut-off document", '{"steps":[', undefined],
+  ])("reads %s", (_what, text, expected) => {
+    expect(parsePreviewJson(text)).toEqual(expected);
+  });
+});
+
+describe("previewFailures", () => {
+  const down = facetState("host3", "firewall", {}, {});
+  const message = "host3 (mpi@10.0.0.13:2400): no SSH answer within 10s (is the host up, and the address and port right?)";
+  const preview: PreviewJson = {
+    steps: [{ op: "refresh", urn: down.urn, oldState: down, newState: down }],
+    diagnostics: [
+      { message: `RemoteError: ${message}: RemoteError: ${message}\n`, severity: "info#err" },
+      { urn: down.urn, message: `error: Preview failed: ${message}\n`, severity: "error" },
+      { urn: down.urn, message: `error: Preview failed: ${message}\n`, severity: "error" },
+      { urn: "urn:pulumi:lab::mpi-hosts::pulumi:pulumi:Stack::mpi-hosts-lab", message: "error: preview failed\n", severity: "error" },
+    ],
+  };
+
+  it("names the unreachable host once, with the provider's message", () => {
+    expect(previewFailures(preview)).toEqual([{ host: "host3", message }]);
+    expect(formatFailures("lab", previewFailures(preview))).toBe(
+      `lab: could not check host3; no drift report (nothing was changed)\n  host3: ${message}\n`,
+    );
+  });
+
+  it("falls back to the engine's own errors when no facet failed (a program or config error)", () => {
+    const failures = previewFailures({
+      diagnostics: [{ message: "error: mpi-hosts:hosts[0].port: 70000 is not a TCP port\n", severity: "error" }],
+    });
+    expect(failures).toEqual([{ message: "mpi-hosts:hosts[0].port: 70000 is not a TCP port" }]);
+  });
+});
+
+describe("engine settings", () => {
+  const lab = `# ${STACK_HEADER}\nconfig: {}\n`;
+
+  it.each([
+    ["a passphrase in the environment is used as it is", { PULUMI_CONFIG_PASSPHRASE: "s3cret" }, "prod", lab, {}],
+    ["so is a passphrase file", { PULUMI_CONFIG_PASSPHRASE_FILE: "/etc/mpi-hosts/pass" }, "prod", undefined, {}],
+    ["an empty passphrase is a passphrase", { PULUMI_CONFIG_PASSPHRASE: "" }, "prod", undefined, {}],
+    ["a lab stack defaults to the lab passphrase", {}, "lab", lab, { PULUMI_CONFIG_PASSPHRASE: LAB_PASSPHRASE }],
+  ])("%s", (_what, env, stack, file, expected) => {
+    expect(passphraseEnv(stack, env, () => file)).toEqual(expected);
+  });
+
+  it.each([
+    ["any other stack", "config:\n  mpi-hosts:hosts: []\n"],
+    ["a stack without a config file", undefined],
+    ["a file that only mentions the lab header further down", `config: {}\n# ${STACK_HEADER}\n`],
+  ])("refuses to guess a passphrase for %s", (_what, file) => {
+    expect(() => passphraseEnv("prod", {}, () => file)).toThrow(/PULUMI_CONFIG_PASSPHRASE .*not set for stack prod/);
+  });
+
+  it("recognizes lab stack files by their first line", () => {
+    expect(isLabStackFile(lab)).toBe(true);
+    expect(isLabStackFile("config: {}\n")).toBe(false);
+  });
+
+  it("keeps local state in the checkout unless told otherwise", () => {
+    expect(stateDir({})).toMatch(/\/\.pulumi-state$/);
+    expect(backendUrl({ MPI_HOSTS_STATE: "/tmp/x" })).toBe("file:///tmp/x");
+    expect(backendUrl({ MPI_HOSTS_STATE: "/tmp/x", PULUMI_BACKEND_URL: "s3://bucket/mpi" })).toBe("s3://bucket/mpi");
+  });
+
+  it("prints shell exports that survive hostile values and keep the shell's PATH", () => {
+    expect(shellExports({ pathPrefix: "/opt/en gine", vars: { PULUMI_BACKEND_URL: "file:///tmp/it's" } })).toBe(
+      `export PATH='/opt/en gine':"$PATH"\nexport PULUMI_BACKEND_URL='file:///tmp/it'\\''s'\n`,
+    );
+  });
+});

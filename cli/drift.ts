@@ -1,0 +1,298 @@
+/**
+ * `npm run drift -- --stack NAME`: which host and which setting differ from the declared state.
+ *
+ * Runs the engine's refresh preview (`pulumi preview --refresh --json`): every facet's probe runs
+ * over SSH (the facet provider's read), nothing changes. In that JSON, a facet that needs work has a
+ * step whose oldState.outputs.state is what the probe found *now* and whose newState.inputs.state is
+ * what the config asks for; its earlier `refresh` step still holds the state recorded by the last
+ * `pulumi up`, which tells drift (the host changed) from a config change not yet applied.
+ * (The refresh steps' own newState is not the refreshed state in this engine's JSON: do not use it.)
+ */
+import { describeDifferences, Difference, diffStates } from "../components/facets/compare";
+import { parseArgs, UsageError } from "./args";
+import { EngineError, runPulumi } from "./engine";
+
+export const FACET_TYPE = "pulumi-nodejs:dynamic/mpi-hosts:Facet";
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+interface ResourceState {
+  urn: string;
+  type: string;
+  inputs?: Record<string, any>;
+  outputs?: Record<string, any>;
+}
+
+export interface PreviewStep {
+  op: string;
+  urn: string;
+  oldState?: ResourceState;
+  newState?: ResourceState;
+}
+
+export interface PreviewDiagnostic {
+  urn?: string;
+  message: string;
+  severity: string;
+}
+
+/** What `pulumi preview --json` prints (the parts used here). */
+export interface PreviewJson {
+  steps?: PreviewStep[];
+  diagnostics?: PreviewDiagnostic[];
+  changeSummary?: Record<string, number>;
+}
+
+/**
+ * Why a facet differs:
+ * - drift: the host changed since the last `pulumi up` (what was recorded is not what is there now);
+ * - pending: the config changed and `pulumi up` has not applied it yet;
+ * - new: declared, never applied (a new host or facet);
+ * - removed: applied once, no longer declared (`pulumi up` runs its remove script).
+ */
+export type Cause = "drift" | "pending" | "new" | "removed";
+
+export interface FacetFinding {
+  host: string;
+  facet: string;
+  cause: Cause;
+  /** The declared state differs from the one the last `pulumi up` applied (with drift: both changed). */
+  configChanged: boolean;
+  differences: Difference[];
+}
+
+export interface OtherChange {
+  /** The resource's name (last part of its URN). */
+  name: string;
+  type: string;
+  op: string;
+}
+
+export interface DriftReport {
+  facets: FacetFinding[];
+  /** Changes to resources that are not facets (the verification job, the cluster key). */
+  others: OtherChange[];
+}
+
+const UNCHANGED_OPS = new Set(["same", "refresh", "read"]);
+
+function nameOf(urn: string): string {
+  return urn.split("::").pop() ?? urn;
+}
+
+function stateOf(s: ResourceState | undefined, side: "inputs" | "outputs"): JsonObject | undefined {
+  const state = s?.[side]?.state;
+  return state && typeof state === "object" && !Array.isArray(state) ? (state as JsonObject) : undefined;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** Reads the preview's steps into findings per host and facet; pure. */
+export function analysePreview(preview: PreviewJson): DriftReport {
+  const steps = preview.steps ?? [];
+  // What the last `pulumi up` declared and found, per facet: the stack as it was before this refresh.
+  const recorded = new Map<string, { declared?: JsonObject; found?: JsonObject }>();
+  for (const step of steps) {
+    if (step.op === "refresh" && step.oldState?.type === FACET_TYPE) {
+      recorded.set(step.urn, { declared: stateOf(step.oldState, "inputs"), found: stateOf(step.oldState, "outputs") });
+    }
+  }
+  const facets: FacetFinding[] = [];
+  const others: OtherChange[] = [];
+  for (const step of steps) {
+    if (UNCHANGED_OPS.has(step.op)) continue;
+    const type = step.newState?.type ?? step.oldState?.type ?? "";
+    if (type !== FACET_TYPE) {
+      if (type !== "pulumi:pulumi:Stack") others.push({ name: nameOf(step.urn), type, op: step.op });
+      continue;
+    }
+    const props = step.newState?.inputs ?? step.oldState?.inputs ?? {};
+    const host = String(props.host ?? nameOf(step.urn));
+    const facet = String(props.facet ?? "");
+    const actual = stateOf(step.oldState, "outputs");
+    const desired = stateOf(step.newState, "inputs");
+    if (step.op === "create" || !actual) {
+      facets.push({ host, facet, cause: "new", configChanged: true, differences: diffStates(desired ?? {}, {}) });
+    } else if (step.op === "delete" || !desired) {
+      facets.push({ host, facet, cause: "removed", configChanged: true, differences: [] });
+    } else {
+      const before = recorded.get(step.urn);
+      // Compare only what the facet declares: probes also report facts (versions, backends).
+      const keys = Object.keys(desired);
+      const pick = (s: JsonObject | undefined) => Object.fromEntries(keys.map((k) => [k, s?.[k] ?? null]));
+      const changedOnHost = before?.found !== undefined && !sameJson(pick(before.found), pick(actual));
+      const configChanged = before?.declared === undefined || !sameJson(before.declared, desired);
+      facets.push({ host, facet, cause: changedOnHost ? "drift" : "pending", configChanged, differences: diffStates(desired, actual) });
+    }
+  }
+  const byHost = (a: FacetFinding, b: FacetFinding) =>
+    a.host.localeCompare(b.host, "en", { numeric: true }) || a.facet.localeCompare(b.facet);
+  return { facets: facets.sort(byHost), others };
+}
+
+export function inSync(report: DriftReport): boolean {
+  return report.facets.length === 0 && report.others.length === 0;
+}
+
+const CAUSE_TEXT: Record<Cause, string> = {
+  drift: "changed on the host since the last `pulumi up`",
+  pending: "the config changed; not applied yet",
+  new: "declared, not applied yet",
+  removed: "no longer declared; still on the host",
+};
+
+/** The report for people: per host, per facet, a short line diff (- on the host, + declared). */
+export function formatReport(report: DriftReport, stack: string): string {
+  if (inSync(report)) return `${stack}: every host is as declared (no drift)\n`;
+  const lines: string[] = [];
+  const hosts = [...new Set(report.facets.map((f) => f.host))];
+  const drifted = report.facets.filter((f) => f.cause === "drift");
+  lines.push(
+    `${stack}: ${report.facets.length} facet(s) on ${hosts.length} host(s) differ from the declared state` +
+      (drifted.length ? ` (${drifted.length} changed on the host)` : ""),
+    "  (- what the host has, + what the config declares)",
+  );
+  for (const host of hosts) {
+    lines.push("", `${host}:`);
+    for (const f of report.facets.filter((x) => x.host === host)) {
+      lines.push(`  ${f.facet}: ${CAUSE_TEXT[f.cause]}${f.cause === "drift" && f.configChanged ? ", and the config changed too" : ""}`);
+      const text = f.cause === "new" ? describeNew(f.differences) : describeDifferences(f.differences);
+      for (const l of text.split("\n").filter(Boolean)) lines.push(`    ${l}`);
+    }
+  }
+  if (report.others.length) {
+    lines.push("", "other changes:");
+    for (const o of report.others) lines.push(`  ${o.name} (${o.type}): ${o.op}`);
+  }
+  lines.push("", `repair: pulumi up --refresh --stack ${stack}   (npm run render -- --stack ${stack} shows the declared files)`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** A facet never applied: name the keys rather than print every declared line. */
+function describeNew(differences: Difference[]): string {
+  return differences.length ? `missing: ${differences.map((d) => d.key).join(", ")}` : "";
+}
+
+/** Parses pulumi's --json output (one JSON document on stdout). */
+export function parsePreviewJson(stdout: string): PreviewJson | undefined {
+  const start = stdout.indexOf("{");
+  if (start < 0) return undefined;
+  try {
+    return JSON.parse(stdout.slice(start)) as PreviewJson;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface CheckFailure {
+  /** The host the failure is about, when a facet failed. */
+  host?: string;
+  message: string;
+}
+
+/** Why the preview failed, per host when the errors belong to facets (a host down, sudo missing). */
+export function previewFailures(preview: PreviewJson): CheckFailure[] {
+  const hostOf = new Map<string, string>();
+  for (const step of preview.steps ?? []) {
+    const props = step.oldState?.inputs ?? step.newState?.inputs;
+    if ((step.oldState?.type ?? step.newState?.type) === FACET_TYPE && props?.host) hostOf.set(step.urn, String(props.host));
+  }
+  const failures: CheckFailure[] = [];
+  const seen = new Set<string>();
+  for (const d of preview.diagnostics ?? []) {
+    if (d.severity !== "error") continue;
+    const message = d.message
+      .trim()
+      .replace(/^error: /, "")
+      .replace(/^Preview failed: /, "");
+    if (!d.urn || /^preview failed$/.test(message)) continue;
+    const host = hostOf.get(d.urn);
+    const key = `${host ?? ""}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    failures.push({ host, message });
+  }
+  if (failures.length === 0) {
+    for (const d of preview.diagnostics ?? []) {
+      if (d.severity === "error" && !/^error: preview failed$/.test(d.message.trim()))
+        failures.push({ message: d.message.trim().replace(/^error: /, "") });
+    }
+  }
+  return failures;
+}
+
+export function formatFailures(stack: string, failures: CheckFailure[]): string {
+  const hosts = [...new Set(failures.flatMap((f) => (f.host ? [f.host] : [])))];
+  const head = hosts.length ? `${stack}: could not check ${hosts.join(", ")}` : `${stack}: the refresh preview failed`;
+  const lines = failures.map((f) => `  ${f.host ? `${f.host}: ` : ""}${f.message.split("\n").join("\n    ")}`);
+  return `${head}; no drift report (nothing was changed)\n${lines.join("\n")}\n`;
+}
+
+const HELP = `usage: npm run drift -- --stack NAME [--json]
+
+Checks every host of the stack against its declared state without changing anything: the
+engine's refresh preview (\`pulumi preview --refresh --json\`) runs each facet's probe over SSH,
+then this prints, per host and facet, what differs as a short line diff
+(- what the host has, + what the config declares), and why:
+  changed on the host since the last \`pulumi up\`   (drift: an edit by hand, a reboot, a package update)
+  the config changed; not applied yet            (pending: run pulumi up)
+  declared, not applied yet / no longer declared (new or removed hosts and facets)
+
+Exit status: 0 every host is as declared; 2 differences found; 1 the check failed (a host
+unreachable, named in the message; no such stack; wrong passphrase).
+Repair: pulumi up --refresh --stack NAME (applies the declared state where it differs).
+
+  --stack NAME   the stack (config in Pulumi.NAME.yaml)
+  --json         print the findings as JSON instead (same exit status)
+
+Environment: PULUMI_BACKEND_URL (default file://<checkout>/.pulumi-state, or MPI_HOSTS_STATE),
+PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (lab stacks default to 'lab').
+`;
+
+export async function run(args: string[]): Promise<number> {
+  let stack: string;
+  let json = false;
+  try {
+    const parsed = parseArgs(args, { values: ["stack"], flags: ["json"] });
+    if (parsed.options.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    if (parsed.positionals.length) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+    if (typeof parsed.options.stack !== "string" || !parsed.options.stack) throw new UsageError("--stack NAME is required");
+    stack = parsed.options.stack;
+    json = parsed.options.json === true;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`drift: ${err.message}\n\n${HELP}`);
+      return 1;
+    }
+    throw err;
+  }
+  let result;
+  try {
+    result = await runPulumi(["preview", "--refresh", "--json", "--stack", stack], { stack });
+  } catch (err) {
+    if (err instanceof EngineError) {
+      process.stderr.write(`drift: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const preview = parsePreviewJson(result.stdout);
+  if (result.code !== 0 || !preview || !preview.changeSummary) {
+    const failures = preview ? previewFailures(preview) : [];
+    if (failures.length) process.stderr.write(formatFailures(stack, failures));
+    else
+      process.stderr.write(
+        `drift: pulumi preview --refresh failed (exit ${result.code}):\n${(result.stderr.trim() || result.stdout.trim()).slice(-4000)}\n`,
+      );
+    return 1;
+  }
+  const report = analysePreview(preview);
+  process.stdout.write(json ? `${JSON.stringify({ stack, inSync: inSync(report), ...report }, null, 2)}\n` : formatReport(report, stack));
+  return inSync(report) ? 0 : 2;
+}

@@ -1,0 +1,243 @@
+/**
+ * The Pulumi engine as mpi-hosts runs it, in one place: which `pulumi` binary, which backend, which
+ * passphrase, and the offline settings. Used by `npm run drift`, scripts/demo.sh and the e2e tests.
+ *
+ * - Backend: PULUMI_BACKEND_URL when set (an S3/Azure/GCS bucket, Pulumi Cloud, a shared file://
+ *   path), else the local file backend in ${MPI_HOSTS_STATE:-<checkout>/.pulumi-state} (git-ignored).
+ * - Passphrase: PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE from the environment.
+ *   Only for lab stacks (Pulumi.<stack>.yaml written by `npm run lab -- up`) does it default to
+ *   `lab`: their hosts are throwaway namespaces on this machine, and their secrets (a lab key
+ *   that dies with the lab) protect nothing. Any other stack without a passphrase is an error.
+ * - Binary: a `pulumi` on PATH, else the one scripts/build-engine.sh left in the cache.
+ *
+ * From a shell: `eval "$(npx ts-node --transpile-only cli/engine.ts env --stack lab)"` exports the
+ * same settings (the passphrase only when it is the lab default, never one from your environment).
+ */
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { STACK_HEADER } from "../lab/stack";
+import { shellQuote } from "../components/render/shellQuote";
+
+export const PULUMI_VERSION = "3.248.0";
+/** The passphrase of lab stacks when none is set (see the module comment). */
+export const LAB_PASSPHRASE = "lab";
+
+export class EngineError extends Error {}
+
+/** The checkout: Pulumi.yaml and the stack files live here, and pulumi runs here. */
+export function projectDir(): string {
+  return path.resolve(__dirname, "..");
+}
+
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.MPI_HOSTS_STATE || path.join(projectDir(), ".pulumi-state"));
+}
+
+export function backendUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PULUMI_BACKEND_URL || `file://${stateDir(env)}`;
+}
+
+/** Where scripts/build-engine.sh puts the engine (same defaults as scripts/engine-env.sh). */
+export function cachedEngineBin(env: NodeJS.ProcessEnv = process.env): string {
+  const cache = env.MPI_HOSTS_CACHE || "/var/cache/mpi-hosts";
+  return path.join(cache, "engine", `v${env.MPI_HOSTS_PULUMI_VERSION || PULUMI_VERSION}`, "bin");
+}
+
+/** The directory holding the `pulumi` to run: PATH first, then the cache. */
+export function findPulumi(env: NodeJS.ProcessEnv = process.env): string {
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, "pulumi"))) return dir;
+  }
+  const cached = cachedEngineBin(env);
+  if (isExecutable(path.join(cached, "pulumi"))) return cached;
+  throw new EngineError(`no pulumi on PATH nor in ${cached}: run scripts/build-engine.sh (or bash scripts/setup.sh) first`);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function stackFile(stack: string): string {
+  return path.join(projectDir(), `Pulumi.${stack}.yaml`);
+}
+
+/** A stack config written by `npm run lab -- up` (its first line is the lab header). */
+export function isLabStackFile(text: string): boolean {
+  const first = text.split("\n", 1)[0];
+  return first === `# ${STACK_HEADER}`;
+}
+
+/** The passphrase settings for a stack: what the environment has, or the lab default; throws otherwise. */
+export function passphraseEnv(stack: string | undefined, env: NodeJS.ProcessEnv, readStackFile = readIfExists): Record<string, string> {
+  if (env.PULUMI_CONFIG_PASSPHRASE !== undefined || env.PULUMI_CONFIG_PASSPHRASE_FILE) return {};
+  const text = stack ? readStackFile(stackFile(stack)) : undefined;
+  if (text !== undefined && isLabStackFile(text)) return { PULUMI_CONFIG_PASSPHRASE: LAB_PASSPHRASE };
+  throw new EngineError(
+    `PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set${stack ? ` for stack ${stack}` : ""}: ` +
+      `set it to the passphrase the stack was created with (the default '${LAB_PASSPHRASE}' applies only to lab stacks written by \`npm run lab -- up\`)`,
+  );
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+export interface EngineSettings {
+  /** The engine's directory, when it must go in front of PATH (the cache). */
+  pathPrefix?: string;
+  vars: Record<string, string>;
+}
+
+/** The settings mpi-hosts adds to the environment of every pulumi it runs. */
+export function engineSettings(stack: string | undefined, env: NodeJS.ProcessEnv = process.env): EngineSettings {
+  const bin = findPulumi(env);
+  const onPath = (env.PATH ?? "").split(path.delimiter).includes(bin);
+  return {
+    pathPrefix: onPath ? undefined : bin,
+    vars: {
+      PULUMI_BACKEND_URL: backendUrl(env),
+      // Never call pulumi.com or GitHub: no update check, no plugin downloads (a missing plugin fails at once).
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+      ...passphraseEnv(stack, env),
+    },
+  };
+}
+
+/** The environment of a pulumi child process: `env` plus the settings. */
+export function engineEnv(stack: string | undefined, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { pathPrefix, vars } = engineSettings(stack, env);
+  return { ...env, ...vars, ...(pathPrefix ? { PATH: [pathPrefix, env.PATH].filter(Boolean).join(path.delimiter) } : {}) };
+}
+
+export interface PulumiRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunPulumiOptions {
+  /** The stack the command is about (for the lab passphrase default). */
+  stack?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Output as it arrives (progress); it is collected either way. */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  input?: string;
+}
+
+/** Runs `pulumi ARGS` in the project with mpi-hosts' settings; resolves with its exit code and output. */
+export function runPulumi(args: string[], opts: RunPulumiOptions = {}): Promise<PulumiRun> {
+  const base = opts.env ?? process.env;
+  const dir = stateDir(base);
+  const env = engineEnv(opts.stack, base);
+  if (env.PULUMI_BACKEND_URL === `file://${dir}`) fs.mkdirSync(dir, { recursive: true });
+  return new Promise((resolve, reject) => {
+    const child = spawn("pulumi", args, { cwd: projectDir(), env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => {
+      stdout += d;
+      opts.onStdout?.(d);
+    });
+    child.stderr.on("data", (d: string) => {
+      stderr += d;
+      opts.onStderr?.(d);
+    });
+    child.on("error", (err) => reject(new EngineError(`cannot run pulumi: ${err.message}`)));
+    child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** Like runPulumi, but a non-zero exit is an error carrying pulumi's own message. */
+export async function runPulumiOk(args: string[], opts: RunPulumiOptions = {}): Promise<PulumiRun> {
+  const result = await runPulumi(args, opts);
+  if (result.code !== 0) {
+    throw new EngineError(
+      `pulumi ${args.join(" ")} failed (exit ${result.code}):\n${(result.stderr.trim() || result.stdout.trim()).slice(-4000)}`,
+    );
+  }
+  return result;
+}
+
+export async function stackExists(stack: string, opts: RunPulumiOptions = {}): Promise<boolean> {
+  const ls = await runPulumiOk(["stack", "ls", "--json"], { ...opts, stack });
+  const stacks = JSON.parse(ls.stdout) as { name: string }[];
+  return stacks.some((s) => s.name === stack || s.name.endsWith(`/${stack}`));
+}
+
+/** Creates the stack in the backend when it is not there (its config file is kept as it is). */
+export async function ensureStack(stack: string, opts: RunPulumiOptions = {}): Promise<"created" | "exists"> {
+  if (await stackExists(stack, opts)) return "exists";
+  await runPulumiOk(["stack", "init", stack], { ...opts, stack });
+  return "created";
+}
+
+/**
+ * Forgets the stack's state without touching any host (`pulumi stack rm --force`); keeps
+ * Pulumi.<stack>.yaml unless asked. Quiet when there is no such stack.
+ */
+export async function removeStack(stack: string, opts: RunPulumiOptions & { keepConfig?: boolean } = {}): Promise<boolean> {
+  if (!(await stackExists(stack, opts))) return false;
+  await runPulumiOk(["stack", "rm", "--force", "--yes", ...(opts.keepConfig === false ? [] : ["--preserve-config"]), stack], {
+    ...opts,
+    stack,
+  });
+  return true;
+}
+
+/** `export NAME='value'` lines for a shell; the engine goes in front of the shell's own PATH. */
+export function shellExports(settings: EngineSettings): string {
+  const prefix = settings.pathPrefix ? `export PATH=${shellQuote(settings.pathPrefix)}:"$PATH"\n` : "";
+  return (
+    prefix +
+    Object.entries(settings.vars)
+      .map(([k, v]) => `export ${k}=${shellQuote(v)}\n`)
+      .join("")
+  );
+}
+
+const HELP = `usage: npx ts-node --transpile-only cli/engine.ts env [--stack NAME]
+
+Prints, as shell export lines, the settings mpi-hosts uses to run pulumi: PATH (when the engine
+comes from the cache), PULUMI_BACKEND_URL (default file://<checkout>/.pulumi-state, or
+\${MPI_HOSTS_STATE}), the offline switches, and PULUMI_CONFIG_PASSPHRASE only when it is the
+lab default. Use: eval "$(npx ts-node --transpile-only cli/engine.ts env --stack lab)"
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command !== "env" || rest.some((a) => a === "--help" || a === "-h")) {
+    (command === "env" || command === "--help" || command === "-h" ? process.stdout : process.stderr).write(HELP);
+    return command === "env" || command === "--help" || command === "-h" ? 0 : 1;
+  }
+  const i = rest.indexOf("--stack");
+  const stack = i >= 0 ? rest[i + 1] : undefined;
+  process.stdout.write(shellExports(engineSettings(stack)));
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`engine: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
