@@ -52,6 +52,8 @@ export interface BenchOptions {
   /** Kills an operation after this long. */
   timeoutSeconds: number;
   log: (line: string) => void;
+  /** After every sample: what has been measured so far (an interrupted run keeps its numbers). */
+  onProgress?: (samples: Sample[], problems: string[]) => void;
 }
 
 export interface Sample {
@@ -338,6 +340,7 @@ class Bench {
       log: logFile,
     };
     this.samples.push(sample);
+    this.opts.onProgress?.(this.samples, this.problems);
     const cpu = t.cpuUserSeconds !== undefined ? `, cpu ${(t.cpuUserSeconds + (t.cpuSystemSeconds ?? 0)).toFixed(1)} s` : "";
     this.opts.log(
       `  ${size} hosts #${repeat + 1} ${op}: ${t.seconds.toFixed(1)} s${cpu}, per host ${formatCount(sample.perHost.connections)} conn / ${formatCount(sample.perHost.sessions)} sessions${ok ? "" : `  FAILED (${note ?? `exit ${t.code}`}; log ${logFile})`}`,

@@ -65,7 +65,11 @@ export async function run(args: string[]): Promise<number> {
     if (bad.length) throw new UsageError(`--only takes pulumi, ansible and verify, got '${bad.join(",")}'`);
     const timeoutSeconds = typeof o.timeout === "string" ? positiveInts(o.timeout, "--timeout")[0] : 1800;
     const { runBench, formatTable } = await import("../bench/run");
+    const out = typeof o.out === "string" ? o.out : path.join(repoDir, "bench", "results", `${stamp}.json`);
+    const partial = out.replace(/(\.json)?$/, ".partial.json");
+    fs.mkdirSync(path.dirname(out), { recursive: true });
     const result = await runBench({
+      onProgress: (samples, problems) => fs.writeFileSync(partial, `${JSON.stringify({ samples, problems }, null, 2)}\n`),
       sizes,
       repeat,
       repoDir,
@@ -75,9 +79,8 @@ export async function run(args: string[]): Promise<number> {
       timeoutSeconds,
       log,
     });
-    const out = typeof o.out === "string" ? o.out : path.join(repoDir, "bench", "results", `${stamp}.json`);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    fs.rmSync(partial, { force: true });
     const lines = [
       "",
       formatTable(result, sizes),
