@@ -1,0 +1,136 @@
+/**
+ * End-to-end tests drive the real engine on a lab: one lab, one stack and one file backend per test
+ * file (so that two test files, or two engineers, never share state), all removed in afterAll.
+ */
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { projectDir, PulumiRun, removeStack, runPulumi, runPulumiOk, stackFile } from "../../cli/engine";
+import { Lab, renderLabStack, rootExec, startLab, stopLab } from "../../lab/lab";
+import type { Release } from "../../lab/image";
+import { snapshot } from "../lab/support/hostState";
+
+export interface EngineLab {
+  lab: Lab;
+  stack: string;
+  /** Environment of every pulumi and drift run: the test's own backend. */
+  env: NodeJS.ProcessEnv;
+  stateDir: string;
+}
+
+/** Starts a lab, writes its stack file and creates the stack in a fresh backend. */
+export async function startEngineLab(name: string, hosts: number, release: Release): Promise<EngineLab> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `mpi-hosts-${name}-state-`));
+  // The lab default passphrase applies (lab stack file); PULUMI_BACKEND_URL would override MPI_HOSTS_STATE.
+  const env: NodeJS.ProcessEnv = { ...process.env, MPI_HOSTS_STATE: stateDir };
+  delete env.PULUMI_BACKEND_URL;
+  delete env.PULUMI_CONFIG_PASSPHRASE;
+  delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  try {
+    const lab = await startLab({ name, hosts, release });
+    fs.writeFileSync(stackFile(name), renderLabStack(lab));
+    await runPulumiOk(["stack", "init", name], { stack: name, env });
+    return { lab, stack: name, env, stateDir };
+  } catch (err) {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Everything the test made goes, whatever happened: the lab, the stack (state and config), the backend. */
+export async function stopEngineLab(e: EngineLab | undefined, name: string): Promise<void> {
+  const errors: unknown[] = [];
+  await stopLab(name).catch((err) => errors.push(err));
+  if (e) {
+    await removeStack(e.stack, { stack: e.stack, env: e.env, keepConfig: false }).catch((err) => errors.push(err));
+    fs.rmSync(e.stateDir, { recursive: true, force: true });
+  }
+  fs.rmSync(stackFile(name), { force: true });
+  if (errors.length) throw errors[0];
+}
+
+/** `pulumi ARGS --stack S` in the test's backend. */
+export function pulumi(e: EngineLab, args: string[]): Promise<PulumiRun> {
+  return runPulumi([...args, "--stack", e.stack], { stack: e.stack, env: e.env });
+}
+
+/** `npm run drift -- --stack S`, the real command line. */
+export function drift(e: EngineLab): Promise<PulumiRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npx", ["--no-install", "ts-node", "--transpile-only", "cli/main.ts", "drift", "--stack", e.stack], {
+      cwd: projectDir(),
+      env: e.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Root on the host, no SSH; fails the test on a non-zero exit. */
+export async function root(lab: Lab, host: string, script: string): Promise<string> {
+  const r = await rootExec(lab, host, script);
+  if (r.code !== 0) throw new Error(`${host}: ${script}\nexit ${r.code}: ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+/**
+ * A host as plain tools see it: every file, link and directory under /home/mpi and /opt (mode,
+ * owner, sha256) and the firewall (iptables-save without counters, nft -s). Equal means restored.
+ */
+export async function hostBaseline(lab: Lab, host: string): Promise<string> {
+  const files = await snapshot(lab, host, { roots: ["/home/mpi", "/opt"] });
+  const firewall = await root(
+    lab,
+    host,
+    `iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]//'; echo '--- nft'; nft -s list ruleset 2>&1 | grep -v '^# Warning'`,
+  );
+  return `${files}--- iptables-save\n${firewall}`;
+}
+
+/** The stack's state as the backend keeps it (secrets encrypted), for checks that nothing leaks. */
+export function stateFileText(e: EngineLab): string {
+  const file = path.join(e.stateDir, ".pulumi", "stacks", "mpi-hosts", `${e.stack}.json`);
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+}
+
+/** The id of each resource in the stack, by name, from `pulumi stack export` (ids are not secret). */
+export async function resourceIds(e: EngineLab): Promise<Record<string, string>> {
+  const out = await pulumi(e, ["stack", "export"]);
+  if (out.code !== 0) throw new Error(out.stderr);
+  const deployment = JSON.parse(out.stdout) as { deployment: { resources?: { urn: string; id?: string }[] } };
+  return Object.fromEntries((deployment.deployment.resources ?? []).filter((r) => r.id).map((r) => [r.urn.split("::").pop()!, r.id!]));
+}
+
+/** Wall time of each step, printed at the end of the file (they go in the closing note). */
+export class Timings {
+  private readonly lines: string[] = [];
+  constructor(private readonly title: string) {}
+
+  async time<T>(label: string, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    try {
+      return await fn();
+    } finally {
+      this.record(label, Date.now() - started);
+    }
+  }
+
+  record(label: string, ms: number): void {
+    this.lines.push(`${label}: ${(ms / 1000).toFixed(1)} s`);
+  }
+
+  report(): string {
+    return `${this.title}\n  ${this.lines.join("\n  ")}\n`;
+  }
+}
+
+/** A failing pulumi run, readable in the test output. */
+export function explain(r: PulumiRun): string {
+  return `exit ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-4000)}`;
+}
