@@ -1,24 +1,51 @@
-/** The verification job: mpirun across every host from verify.from, re-run whenever any desired state changes. */
+/**
+ * The verification job: preflight from verify.from (ssh between every pair, software and versions, names, a TCP
+ * matrix over the MPI port ranges), then mpirun's tests; re-run whenever any desired state changes. The same script
+ * runs under `pulumi up` (remote.Command) and on demand (`npm run verify`); both read its JSON report.
+ */
 import { createHash } from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./config/types";
-import { pythonPaths } from "./facets/python";
 import { templates } from "./render/templates";
+import { planLines, planVerification, VerifyOptions, VerifyPlan } from "./verify/plan";
 
-export function renderVerifyScript(cluster: Cluster): string {
-  const from = cluster.hosts.find((h) => h.name === cluster.verify.from)!;
-  const { python, mpirun } = pythonPaths(cluster.python.kind, from.pythonPrefix);
-  return templates().render("verify/verify.sh", {
-    facet: "verify",
+/** The script the head host runs with `sh -s`: stdout is a summary line and the JSON report; exit 1 on any failure. */
+export function renderVerifyScript(cluster: Cluster, options: VerifyOptions = {}): string {
+  return renderPlannedScript(planVerification(cluster, options));
+}
+
+export function renderPlannedScript(plan: VerifyPlan): string {
+  const t = templates();
+  const plan_ = planLines(plan).join("\n");
+  const header = { facet: "verify", host: plan.from };
+  const hostScript = t.render("verify/host.sh", {
+    ...header,
+    kind: "host preflight",
+    plan: plan_,
+    sshConnectTimeout: plan.timeouts.sshConnect,
+    stepTimeout: plan.timeouts.step,
+    sshParallel: plan.sshParallel,
+  });
+  return t.render("verify/verify.sh", {
+    ...header,
     kind: "run",
-    host: from.name,
-    mpirun,
-    python,
-    ranks: cluster.hosts.reduce((n, h) => n + h.slots, 0),
-    hostCount: cluster.hosts.length,
-    timeoutSeconds: cluster.verify.timeoutSeconds,
-    tests: cluster.verify.tests.join(" "),
+    from: plan.from,
+    plan: plan_,
+    hostScript,
+    listenPy: t.render("verify/listen.py", {}),
+    connectPy: t.render("verify/connect.py", {}),
+    judgeAwk: t.render("verify/judge.awk", {}),
+    sshConnectTimeout: plan.timeouts.sshConnect,
+    stepTimeout: plan.timeouts.step,
+    tcpTimeout: plan.timeouts.tcpConnect,
+    listenSeconds: plan.timeouts.listen,
+    testTimeout: plan.timeouts.test,
+    tests: plan.tests.join(" "),
+    ranks: plan.ranks,
+    hostCount: plan.hosts.length,
+    pingpongArgs: plan.pingpongArgs.join(" "),
+    pingpongRounds: plan.pingpongRounds.map((round) => round.map(([a, b]) => `${a},${b}`).join(" ")).join("\n"),
   });
 }
 
@@ -31,7 +58,11 @@ export function verificationFingerprint(desiredByHost: Record<string, unknown>, 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }

@@ -1,0 +1,153 @@
+/**
+ * Every way the verification job can fail, with what it says and what to change. One table, used twice: the
+ * job's report program fills these templates on the head host (so `pulumi up` prints the same words), and the
+ * CLI reads the filled text back from the report. Placeholders: {from} {to} {port} {range} ("btl 50000-50099"),
+ * {ports} ("50000-50099"), {expected}, {detail}, {stage}.
+ */
+
+/** Stages in the order the job runs them; MPI tests follow in the order the config lists them. */
+export const PREFLIGHT_STAGES = ["plan", "ssh", "software", "names", "tcp"] as const;
+export type PreflightStage = (typeof PREFLIGHT_STAGES)[number];
+
+export interface FailureKind {
+  /** The stage that reports it; "test" means the MPI test named by the failure's stage. */
+  stage: PreflightStage | "test";
+  message: string;
+  hint: string;
+}
+
+const REFRESH = "run pulumi up --refresh";
+
+export const FAILURE_KINDS = {
+  "btl-too-small": {
+    stage: "plan",
+    message: "the btl range {ports} holds {detail} ports, fewer than the {expected} ranks {to} runs",
+    hint: "each rank listens on a port of its own (Open MPI issue #7130): widen mpi-hosts:mpi.btlPorts to at least {expected} ports, or lower the slots of {to}",
+  },
+  "ssh-config": {
+    stage: "ssh",
+    message: "{from} -> {to}: the ssh config of {from} does not lead to {to} (ssh -G {to} gives {detail}, expected {expected})",
+    hint: `the sshConfig facet puts Host {to} into ~/.ssh/config on {from}: ${REFRESH}, and check that no Host or Match entry above the managed block catches {to} first`,
+  },
+  "ssh-hostkey": {
+    stage: "ssh",
+    message: "{from} -> {to}: ssh would stop at a host-key prompt ({detail})",
+    hint: `the pinned key of {to} is missing from ~/.ssh/mpi-hosts_known_hosts on {from} (clusterTrust facet): ${REFRESH}`,
+  },
+  "ssh-hostkey-changed": {
+    stage: "ssh",
+    message: "{from} -> {to}: {to} presents a host key other than the pinned one ({detail})",
+    hint: "if {to} was reinstalled, check its new key out of band (ssh-keyscan) and update its hostKey in mpi-hosts:hosts, then run pulumi up",
+  },
+  "ssh-auth": {
+    stage: "ssh",
+    message: "{from} -> {to}: the cluster key was refused ({detail})",
+    hint: `~/.ssh/authorized_keys on {to} needs the cluster key, allowed from the address of {from} (clusterTrust facet; mpi-hosts:mpi.network and firewall.allowFrom): ${REFRESH}`,
+  },
+  "ssh-connect": {
+    stage: "ssh",
+    message: "{from} -> {to}: ssh cannot connect ({detail})",
+    hint: "check that sshd on {to} listens on its port in mpi-hosts:hosts and that the firewall of {to} lets {from} in on that port",
+  },
+  "ssh-run": {
+    stage: "ssh",
+    message: "{from} could not run the preflight on {to} ({detail})",
+    hint: "ssh reaches {to}, but its login shell failed: look for commands in ~/.bashrc or ~/.zshenv on {to} that fail or wait for input",
+  },
+  "python-missing": {
+    stage: "software",
+    message: "{to}: no python at {expected}",
+    hint: `the python facet installs it (mpi-hosts:python): ${REFRESH}`,
+  },
+  "mpi4py-missing": {
+    stage: "software",
+    message: "{to}: {expected} cannot import mpi4py",
+    hint: `the python facet installs mpi4py (mpi-hosts:python.mpi4py): ${REFRESH}`,
+  },
+  "mpirun-missing": {
+    stage: "software",
+    message: "{to}: no mpirun at {expected}",
+    hint: `the python facet installs Open MPI (mpi-hosts:python.openmpi): ${REFRESH}`,
+  },
+  "mpirun-path": {
+    stage: "software",
+    message: "{to}: a non-interactive ssh shell finds mpirun at {detail}, not {expected}",
+    hint: `mpirun starts its daemons through that shell: the PATH block must come before the non-interactive guard of ~/.bashrc (~/.zshenv for zsh) on {to} (python facet): ${REFRESH}`,
+  },
+  "openmpi-differs": {
+    stage: "software",
+    message: "Open MPI versions differ: {detail}",
+    hint: "every host must run the same Open MPI: pin mpi-hosts:python.openmpi (conda), or give every host the same OS release (system packages)",
+  },
+  "mpi4py-differs": {
+    stage: "software",
+    message: "mpi4py versions differ: {detail}",
+    hint: "every host must run the same mpi4py: pin mpi-hosts:python.mpi4py (conda), or give every host the same OS release (system packages)",
+  },
+  "prefix-differs": {
+    stage: "software",
+    message: "{to}: no conda env at {expected}, the path of the env on {from} (the one of {to} is at {detail})",
+    hint: "mpirun starts its daemons and python on every host by the absolute paths of the head: put the env at {expected} on {to} too (a symlink will do), or use one mpi-hosts:python.prefix everywhere",
+  },
+  "hostfile-missing": {
+    stage: "software",
+    message: "{from}: no hostfile at ~/.mpi-hosts/hostfile",
+    hint: `the hostfile facet writes it: ${REFRESH}`,
+  },
+  "name-unresolved": {
+    stage: "names",
+    message: "on {from}, the name {to} does not resolve (expected {expected})",
+    hint: "MPI daemons look each other up by name: give {to} the address {expected} in /etc/hosts on {from} or in DNS",
+  },
+  "name-mismatch": {
+    stage: "names",
+    message: "on {from}, the name {to} resolves to {detail}, not its cluster address {expected}",
+    hint: "fix /etc/hosts on {from} or DNS so that {to} names {expected} (Debian maps the name of a machine to 127.0.1.1 on that machine: replace that line)",
+  },
+  "tcp-blocked": {
+    stage: "tcp",
+    message: "{from} -> {to}:{port} ({range}) blocked ({detail})",
+    hint: "firewall on {to} drops tcp {ports} from the network of {from}: check mpi-hosts:firewall / run pulumi up --refresh",
+  },
+  "tcp-no-port": {
+    stage: "tcp",
+    message: "{to}: no free port in {range} to listen on",
+    hint: "other programs hold every port of {ports} on {to}: widen the range in mpi-hosts:mpi or stop what holds them",
+  },
+  "test-failed": {
+    stage: "test",
+    message: "{stage}: {detail}",
+    hint: "preflight passed (ssh, versions, names and ports): the tail of the output of mpirun above says what failed",
+  },
+  "test-timeout": {
+    stage: "test",
+    message: "{stage}: no result within {expected} s",
+    hint: "preflight found every pair and port open, so something else holds the ranks: a second network interface outside mpi-hosts:mpi.network, a firewall table that drops after ours, or a leftover mpirun",
+  },
+} as const satisfies Record<string, FailureKind>;
+
+export type FailureKindName = keyof typeof FAILURE_KINDS;
+
+export interface FailureFields {
+  from?: string;
+  to?: string;
+  port?: string | number;
+  range?: string;
+  ports?: string;
+  expected?: string | number;
+  detail?: string;
+  stage?: string;
+}
+
+/** Fills {name} placeholders; a missing field reads "-", as in the job's records. */
+export function fillTemplate(template: string, fields: FailureFields): string {
+  return template.replace(/\{(\w+)\}/g, (_m, name: string) => {
+    const value = (fields as Record<string, unknown>)[name];
+    return value === undefined || value === "" ? "-" : String(value);
+  });
+}
+
+/** The catalogue as the job's report program reads it: `hint<TAB>kind<TAB>message<TAB>hint` per kind. */
+export function hintLines(): string[] {
+  return Object.entries(FAILURE_KINDS).map(([kind, k]) => ["hint", kind, k.message, k.hint].join("\t"));
+}

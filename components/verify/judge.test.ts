@@ -1,0 +1,372 @@
+/**
+ * The job's judge (templates/verify/judge.awk) as data: given the plan and these records from the hosts, expect
+ * this verdict, these failures and this report. Runs under every awk on the machine (mawk is Debian's, the BWK
+ * awk is macOS's, gawk is common), since the head host may have any of them.
+ */
+import { execFileSync } from "child_process";
+import { Cluster } from "../config/types";
+import { templates } from "../render/templates";
+import { FAILURE_KINDS, fillTemplate } from "./failures";
+import { planLines, planVerification, VerifyPlan } from "./plan";
+import { VerifyReport } from "./report";
+
+const AWKS = ["mawk", "gawk", "original-awk", "busybox awk"].filter((awk) => {
+  try {
+    execFileSync("sh", ["-c", `command -v ${awk.split(" ")[0]}`]);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+function cluster(hosts = 3, mutate: (c: Cluster) => void = () => undefined): Cluster {
+  const c: Cluster = {
+    ssh: { privateKeyPath: "/k", knownHostsPath: "/kh", connectTimeoutSeconds: 10 },
+    hosts: Array.from({ length: hosts }, (_, i) => ({
+      name: `h${i + 1}`,
+      address: `10.0.0.${i + 11}`,
+      os: "linux" as const,
+      port: 2400,
+      user: "mpi",
+      slots: 2,
+      hostKey: "ssh-ed25519 AAAA",
+      hostKeySource: "config" as const,
+      pythonPrefix: "/opt/conda",
+      firewallBackend: "auto" as const,
+    })),
+    python: { kind: "system", prefix: "/opt/conda", channel: "conda-forge", mpi4py: "4.0.*", openmpi: "5.0.*", prefixLink: "auto" },
+    mpi: { network: "10.0.0.0/24", btlPorts: { first: 50000, last: 50099 }, oobPorts: { first: 50100, last: 50199 }, extraMca: {} },
+    firewall: { allowFrom: ["10.0.0.0/24"] },
+    verify: { enabled: true, from: "h1", tests: ["helloworld", "ringtest", "pingpong"], timeoutSeconds: 60 },
+  };
+  mutate(c);
+  return c;
+}
+
+/** What a healthy cluster's hosts report: every check passes. */
+function healthy(plan: VerifyPlan): string[] {
+  const names = plan.hosts.map((h) => h.name);
+  const lines: string[] = [];
+  for (const h of plan.hosts) {
+    lines.push(`reach ${h.name} ok - -`);
+    lines.push(
+      `seen ${h.name} hostname ${h.name}`,
+      `seen ${h.name} pathmpirun ${h.mpirun}`,
+      `seen ${h.name} python yes`,
+      `seen ${h.name} mpi4py 4.0.3`,
+    );
+    lines.push(`seen ${h.name} mpirun yes`, `seen ${h.name} openmpi 5.0.7`, `seen ${h.name} hostfile yes`);
+    if (plan.kind === "conda") lines.push(`seen ${h.name} headprefix yes`);
+    for (const p of plan.hosts) lines.push(`resolve ${h.name} ${p.name} ${p.address} ${p.address}`);
+    for (const p of plan.hosts.filter((x) => x.name !== h.name)) {
+      lines.push(`sshcfg ${h.name} ${p.name} ${p.address} ${p.port} ${p.user}`, `ssh ${h.name} ${p.name} ok 0.150 -`);
+    }
+  }
+  lines.push("stage ssh 0.8", "stage software 0.8", "stage names 0.8");
+  for (const b of names) lines.push(`listen ${b} btl 50000`, `listen ${b} oob 50100`);
+  for (const a of names)
+    for (const b of names.filter((x) => x !== a)) lines.push(`tcp ${a} ${b} btl 50000 ok 0.002 -`, `tcp ${a} ${b} oob 50100 ok 0.002 -`);
+  lines.push("stage tcp 0.6");
+  return lines;
+}
+
+const TESTS_PASSED = [
+  "ran helloworld pass 1.2 6 ranks answered from 3 hosts",
+  "ran ringtest pass 1.0 time for 1 loops = 0.01 seconds (6 processes, 1 bytes)",
+  "pingpong h1 h2 4.2e-03 83.07",
+  "pingpong h1 h3 3.5e-05 950.5",
+  "pingpong h2 h3 4.0e-03 88.1",
+  "ran pingpong pass 7.0 3 pairs measured",
+  "total 11.5",
+];
+
+function judge(awk: string, plan: VerifyPlan, records: string[], mode: string): string {
+  const input = [...planLines(plan), ...records].join("\n") + "\n";
+  const [cmd, ...pre] = awk.split(" ");
+  return execFileSync(cmd, [...pre, "-v", `mode=${mode}`, templates().render("verify/judge.awk", {})], { input, encoding: "utf8" });
+}
+
+function report(awk: string, plan: VerifyPlan, records: string[]): VerifyReport {
+  return JSON.parse(judge(awk, plan, records, "json")) as VerifyReport;
+}
+
+const without = (lines: string[], prefix: string) => lines.filter((l) => !l.startsWith(prefix));
+const replace = (lines: string[], prefix: string, line: string) => lines.map((l) => (l.startsWith(prefix) ? line : l));
+
+interface Case {
+  name: string;
+  cluster?: Cluster;
+  records: (plan: VerifyPlan) => string[];
+  stage: string;
+  kinds: string[];
+  messages: RegExp[];
+}
+
+const cases: Case[] = [
+  {
+    name: "a BTL pair dropped by a firewall",
+    records: (p) => replace([...healthy(p), "total 3.1"], "tcp h1 h3 btl", "tcp h1 h3 btl 50000 timeout 2.003 no answer within 2s"),
+    stage: "tcp",
+    kinds: ["tcp-blocked"],
+    messages: [/^h1 -> h3:50000 \(btl 50000-50099\) blocked \(no answer within 2s\)$/],
+  },
+  {
+    name: "a host-key prompt pending",
+    records: (p) =>
+      replace(
+        healthy(p),
+        "ssh h2 h3",
+        "ssh h2 h3 fail 0.1 No ED25519 host key is known for [h3]:2400 and you have requested strict checking. Host key verification failed.",
+      ),
+    stage: "ssh",
+    kinds: ["ssh-hostkey"],
+    messages: [/^h2 -> h3: ssh would stop at a host-key prompt \(No ED25519 host key is known/],
+  },
+  {
+    name: "a changed host key",
+    records: (p) =>
+      replace(healthy(p), "ssh h1 h2", "ssh h1 h2 fail 0.1 WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! Host key verification failed."),
+    stage: "ssh",
+    kinds: ["ssh-hostkey-changed"],
+    messages: [/^h1 -> h2: h2 presents a host key other than the pinned one/],
+  },
+  {
+    name: "a refused key",
+    records: (p) => replace(healthy(p), "ssh h3 h1", "ssh h3 h1 fail 0.1 mpi@10.0.0.11: Permission denied (publickey)."),
+    stage: "ssh",
+    kinds: ["ssh-auth"],
+    messages: [/^h3 -> h1: the cluster key was refused/],
+  },
+  {
+    name: "a host missing from another's ssh config",
+    records: (p) =>
+      replace(
+        replace(healthy(p), "sshcfg h3 h1", "sshcfg h3 h1 h1 22 mpi"),
+        "ssh h3 h1",
+        "ssh h3 h1 fail 5.0 ssh: connect to host h1 port 22: Connection timed out",
+      ),
+    stage: "ssh",
+    kinds: ["ssh-config"],
+    messages: [/^h3 -> h1: the ssh config of h3 does not lead to h1 \(ssh -G h1 gives h1:22 as mpi, expected 10\.0\.0\.11:2400 as mpi\)$/],
+  },
+  {
+    name: "a host the head cannot reach",
+    records: (p) =>
+      replace(
+        without(without(without(without(healthy(p), "seen h2 "), "resolve h2 "), "ssh h2 "), "sshcfg h2 "),
+        "reach h2",
+        "reach h2 fail - no answer within 10s",
+      ).concat(),
+    stage: "ssh",
+    kinds: ["ssh-run"],
+    messages: [/^h1 could not run the preflight on h2 \(no answer within 10s\)$/],
+  },
+  {
+    name: "mpi4py and Open MPI differing on one host",
+    records: (p) => replace(replace(healthy(p), "seen h3 mpi4py", "seen h3 mpi4py 3.1.4"), "seen h3 openmpi", "seen h3 openmpi 4.1.4"),
+    stage: "software",
+    kinds: ["openmpi-differs", "mpi4py-differs"],
+    messages: [
+      /^Open MPI versions differ: 5\.0\.7 on h1, h2; 4\.1\.4 on h3$/,
+      /^mpi4py versions differ: 4\.0\.3 on h1, h2; 3\.1\.4 on h3$/,
+    ],
+  },
+  {
+    name: "mpirun not on the non-interactive PATH",
+    records: (p) => replace(healthy(p), "seen h2 pathmpirun", "seen h2 pathmpirun -"),
+    stage: "software",
+    kinds: ["mpirun-path"],
+    messages: [/^h2: a non-interactive ssh shell finds mpirun at nothing, not \/usr\/bin\/mpirun$/],
+  },
+  {
+    name: "no python, no mpi4py, no mpirun, no hostfile",
+    records: (p) =>
+      replace(
+        replace(
+          replace(replace(healthy(p), "seen h2 python", "seen h2 python no"), "seen h3 mpi4py", "seen h3 mpi4py -"),
+          "seen h3 mpirun ",
+          "seen h3 mpirun no",
+        ),
+        "seen h1 hostfile",
+        "seen h1 hostfile no",
+      ),
+    stage: "software",
+    kinds: ["python-missing", "mpi4py-missing", "mpirun-missing", "hostfile-missing"],
+    messages: [
+      /^h2: no python at \/usr\/bin\/python3$/,
+      /^h3: \/usr\/bin\/python3 cannot import mpi4py$/,
+      /^h3: no mpirun at \/usr\/bin\/mpirun$/,
+      /^h1: no hostfile/,
+    ],
+  },
+  {
+    name: "a conda env missing at the head's path",
+    cluster: cluster(3, (c) => {
+      c.python.kind = "conda";
+      c.hosts[2].pythonPrefix = "/Applications/anaconda";
+    }),
+    records: (p) => replace(healthy(p), "seen h3 headprefix", "seen h3 headprefix no"),
+    stage: "software",
+    kinds: ["prefix-differs"],
+    messages: [/^h3: no conda env at \/opt\/conda, the path of the env on h1 \(the one of h3 is at \/Applications\/anaconda\)$/],
+  },
+  {
+    name: "a name resolving to loopback, and one not at all",
+    records: (p) =>
+      replace(replace(healthy(p), "resolve h2 h2", "resolve h2 h2 127.0.1.1 10.0.0.12"), "resolve h3 h1", "resolve h3 h1 - 10.0.0.11"),
+    stage: "names",
+    kinds: ["name-mismatch", "name-unresolved"],
+    messages: [
+      /^on h2, the name h2 resolves to 127\.0\.1\.1, not its cluster address 10\.0\.0\.12$/,
+      /^on h3, the name h1 does not resolve \(expected 10\.0\.0\.11\)$/,
+    ],
+  },
+  {
+    name: "a BTL range smaller than the slots",
+    cluster: cluster(3, (c) => {
+      c.mpi.btlPorts = { first: 50000, last: 50003 };
+      c.hosts[1].slots = 8;
+    }),
+    records: (p) => healthy(p),
+    stage: "plan",
+    kinds: ["btl-too-small"],
+    messages: [/^the btl range 50000-50003 holds 4 ports, fewer than the 8 ranks h2 runs$/],
+  },
+  {
+    name: "no free port in a range",
+    records: (p) =>
+      without(replace(healthy(p), "listen h2 oob", "listen h2 oob -"), "tcp h1 h2 oob").filter((l) => !l.startsWith("tcp h3 h2 oob")),
+    stage: "tcp",
+    kinds: ["tcp-no-port"],
+    messages: [/^h2: no free port in oob 50100-50199 to listen on$/],
+  },
+  {
+    name: "ringtest timing out after preflight passed",
+    records: (p) => [...healthy(p), "ran helloworld pass 1.2 ok", "ran ringtest timeout 60.0 mpirun stopped after 60s", "total 63"],
+    stage: "ringtest",
+    kinds: ["test-timeout"],
+    messages: [/^ringtest: no result within 60 s$/],
+  },
+  {
+    name: "helloworld failing",
+    records: (p) => [...healthy(p), "ran helloworld fail 1.2 mpirun exited 1: prted: command not found", "total 3"],
+    stage: "helloworld",
+    kinds: ["test-failed"],
+    messages: [/^helloworld: mpirun exited 1: prted: command not found$/],
+  },
+];
+
+describe.each(AWKS)("the judge under %s", (awk) => {
+  test("passes a healthy cluster and lists every pair", () => {
+    const plan = planVerification(cluster());
+    const records = [...healthy(plan), ...TESTS_PASSED];
+    const r = report(awk, plan, records);
+    expect(r).toMatchObject({ version: 1, ok: true, failedStage: null, from: "h1", seconds: 11.5, failures: [] });
+    expect(r.pairs.map((p) => `${p.from}>${p.to}`)).toEqual(["h1>h2", "h1>h3", "h2>h1", "h2>h3", "h3>h1", "h3>h2"]);
+    for (const p of r.pairs)
+      expect(p).toMatchObject({ ssh: "ok", tcp: { btl: { status: "ok", port: 50000 }, oob: { status: "ok", port: 50100 } } });
+    expect(r.pairs.find((p) => p.from === "h3" && p.to === "h1")).toMatchObject({ latencyUs: 35, bandwidthMBs: 950.5 });
+    expect(r.stages.map((s) => [s.name, s.status])).toEqual([
+      ["plan", "pass"],
+      ["ssh", "pass"],
+      ["software", "pass"],
+      ["names", "pass"],
+      ["tcp", "pass"],
+      ["helloworld", "pass"],
+      ["ringtest", "pass"],
+      ["pingpong", "pass"],
+    ]);
+    expect(r.hosts[2]).toEqual({
+      name: "h3",
+      address: "10.0.0.13",
+      slots: 2,
+      reached: true,
+      hostname: "h3",
+      openmpi: "5.0.7",
+      mpi4py: "4.0.3",
+      python: "/usr/bin/python3",
+      mpirun: "/usr/bin/mpirun",
+      mpirunOnPath: "/usr/bin/mpirun",
+    });
+    expect(judge(awk, plan, records, "summary")).toBe(
+      "mpi-hosts verify: ok in 11.5 s from h1: 3 hosts, 6 ranks; ssh 6/6 pairs, tcp 12/12 ports, names 9/9; helloworld ok, ringtest ok, pingpong ok\n",
+    );
+    expect(judge(awk, plan, records, "stage")).toBe("");
+    expect(judge(awk, plan, records, "text")).toBe("");
+  });
+
+  test("calls pingpong skipped, not failed, on mpi4py 3", () => {
+    const plan = planVerification(cluster());
+    const r = report(awk, plan, [
+      ...healthy(plan),
+      ...TESTS_PASSED.slice(0, 2),
+      "ran pingpong skip 0 mpi4py.bench pingpong needs mpi4py 4.0 or later, found 3.1.4",
+      "total 4",
+    ]);
+    expect(r.ok).toBe(true);
+    expect(r.stages.at(-1)).toEqual({
+      name: "pingpong",
+      status: "skip",
+      seconds: 0,
+      detail: "mpi4py.bench pingpong needs mpi4py 4.0 or later, found 3.1.4",
+    });
+  });
+
+  test("is no pass when the run stopped before the tests", () => {
+    const plan = planVerification(cluster());
+    const r = report(awk, plan, [...healthy(plan), "total 2"]);
+    expect(r.ok).toBe(false);
+    expect(r.stages.slice(5).map((s) => s.status)).toEqual(["notrun", "notrun", "notrun"]);
+  });
+
+  test.each(cases.map((c) => [c.name, c] as const))("names %s", (_name, c) => {
+    const plan = planVerification(c.cluster ?? cluster());
+    const records = c.records(plan);
+    const r = report(awk, plan, records);
+    expect(r.ok).toBe(false);
+    expect(r.failedStage).toBe(c.stage);
+    expect(r.failures.map((f) => f.kind)).toEqual(c.kinds);
+    r.failures.forEach((f, i) => expect(f.message).toMatch(c.messages[i]));
+    // The job fills the catalogue's templates itself: the same text as filling them here with the same fields.
+    for (const f of r.failures) {
+      const kind = FAILURE_KINDS[f.kind as keyof typeof FAILURE_KINDS];
+      const fields = { ...f, ports: f.range?.split(" ")[1], from: f.from ?? undefined, to: f.to ?? undefined, port: f.port ?? undefined };
+      const filled = (t: string) => fillTemplate(t, Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null)));
+      expect(f.message).toBe(filled(kind.message));
+      expect(f.hint).toBe(filled(kind.hint));
+      expect(f.hint).not.toMatch(/\{\w+\}/);
+    }
+    expect(judge(awk, plan, records, "stage")).toBe(`${c.stage}\n`);
+    expect(judge(awk, plan, records, "summary")).toMatch(
+      new RegExp(`^mpi-hosts verify: FAILED at stage ${c.stage} after [\\d.-]+ s from h1: `),
+    );
+    const text = judge(awk, plan, records, "text").split("\n");
+    expect(text.filter((l) => l.startsWith(`mpi-hosts: [${r.failures[0].stage}] `))[0]).toBe(
+      `mpi-hosts: [${r.failures[0].stage}] ${r.failures[0].message}`,
+    );
+    expect(text).toContain(`mpi-hosts:     fix: ${r.failures[0].hint}`);
+  });
+
+  test("marks the pairs it could not check, rather than calling them fine", () => {
+    const plan = planVerification(cluster());
+    const records = healthy(plan).filter((l) => !l.startsWith("tcp h2 "));
+    const r = report(awk, plan, [...records, ...TESTS_PASSED]);
+    expect(r.pairs.find((p) => p.from === "h2" && p.to === "h3")!.tcp.btl).toEqual({
+      status: "unchecked",
+      port: null,
+      seconds: null,
+      detail: null,
+    });
+  });
+
+  test("keeps quotes and backslashes in free text from breaking the JSON", () => {
+    const plan = planVerification(cluster());
+    const records = replace(healthy(plan), "ssh h1 h2", 'ssh h1 h2 fail 0.1 weird "quoted" \\back\\slash\tTab');
+    const r = report(awk, plan, records);
+    expect(r.failures[0].message).toBe("h1 -> h2: ssh cannot connect (weird quoted backslash Tab)");
+  });
+});
+
+test("at least one awk ran the judge", () => {
+  expect(AWKS.length).toBeGreaterThan(0);
+});

@@ -1,0 +1,191 @@
+/**
+ * What the verification job will check, computed from the config before anything runs: the hosts with the
+ * paths each must have, the port ranges to probe, the MPI tests and their limits, and the problems the config
+ * alone already shows (a BTL range smaller than a host's slots). The job's
+ * scripts read this plan as plain lines (planLines); nothing here touches a host.
+ */
+import { formatPortRange, portCount } from "../config/net";
+import { Cluster, PortRange, VerifyTest } from "../config/types";
+import { pythonPaths } from "../facets/python";
+import { hintLines } from "./failures";
+
+export interface PlannedHost {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  slots: number;
+  python: string;
+  mpirun: string;
+  /** Conda prefix; undefined for system packages. */
+  prefix?: string;
+}
+
+/** A problem the config alone shows, in the job's failure-record fields. */
+export interface PlannedFailure {
+  kind: "btl-too-small";
+  /** The port range it is about. */
+  label: "btl" | "oob";
+  from: string;
+  to: string;
+  expected: string;
+  detail: string;
+}
+
+export interface VerifyOptions {
+  /** Tests to run instead of the config's verify.tests. */
+  tests?: VerifyTest[];
+  /** Largest pingpong message (bytes); pingpong walks the powers of two up to it. */
+  pingpongMaxBytes?: number;
+  /** Connect timeout of one TCP probe, seconds. */
+  tcpTimeoutSeconds?: number;
+  /** SSH connections one host opens at once (sshd's MaxStartups drops beyond 10 pending by default). */
+  sshParallel?: number;
+}
+
+export interface VerifyPlan {
+  from: string;
+  kind: "conda" | "system";
+  hosts: PlannedHost[];
+  btl: PortRange;
+  oob: PortRange;
+  tests: VerifyTest[];
+  ranks: number;
+  timeouts: {
+    /** ssh ConnectTimeout of every preflight connection. */
+    sshConnect: number;
+    /** Limit of one preflight step on one host (one ssh round trip with its work). */
+    step: number;
+    tcpConnect: number;
+    /** How long a probe listener waits for its connections. */
+    listen: number;
+    /** Limit of one mpirun. */
+    test: number;
+  };
+  sshParallel: number;
+  pingpongArgs: string[];
+  /** Disjoint pairs per round (round-robin), so that no host is in two pingpongs at once. */
+  pingpongRounds: Array<Array<[string, string]>>;
+  staticFailures: PlannedFailure[];
+}
+
+export const DEFAULTS = { pingpongMaxBytes: 1 << 20, tcpTimeoutSeconds: 2, sshParallel: 4, sshConnectMax: 5 };
+
+export function planVerification(cluster: Cluster, options: VerifyOptions = {}): VerifyPlan {
+  const hosts = cluster.hosts.map((h): PlannedHost => {
+    const paths = pythonPaths(cluster.python.kind, h.pythonPrefix);
+    return {
+      name: h.name,
+      address: h.address,
+      port: h.port,
+      user: h.user,
+      slots: h.slots,
+      python: paths.python,
+      mpirun: paths.mpirun,
+      prefix: cluster.python.kind === "conda" ? h.pythonPrefix : undefined,
+    };
+  });
+  const sshConnect = Math.min(cluster.ssh.connectTimeoutSeconds, DEFAULTS.sshConnectMax);
+  const tcpConnect = options.tcpTimeoutSeconds ?? DEFAULTS.tcpTimeoutSeconds;
+  const step = sshConnect + 5;
+  const maxBytes = options.pingpongMaxBytes ?? DEFAULTS.pingpongMaxBytes;
+  return {
+    from: cluster.verify.from,
+    kind: cluster.python.kind,
+    hosts,
+    btl: cluster.mpi.btlPorts,
+    oob: cluster.mpi.oobPorts,
+    tests: options.tests ?? cluster.verify.tests,
+    ranks: hosts.reduce((n, h) => n + h.slots, 0),
+    timeouts: { sshConnect, step, tcpConnect, listen: step + tcpConnect + 3, test: cluster.verify.timeoutSeconds },
+    sshParallel: options.sshParallel ?? DEFAULTS.sshParallel,
+    // Few iterations per size: the figures are a sanity check of each link, not a benchmark.
+    pingpongArgs: [
+      "-n",
+      String(maxBytes),
+      "-s",
+      "1",
+      "-l",
+      "10",
+      "--skip-large",
+      "1",
+      "--loop-large",
+      "3",
+      "--skip-huge",
+      "1",
+      "--loop-huge",
+      "3",
+    ],
+    pingpongRounds: pingpongRounds(hosts.map((h) => h.name)),
+    staticFailures: staticFailures(cluster),
+  };
+}
+
+/** What the config alone shows to be wrong for MPI, before any host is asked. */
+export function staticFailures(cluster: Cluster): PlannedFailure[] {
+  const failures: PlannedFailure[] = [];
+  const btlPorts = portCount(cluster.mpi.btlPorts);
+  for (const h of cluster.hosts) {
+    if (h.slots > btlPorts) {
+      failures.push({
+        kind: "btl-too-small",
+        label: "btl",
+        from: cluster.verify.from,
+        to: h.name,
+        expected: String(h.slots),
+        detail: String(btlPorts),
+      });
+    }
+  }
+  return failures;
+}
+
+/**
+ * The circle method: n-1 rounds (n rounded up to even) in which every pair meets exactly once and no host is in
+ * two pairs of one round, so the pairs of a round can run at the same time.
+ */
+export function pingpongRounds(names: string[]): Array<Array<[string, string]>> {
+  if (names.length < 2) return [];
+  const ring: Array<string | undefined> = names.length % 2 ? [...names, undefined] : [...names];
+  const n = ring.length;
+  const rounds: Array<Array<[string, string]>> = [];
+  for (let r = 0; r < n - 1; r++) {
+    const pairs: Array<[string, string]> = [];
+    for (let i = 0; i < n / 2; i++) {
+      const a = ring[i];
+      const b = ring[n - 1 - i];
+      if (a !== undefined && b !== undefined) {
+        const [x, y] = names.indexOf(a) < names.indexOf(b) ? [a, b] : [b, a];
+        pairs.push([x, y]);
+      }
+    }
+    rounds.push(pairs);
+    // Keep the first fixed, rotate the rest by one.
+    ring.splice(1, 0, ring.pop());
+  }
+  return rounds;
+}
+
+const dash = (value: string | number | undefined) => (value === undefined || value === "" ? "-" : String(value));
+
+/**
+ * The plan as the job's scripts read it: one record per line, space-separated tokens (every value is a
+ * schema-checked name, address, number or path without spaces), hints tab-separated.
+ */
+export function planLines(plan: VerifyPlan): string[] {
+  return [
+    `head ${plan.from}`,
+    `kind ${plan.kind}`,
+    ...plan.hosts.map((h) => ["host", h.name, h.address, h.port, h.user, h.slots, h.python, h.mpirun, dash(h.prefix)].join(" ")),
+    `range btl ${plan.btl.first} ${plan.btl.last}`,
+    `range oob ${plan.oob.first} ${plan.oob.last}`,
+    ...plan.tests.map((t) => `test ${t} ${plan.timeouts.test}`),
+    `timeout tcp ${plan.timeouts.tcpConnect}`,
+    ...plan.staticFailures.map((f) => ["fail", "plan", f.kind, f.from, f.to, "-", f.label, f.expected, f.detail].join(" ")),
+    ...hintLines(),
+  ];
+}
+
+export function describeRange(label: "btl" | "oob", range: PortRange): string {
+  return `${label} ${formatPortRange(range)}`;
+}

@@ -1,0 +1,105 @@
+/**
+ * The verification report: what the job prints as JSON (templates/verify/judge.awk writes it) and how to find it
+ * in the job's output, which holds a summary line first and the report on the line after.
+ */
+
+export type StageStatus = "pass" | "fail" | "skip" | "notrun";
+export type TcpStatus = "ok" | "blocked" | "unchecked";
+
+export interface StageResult {
+  name: string;
+  status: StageStatus;
+  /** Wall time of the round the stage ran in (ssh, software and names run in one round). */
+  seconds: number | null;
+  detail: string | null;
+}
+
+export interface HostResult {
+  name: string;
+  address: string;
+  slots: number;
+  /** The head could run the preflight there. */
+  reached: boolean;
+  hostname: string | null;
+  openmpi: string | null;
+  mpi4py: string | null;
+  python: string;
+  mpirun: string;
+  /** What `command -v mpirun` gives in a non-interactive ssh shell there. */
+  mpirunOnPath: string | null;
+}
+
+export interface TcpResult {
+  status: TcpStatus;
+  port: number | null;
+  seconds: number | null;
+  detail: string | null;
+}
+
+export interface PairResult {
+  from: string;
+  to: string;
+  ssh: "ok" | "fail" | "unchecked";
+  tcp: Record<string, TcpResult>;
+  /** From pingpong: half the round trip of the smallest message, microseconds. */
+  latencyUs?: number;
+  /** From pingpong: the largest message's rate, MB/s (10^6 bytes). */
+  bandwidthMBs?: number;
+}
+
+export interface Failure {
+  stage: string;
+  kind: string;
+  from: string | null;
+  to: string | null;
+  port: number | null;
+  range: string | null;
+  expected: string | null;
+  detail: string | null;
+  message: string;
+  hint: string | null;
+}
+
+export interface VerifyReport {
+  version: 1;
+  ok: boolean;
+  failedStage: string | null;
+  from: string;
+  seconds: number | null;
+  summary: string;
+  stages: StageResult[];
+  ranges: Array<{ label: string; first: number; last: number }>;
+  hosts: HostResult[];
+  pairs: PairResult[];
+  failures: Failure[];
+}
+
+export class ReportError extends Error {}
+
+/** Finds the report (the line that starts with `{"version":`) and the summary line before it. */
+export function parseVerifyOutput(stdout: string): { summary: string; report: VerifyReport } {
+  const lines = stdout.split("\n");
+  const at = lines.findIndex((l) => l.startsWith('{"version":'));
+  if (at < 0) {
+    const tail = stdout.trim().split("\n").slice(-3).join(" | ");
+    throw new ReportError(`the verification job printed no report${tail ? ` (its last output: ${tail})` : " (no output at all)"}`);
+  }
+  let report: VerifyReport;
+  try {
+    report = JSON.parse(lines[at]) as VerifyReport;
+  } catch (err) {
+    throw new ReportError(`the verification report is not valid JSON (${(err as Error).message}): ${lines[at].slice(0, 200)}`);
+  }
+  if (report.version !== 1)
+    throw new ReportError(`unknown verification report version ${String(report.version)} (this mpi-hosts reads version 1)`);
+  return { summary: at > 0 ? lines[at - 1] : report.summary, report };
+}
+
+/** The report as the stack output `verification` carries it: the job's stdout, or parsed. */
+export function findReport(output: string): VerifyReport | undefined {
+  try {
+    return parseVerifyOutput(output).report;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Runs the verification job on demand, the way `pulumi up` runs it: the rendered script through `sh -s` on the
+ * head host over SSH (pinned host key, the admin key), no Pulumi engine. Used by `npm run verify`, the lab
+ * tests and the fail-fast benchmark.
+ */
+import { Cluster } from "../config/types";
+import { Connection, runScript } from "../provider/remote";
+import { renderPlannedScript } from "../verification";
+import { planVerification, VerifyOptions, VerifyPlan } from "./plan";
+import { parseVerifyOutput, VerifyReport } from "./report";
+
+export interface VerifyRun {
+  /** The script's exit code: 0 pass, 1 failure. */
+  code: number;
+  /** Undefined when the script printed no report (it could not run at all); `problem` says why. */
+  report?: VerifyReport;
+  summary?: string;
+  problem?: string;
+  stdout: string;
+  stderr: string;
+  /** Wall time seen from here, SSH connection included. */
+  seconds: number;
+}
+
+/** Enough for every preflight round plus each test's own limit (pingpong runs once per round of pairs). */
+export function overallTimeoutSeconds(plan: VerifyPlan): number {
+  const preflight = 2 * plan.timeouts.step + plan.timeouts.listen + 10;
+  const tests = plan.tests.reduce(
+    (sum, t) => sum + plan.timeouts.test * (t === "pingpong" ? Math.max(1, plan.pingpongRounds.length) : 1),
+    0,
+  );
+  return preflight + tests;
+}
+
+export function headConnection(cluster: Cluster, privateKey: string): Connection {
+  const head = cluster.hosts.find((h) => h.name === cluster.verify.from)!;
+  return {
+    name: head.name,
+    address: head.address,
+    port: head.port,
+    user: head.user,
+    privateKey,
+    hostKey: head.hostKey,
+    connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
+  };
+}
+
+export async function runVerification(
+  cluster: Cluster,
+  privateKey: string,
+  options: VerifyOptions & { onProgress?: (line: string) => void } = {},
+): Promise<VerifyRun> {
+  const plan = planVerification(cluster, options);
+  const script = renderPlannedScript(plan);
+  const started = Date.now();
+  const result = await runScript(headConnection(cluster, privateKey), script, {
+    step: "verification job",
+    timeoutSeconds: overallTimeoutSeconds(plan),
+    onStderrLine: options.onProgress,
+  });
+  const seconds = (Date.now() - started) / 1000;
+  const run: VerifyRun = { code: result.code, stdout: result.stdout, stderr: result.stderr, seconds };
+  try {
+    const parsed = parseVerifyOutput(result.stdout);
+    run.report = parsed.report;
+    run.summary = parsed.summary;
+  } catch (err) {
+    run.problem = `${(err as Error).message}${result.stderr.trim() ? `\n${result.stderr.trim()}` : ""}`;
+  }
+  return run;
+}
