@@ -25,6 +25,10 @@ export const commands: Record<string, Command> = {
     summary: "compare every host with its declared state (the engine's refresh preview); exit 2 on drift, changes nothing",
     load: () => import("./drift"),
   },
+  verify: {
+    summary: "run the verification job now over SSH (preflight, then MPI tests); --html FILE draws the host x host matrix",
+    load: () => import("./verify"),
+  },
   lab: {
     summary: "start, stop or list the local lab of test hosts (Linux namespaces; needs root)",
     load: () => import("../lab/cli"),

@@ -1,6 +1,11 @@
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "./config/load";
 import { renderHost } from "./facets";
-import { renderVerifyScript, verificationFingerprint } from "./verification";
+import { renderPlannedScript, renderVerifyScript, verificationFingerprint } from "./verification";
+import { planVerification } from "./verify/plan";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8CMOdAuu5Lm9h3jsiYNBvnpOhVLkC3AbCQyzHANlT/ mpi-hosts cluster";
 
@@ -31,5 +36,51 @@ describe("the verification job's trigger", () => {
 
   it("does not change with settings that no host sees", () => {
     expect(fingerprintOf((raw) => (raw.ssh.privateKeyPath = "~/.ssh/other"))).toBe(fingerprintOf());
+  });
+});
+
+describe("the verification scripts", () => {
+  const clusters = {
+    example: loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster,
+    "linux-system": loadClusterOrThrow(readStackFile("test/fixtures/Pulumi.linux-system.yaml")).cluster,
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-scripts-"));
+  const files: string[] = [];
+  for (const [label, cluster] of Object.entries(clusters)) {
+    const head = renderPlannedScript(planVerification(cluster, { tests: ["helloworld", "ringtest", "pingpong"] }));
+    // The per-host script travels inside the head's, as one quoted value: take it out with the shell itself.
+    const host = execFileSync("sh", ["-c", `${head.split("\nrun_on() {")[0]}\nprintf '%s' "$host_script"`], { encoding: "utf8" });
+    for (const [name, text] of [
+      [`${label}-verify.sh`, head],
+      [`${label}-host.sh`, host],
+    ]) {
+      fs.writeFileSync(path.join(dir, name), text);
+      files.push(name);
+    }
+  }
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("include the per-host script whole", () => {
+    for (const f of files.filter((n) => n.endsWith("-host.sh"))) {
+      const text = fs.readFileSync(path.join(dir, f), "utf8");
+      expect(text.startsWith("#!/bin/sh\n")).toBe(true);
+      expect(text.trimEnd().endsWith('main "$@" </dev/null')).toBe(true);
+    }
+  });
+
+  it("pass shellcheck as POSIX sh", () => {
+    const result = spawnSync("shellcheck", ["-s", "sh", ...files], { cwd: dir, encoding: "utf8" });
+    expect(result.error).toBeUndefined();
+    expect(result.stdout).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  it.each(["sh", "dash", "bash", "zsh"])("parse under %s", (shell) => {
+    for (const f of files) execFileSync(shell, ["-n", f], { cwd: dir });
+  });
+
+  it("run everything from inside main with stdin closed (the script arrives on stdin; mpirun forwards stdin)", () => {
+    for (const f of files)
+      expect(fs.readFileSync(path.join(dir, f), "utf8").trimEnd().split("\n").at(-1)).toMatch(/^main ("\$@" )?<\/dev\/null$/);
   });
 });

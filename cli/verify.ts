@@ -1,0 +1,100 @@
+/**
+ * `npm run verify -- --stack NAME`: the verification job on demand, over SSH from here to the head host, with no
+ * `pulumi up` and no engine. Prints the host x host matrix, versions and each problem with what to change;
+ * `--html FILE` also writes the matrix as a page; `--json` prints the report instead. Exit 0 pass, 1 failure.
+ */
+import * as fs from "fs";
+import { formatProblems, loadCluster, readStackFile } from "../components/config/load";
+import { VerifyTest } from "../components/config/types";
+import { closeAll } from "../components/provider/remote";
+import { renderHtml } from "../components/verify/html";
+import { runVerification, VerifyRun } from "../components/verify/run";
+import { renderSummary } from "../components/verify/summary";
+import { parseArgs, stackFile, UsageError } from "./args";
+
+const TESTS: VerifyTest[] = ["helloworld", "ringtest", "pingpong"];
+
+const help = `usage: npm run verify -- [--stack NAME | FILE] [--tests LIST] [--html FILE] [--json] [--quiet]
+
+Runs the verification job now, the one \`pulumi up\` runs: from the head host (mpi-hosts:verify.from), a
+preflight (ssh between every pair of hosts without prompts, Open MPI and mpi4py versions, what a non-interactive
+shell finds, name resolution, a TCP connect from every host to every other in each MPI port range), then the MPI
+tests. Reaches the head over SSH with mpi-hosts:ssh.privateKeyPath and its pinned host key; changes nothing on
+any host.
+
+  --stack NAME   read Pulumi.NAME.yaml (or give the file)
+  --tests LIST   comma-separated, instead of mpi-hosts:verify.tests (${TESTS.join(", ")})
+  --html FILE    also write the host x host matrix as a self-contained HTML page
+  --json         print the JSON report instead of the summary
+  --quiet        no progress lines on stderr
+
+Exit 0: every stage passed. Exit 1: a stage failed (each problem is listed with what to change), or the job
+could not run.
+`;
+
+function fail(message: string): number {
+  process.stderr.write(`verify: ${message}\n`);
+  return 1;
+}
+
+function parseTests(list: string): VerifyTest[] {
+  const tests = list
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const unknown = tests.filter((t) => !TESTS.includes(t as VerifyTest));
+  if (unknown.length || !tests.length) throw new UsageError(`--tests takes a comma-separated list of ${TESTS.join(", ")}; got '${list}'`);
+  return tests as VerifyTest[];
+}
+
+export async function run(args: string[]): Promise<number> {
+  let file: string | undefined;
+  let options: Record<string, string | boolean>;
+  let tests: VerifyTest[] | undefined;
+  try {
+    const parsed = parseArgs(args, { flags: ["json", "quiet"], values: ["stack", "tests", "html"] });
+    options = parsed.options;
+    if (options.help) {
+      process.stdout.write(help);
+      return 0;
+    }
+    file = stackFile(parsed);
+    if (typeof options.tests === "string") tests = parseTests(options.tests);
+  } catch (err) {
+    if (err instanceof UsageError) return fail(`${err.message}\n\n${help}`);
+    throw err;
+  }
+  if (!file) return fail(`name the stack\n\n${help}`);
+  if (!fs.existsSync(file)) return fail(`${file}: no such file (a Pulumi stack config, e.g. Pulumi.example.yaml)`);
+  const { cluster, problems } = loadCluster(readStackFile(file));
+  if (!cluster) return fail(`${file} is not a valid cluster config (npm run validate -- ${file}):\n${formatProblems(problems)}`);
+
+  let privateKey = cluster.sshPrivateKey;
+  if (!privateKey) {
+    try {
+      privateKey = fs.readFileSync(cluster.ssh.privateKeyPath, "utf8");
+    } catch (err) {
+      return fail(`cannot read the SSH key ${cluster.ssh.privateKeyPath} (mpi-hosts:ssh.privateKeyPath): ${(err as Error).message}`);
+    }
+  }
+
+  let result: VerifyRun;
+  try {
+    result = await runVerification(cluster, privateKey, {
+      tests,
+      onProgress: options.quiet ? undefined : (line) => line.startsWith("mpi-hosts: verify: ") && process.stderr.write(`${line}\n`),
+    });
+  } catch (err) {
+    return fail(`could not run the job on ${cluster.verify.from}: ${(err as Error).message}`);
+  } finally {
+    await closeAll();
+  }
+  if (!result.report) return fail(`${result.problem ?? "no report"}`);
+
+  process.stdout.write(options.json ? `${JSON.stringify(result.report, null, 2)}\n` : renderSummary(result.report));
+  if (typeof options.html === "string") {
+    fs.writeFileSync(options.html, renderHtml(result.report));
+    process.stderr.write(`verify: wrote ${options.html} (open it in a browser)\n`);
+  }
+  return result.report.ok && result.code === 0 ? 0 : 1;
+}

@@ -1,0 +1,110 @@
+import { loadClusterOrThrow, readStackFile } from "../config/load";
+import { Cluster } from "../config/types";
+import { DEFAULTS, pingpongRounds, planLines, planVerification, staticFailures } from "./plan";
+
+const example = () => loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster;
+const system = () => loadClusterOrThrow(readStackFile("test/fixtures/Pulumi.linux-system.yaml")).cluster;
+
+describe("planVerification", () => {
+  it("gives every host the paths the head will use, the ranks and the ranges", () => {
+    const cluster = example();
+    const plan = planVerification(cluster);
+    expect(plan.from).toBe(cluster.verify.from);
+    expect(plan.ranks).toBe(cluster.hosts.reduce((n, h) => n + h.slots, 0));
+    expect(plan.hosts.map((h) => [h.name, h.python, h.mpirun, h.prefix])).toEqual(
+      cluster.hosts.map((h) => [h.name, `${h.pythonPrefix}/bin/python`, `${h.pythonPrefix}/bin/mpirun`, h.pythonPrefix]),
+    );
+    expect([plan.btl, plan.oob]).toEqual([cluster.mpi.btlPorts, cluster.mpi.oobPorts]);
+  });
+
+  it("uses the distribution's python and mpirun for system packages, with no prefix", () => {
+    const plan = planVerification(system());
+    for (const h of plan.hosts) expect(h).toMatchObject({ python: "/usr/bin/python3", mpirun: "/usr/bin/mpirun", prefix: undefined });
+  });
+
+  it.each([
+    ["the config's tests", {}, ["helloworld", "ringtest"]],
+    ["tests given on the command line", { tests: ["pingpong" as const] }, ["pingpong"]],
+  ])("runs %s", (_what, options, tests) => {
+    expect(planVerification(example(), options).tests).toEqual(tests);
+  });
+
+  it.each([
+    [10, 5],
+    [3, 3],
+    [60, 5],
+  ])("keeps each preflight connection short (connectTimeoutSeconds %i -> ssh ConnectTimeout %i)", (configured, used) => {
+    const cluster = example();
+    cluster.ssh.connectTimeoutSeconds = configured;
+    const { timeouts } = planVerification(cluster);
+    expect(timeouts.sshConnect).toBe(used);
+    expect(timeouts.step).toBe(used + 5);
+    expect(timeouts.tcpConnect).toBe(DEFAULTS.tcpTimeoutSeconds);
+    expect(timeouts.test).toBe(cluster.verify.timeoutSeconds);
+  });
+
+  it("caps pingpong's message size", () => {
+    expect(planVerification(example()).pingpongArgs.slice(0, 2)).toEqual(["-n", "1048576"]);
+    expect(planVerification(example(), { pingpongMaxBytes: 4096 }).pingpongArgs.slice(0, 2)).toEqual(["-n", "4096"]);
+  });
+});
+
+describe("staticFailures", () => {
+  const withBtl = (first: number, last: number, slots: number[]): Cluster => {
+    const c = system();
+    c.mpi.btlPorts = { first, last };
+    c.hosts = c.hosts.slice(0, slots.length).map((h, i) => ({ ...h, slots: slots[i] }));
+    return c;
+  };
+
+  it.each([
+    ["a range as large as the most slots", 50000, 50007, [8, 4], []],
+    ["a range one port short", 50000, 50006, [8, 4], [{ to: "node1", expected: "8", detail: "7" }]],
+    [
+      "a one-port range under two hosts of 2 slots",
+      50000,
+      50000,
+      [2, 2],
+      [
+        { to: "node1", expected: "2", detail: "1" },
+        { to: "node2", expected: "2", detail: "1" },
+      ],
+    ],
+  ])("%s", (_what, first, last, slots, expected) => {
+    const failures = staticFailures(withBtl(first, last, slots));
+    expect(failures.map(({ to, expected: e, detail }) => ({ to, expected: e, detail }))).toEqual(expected);
+    for (const f of failures) expect(f).toMatchObject({ kind: "btl-too-small", label: "btl" });
+  });
+});
+
+describe("pingpongRounds", () => {
+  it.each([1, 2, 3, 4, 5, 8, 11])("meets every pair of %i hosts exactly once, no host twice in a round", (n) => {
+    const names = Array.from({ length: n }, (_, i) => `h${i + 1}`);
+    const rounds = pingpongRounds(names);
+    const seen = rounds.flat().map(([a, b]) => `${a}-${b}`);
+    const expected = names.flatMap((a, i) => names.slice(i + 1).map((b) => `${a}-${b}`));
+    expect([...seen].sort()).toEqual([...expected].sort());
+    for (const round of rounds) {
+      const hosts = round.flat();
+      expect(new Set(hosts).size).toBe(hosts.length);
+    }
+    expect(rounds.length).toBe(n < 2 ? 0 : n % 2 ? n : n - 1);
+  });
+});
+
+describe("planLines", () => {
+  it("is what the scripts read: one host line each, ranges, tests, static failures, the catalogue", () => {
+    const cluster = system();
+    cluster.mpi.btlPorts = { first: 50000, last: 50000 };
+    const lines = planLines(planVerification(cluster));
+    expect(lines[0]).toBe(`head ${cluster.verify.from}`);
+    expect(lines).toContain(
+      `host ${cluster.hosts[0].name} ${cluster.hosts[0].address} ${cluster.hosts[0].port} ${cluster.hosts[0].user} ${cluster.hosts[0].slots} /usr/bin/python3 /usr/bin/mpirun -`,
+    );
+    expect(lines).toContain("range btl 50000 50000");
+    expect(lines.filter((l) => l.startsWith("fail plan btl-too-small "))).toHaveLength(cluster.hosts.filter((h) => h.slots > 1).length);
+    expect(lines.filter((l) => l.startsWith("hint\t")).length).toBeGreaterThan(15);
+    // Every record but the catalogue's is space-separated words: no field may hold a space or a tab.
+    for (const l of lines.filter((x) => !x.startsWith("hint\t") && !x.startsWith("fail "))) expect(l).toMatch(/^[^\t]+$/);
+  });
+});
