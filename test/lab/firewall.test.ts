@@ -22,7 +22,7 @@ import { RenderedFacet } from "../../components/facets/facet";
 import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll, Connection, runScript } from "../../components/provider/remote";
 import { shellQuote } from "../../components/render/shellQuote";
-import { Lab, renderLabStack, rootExec, startLab, stopLab } from "../../lab/lab";
+import { Lab, renderLabStack, rootExec, startHost, startLab, stopHost, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
 
@@ -283,6 +283,44 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
     });
   });
 
+  describe("the same locked-down hosts, beyond one apply", () => {
+    const LAB = `fw-ipt2-${release}`;
+    let lab: Lab;
+
+    beforeAll(async () => {
+      lab = await startLab({ name: LAB, hosts: 3, release, firewall: "iptables" });
+    });
+    afterAll(() => stopLab(LAB));
+
+    test("backend nftables there is refused: the lab's iptables-nft table ip filter drops by policy", async () => {
+      const facet = firewallOf(lab, "host2", "nftables");
+      const conn = connectionFor(lab, "host2");
+      const sentence =
+        "nftables: table ip filter, chain INPUT, drops by policy on the input hook, and an accept in table inet mpi_hosts cannot override a drop in another table on the same hook, so the MPI ports would stay closed; use firewall backend iptables, ufw or firewalld (whichever manages that table) instead of nftables";
+      expect((await probe(conn, facet)).state.effective).toBe(sentence);
+      const before = await ruleset(lab, "host2");
+      const result = await runAllowingFailure(conn, facet, "apply");
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 1, stderr: `mpi-hosts: ${sentence}\n` });
+      expect(await ruleset(lab, "host2")).toEqual(before);
+    });
+
+    test("persistence across a reboot is not handled: after one the probe reports the rules missing, and apply restores them", async () => {
+      const facet = firewallOf(lab, "host2", "iptables");
+      await runFacet(connectionFor(lab, "host2"), facet, "apply");
+      await closeAll(); // the pooled SSH connection dies with the host
+      await stopHost(lab, "host2");
+      await startHost(lab, "host2");
+      const conn = connectionFor(lab, "host2");
+      const { state, differences } = await probe(conn, facet);
+      expect(state).toMatchObject({ backend: "iptables", rules: "", effective: "open" });
+      expect(differences.map((d) => d.key)).toEqual(["rules"]);
+      await runFacet(conn, facet, "apply");
+      expect((await probe(conn, facet)).differences).toEqual([]);
+      await runFacet(conn, facet, "remove");
+      expect((await probe(conn, facet)).state.rules).toBe("");
+    });
+  });
+
   describe("nftables backend on hosts without a firewall", () => {
     const LAB = `fw-nft-${release}`;
     let lab: Lab;
@@ -423,6 +461,14 @@ EOF`,
         expect(await ruleset(lab, "host2")).toEqual(before);
         // The same with auto, which picks nftables on this host.
         expect((await probe(conn, firewallOf(lab, "host2", "auto"))).state).toMatchObject({ backend: "nftables", effective: sentence });
+        // iptables cannot help either: its chain lives in another table on the same hook.
+        const viaIptables = firewallOf(lab, "host2", "iptables");
+        const iptablesSentence =
+          "iptables: nftables table inet userfw, chain input, drops by policy on the input hook, and an accept in chain MPI-HOSTS (table ip filter) cannot override a drop in another table on the same hook, so the MPI ports would stay closed; open them in that table itself, or use the firewall backend that manages it";
+        expect((await probe(conn, viaIptables)).state.effective).toBe(iptablesSentence);
+        const refused = await runAllowingFailure(conn, viaIptables, "apply");
+        expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: `mpi-hosts: ${iptablesSentence}\n` });
+        expect(await ruleset(lab, "host2")).toEqual(before);
       } finally {
         await rootOk(lab, "host2", "nft delete table inet userfw");
       }
