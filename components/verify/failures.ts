@@ -21,7 +21,7 @@ const REFRESH = "run pulumi up --refresh";
 export const FAILURE_KINDS = {
   "btl-too-small": {
     stage: "plan",
-    message: "the btl range {ports} holds {detail} ports, fewer than the {expected} ranks {to} runs",
+    message: "{to} runs {expected} ranks, but the btl range {ports} holds only {detail} (one listening port per rank)",
     hint: "each rank listens on a port of its own (Open MPI issue #7130): widen mpi-hosts:mpi.btlPorts to at least {expected} ports, or lower the slots of {to}",
   },
   "ssh-config": {

@@ -230,7 +230,7 @@ const cases: Case[] = [
     records: (p) => healthy(p),
     stage: "plan",
     kinds: ["btl-too-small"],
-    messages: [/^the btl range 50000-50003 holds 4 ports, fewer than the 8 ranks h2 runs$/],
+    messages: [/^h2 runs 8 ranks, but the btl range 50000-50003 holds only 4 \(one listening port per rank\)$/],
   },
   {
     name: "no free port in a range",
