@@ -71,7 +71,8 @@ describe.each(["trixie", "bookworm"] as const)("facets on %s hosts", (release) =
         MANAGED.map(async (h) => {
           conn[h] = connectionFor(lab, h);
           facets[h] = facetsOf(cluster, h, key).filter((f) => f.facet !== "firewall");
-          seeded[h] = await seedUserContent(lab, h, ownKey.publicKey);
+          // host2's ssh config is a link into a dotfiles checkout.
+          seeded[h] = await seedUserContent(lab, h, ownKey.publicKey, { dotfiles: h === "host2" });
           // mpi4py out, so that the system python facet has something to install (apt, from a local repository).
           await makePackagesInstallableOffline(lab, h, MPI_PACKAGES, ["python3-mpi4py"]);
           before[h] = await snapshot(lab, h);
@@ -154,12 +155,18 @@ describe.each(["trixie", "bookworm"] as const)("facets on %s hosts", (release) =
       expect((await readHostFile(lab, h, home(".ssh/mpi-hosts_ed25519")))?.trim()).toBe(key.privateKey.trim());
       expect(await sshExec(lab, h, "ssh-keygen -y -f ~/.ssh/mpi-hosts_ed25519")).toMatchObject({ code: 0, stdout: `${key.publicKey}\n` });
       expect(
-        await rootOk(lab, h, "stat -c '%a %U' /home/mpi/.ssh/mpi-hosts_ed25519 /home/mpi/.ssh/config /home/mpi/.ssh/authorized_keys"),
+        await rootOk(lab, h, "stat -L -c '%a %U' /home/mpi/.ssh/mpi-hosts_ed25519 /home/mpi/.ssh/config /home/mpi/.ssh/authorized_keys"),
       ).toBe("600 mpi\n600 mpi\n600 mpi\n");
       expect(await rootOk(lab, h, "dpkg-query -W -f '${Package} ${Status}\\n' python3-mpi4py openmpi-bin")).toBe(
         "openmpi-bin install ok installed\npython3-mpi4py install ok installed\n",
       );
     }
+
+    // A linked ssh config stays a link: the block lands in the user's dotfiles checkout.
+    expect(await rootOk(lab, "host2", "readlink /home/mpi/.ssh/config")).toBe("../dotfiles/ssh_config\n");
+    expect(await readHostFile(lab, "host2", home("dotfiles/ssh_config"))).toBe(
+      (facet("host2", "sshConfig").desired.block as string) + seeded.host2.sshConfig,
+    );
 
     // Launch needs every host to reach every host by alias, non-interactively, with pinned host keys.
     for (const [from, to] of [
@@ -214,7 +221,7 @@ describe.each(["trixie", "bookworm"] as const)("facets on %s hosts", (release) =
     const cases: Array<{ facet: string; edit: string; input?: string; key: string; shows: string[] }> = [
       {
         facet: "sshConfig",
-        edit: `sed -i 's/^  HostName ${address}$/  HostName ${elsewhere}/' /home/mpi/.ssh/config`,
+        edit: `sed -i --follow-symlinks 's/^  HostName ${address}$/  HostName ${elsewhere}/' /home/mpi/.ssh/config`,
         key: "block",
         shows: [`  -   HostName ${elsewhere}`, `  +   HostName ${address}`],
       },

@@ -59,13 +59,25 @@ export interface UserContent {
 }
 
 /**
- * Seeds the user's own content: an ssh `Host myserver` entry WITHOUT a final newline, a second authorized key of
+ * Seeds the user's own content: an ssh `Host myserver` entry WITHOUT a final newline (with `dotfiles`, in a file
+ * that ~/.ssh/config links to), a second authorized key of
  * the user's (after the lab's, which the tests log in with), an MCA parameter of the user's own, and keeps the
  * ~/.bashrc from /etc/skel (Debian's, with its non-interactive guard). Returns the bytes as seeded.
  */
-export async function seedUserContent(lab: Lab, host: string, ownPublicKey: string): Promise<UserContent> {
+export async function seedUserContent(
+  lab: Lab,
+  host: string,
+  ownPublicKey: string,
+  opts: { dotfiles?: boolean } = {},
+): Promise<UserContent> {
   const sshConfig = "# my own hosts\nHost myserver\n  HostName myserver.example.org\n  User me";
-  await writeUserFile(lab, host, `${MPI_HOME}/.ssh/config`, sshConfig);
+  if (opts.dotfiles) {
+    // Kept in a dotfiles checkout and linked into place, as stow or a dotfiles manager does.
+    await writeUserFile(lab, host, `${MPI_HOME}/dotfiles/ssh_config`, sshConfig);
+    await rootOk(lab, host, "runuser -u mpi -- ln -s ../dotfiles/ssh_config /home/mpi/.ssh/config");
+  } else {
+    await writeUserFile(lab, host, `${MPI_HOME}/.ssh/config`, sshConfig);
+  }
   const labKeys = (await readHostFile(lab, host, `${MPI_HOME}/.ssh/authorized_keys`)) ?? "";
   const authorizedKeys = `${labKeys}${labKeys.endsWith("\n") || !labKeys ? "" : "\n"}${ownPublicKey.split(" ").slice(0, 2).join(" ")} me@laptop\n`;
   await writeUserFile(lab, host, `${MPI_HOME}/.ssh/authorized_keys`, authorizedKeys);
