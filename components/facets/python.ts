@@ -8,9 +8,13 @@ import { templates } from "../render/templates";
 import { FacetDefinition, RenderedFacet } from "./facet";
 import { renderScripts } from "./scripts";
 
-/** Shell start-up files that non-interactive ssh shells read, per OS (zsh is the macOS default). */
+/**
+ * Shell start-up files that non-interactive ssh shells read, per OS: bash reads ~/.bashrc, zsh only ~/.zshenv.
+ * zsh is the macOS default and a common login shell on Linux too: a Linux zsh user with only ~/.bashrc would
+ * get the distribution's mpirun first, not the prefix's.
+ */
 const rcFilesByOs: Record<Os, string[]> = {
-  linux: [".bashrc"],
+  linux: [".bashrc", ".zshenv"],
   macos: [".zshenv", ".bashrc"],
 };
 
