@@ -311,7 +311,7 @@ describe.each(["trixie", "bookworm"] as const)("facets on %s hosts", (release) =
       expect(bashrc).toContain(DEBIAN_NONINTERACTIVE_GUARD);
       expect(await rootOk(lab, CONDA_HOST, `ls ${PREFIX}/bin; [ -e ${PREFIX}/bin/python ] || echo no python`)).toBe("conda\nno python\n");
       const { differences } = await probe(c, python);
-      expect(differences.map((d) => d.key)).toEqual(["bashrc", "mpi4py", "openmpi"]);
+      expect(differences.map((d) => d.key)).toEqual(["bashrc", "mpi4py", "openmpi", "zshenv"]);
       expect(differences.find((d) => d.key === "mpi4py")?.actual).toBe("missing");
     });
 
@@ -324,6 +324,8 @@ describe.each(["trixie", "bookworm"] as const)("facets on %s hosts", (release) =
       const rc = (await readHostFile(lab, CONDA_HOST, home(".bashrc")))!;
       expect(rc).toBe((python.desired.bashrc as string) + bashrc);
       expect(rc.indexOf(`PATH=${PREFIX}/bin:$PATH`)).toBeLessThan(rc.indexOf(DEBIAN_NONINTERACTIVE_GUARD));
+      // zsh reads ~/.zshenv instead; there was none, so it holds our block alone.
+      expect(await readHostFile(lab, CONDA_HOST, home(".zshenv"))).toBe(python.desired.zshenv);
       // A non-interactive ssh shell (how mpirun starts remote daemons) finds the prefix's python and mpirun.
       const which = await sshExec(lab, CONDA_HOST, "command -v python mpirun; mpirun --version | head -n 1");
       expect(which.stdout).toBe(`${PREFIX}/bin/python\n${PREFIX}/bin/mpirun\nmpirun (Open MPI) 5.0.7\n`);
@@ -349,7 +351,7 @@ describe.each(["trixie", "bookworm"] as const)("facets on %s hosts", (release) =
       );
       const withOpenMpi = await snapshot(lab, CONDA_HOST);
       const { differences } = await probe(c, python);
-      expect(differences.map((d) => d.key)).toEqual(["bashrc", "mpi4py"]);
+      expect(differences.map((d) => d.key)).toEqual(["bashrc", "mpi4py", "zshenv"]);
       await run(python, "apply");
       expect(describeDifferences((await probe(c, python)).differences)).toBe("");
       await run(python, "remove");
@@ -443,6 +445,19 @@ describe.each(["trixie", "bookworm"] as const)("facets on %s hosts", (release) =
         await run(prefixLink, "remove");
         expect(await linkState()).toBe("link -> /srv/other-conda");
       });
+    });
+
+    test("a user whose login shell is zsh finds the prefix first too (non-interactive zsh reads only ~/.zshenv)", async () => {
+      await rootOk(lab, CONDA_HOST, "chsh -s /usr/bin/zsh mpi");
+      try {
+        await run(python, "apply");
+        expect(describeDifferences((await probe(c, python)).differences)).toBe("");
+        const which = await sshExec(lab, CONDA_HOST, "echo $0; command -v python mpirun");
+        expect(which.stdout).toBe(`zsh\n${PREFIX}/bin/python\n${PREFIX}/bin/mpirun\n`);
+        await run(python, "remove");
+      } finally {
+        await rootOk(lab, CONDA_HOST, "chsh -s /bin/bash mpi");
+      }
     });
 
     test("after all that, host3 is as it was before the first apply", async () => {
