@@ -38,6 +38,7 @@ export function renderPlannedScript(plan: VerifyPlan): string {
     judgeAwk: t.render("verify/judge.awk", {}),
     sshConnectTimeout: plan.timeouts.sshConnect,
     stepTimeout: plan.timeouts.step,
+    hostRoundTimeout: plan.timeouts.hostRound,
     tcpTimeout: plan.timeouts.tcpConnect,
     listenSeconds: plan.timeouts.listen,
     testTimeout: plan.timeouts.test,

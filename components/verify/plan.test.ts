@@ -43,6 +43,23 @@ describe("planVerification", () => {
     expect(timeouts.test).toBe(cluster.verify.timeoutSeconds);
   });
 
+  it.each([
+    [2, 4, 2],
+    [5, 4, 2],
+    [6, 4, 3],
+    [20, 4, 6],
+    [20, 10, 3],
+  ])("gives a host's preflight of %i hosts, %i ssh logins at a time, %i steps", (hosts, parallel, steps) => {
+    const cluster = example();
+    cluster.hosts = Array.from({ length: hosts }, (_, i) => ({
+      ...cluster.hosts[i % cluster.hosts.length],
+      name: `h${i}`,
+      address: `10.0.0.${i + 1}`,
+    }));
+    const { timeouts } = planVerification(cluster, { sshParallel: parallel });
+    expect(timeouts.hostRound).toBe(steps * timeouts.step);
+  });
+
   it("caps pingpong's message size", () => {
     expect(planVerification(example()).pingpongArgs.slice(0, 2)).toEqual(["-n", "1048576"]);
     expect(planVerification(example(), { pingpongMaxBytes: 4096 }).pingpongArgs.slice(0, 2)).toEqual(["-n", "4096"]);

@@ -56,6 +56,8 @@ export interface VerifyPlan {
     sshConnect: number;
     /** Limit of one preflight step on one host (one ssh round trip with its work). */
     step: number;
+    /** Limit of a host's whole preflight: its ssh checks run sshParallel at a time, each within `step`. */
+    hostRound: number;
     tcpConnect: number;
     /** How long a probe listener waits for its connections. */
     listen: number;
@@ -89,6 +91,7 @@ export function planVerification(cluster: Cluster, options: VerifyOptions = {}):
   const tcpConnect = options.tcpTimeoutSeconds ?? DEFAULTS.tcpTimeoutSeconds;
   const step = sshConnect + 5;
   const maxBytes = options.pingpongMaxBytes ?? DEFAULTS.pingpongMaxBytes;
+  const sshParallel = options.sshParallel ?? DEFAULTS.sshParallel;
   return {
     from: cluster.verify.from,
     kind: cluster.python.kind,
@@ -97,8 +100,15 @@ export function planVerification(cluster: Cluster, options: VerifyOptions = {}):
     oob: cluster.mpi.oobPorts,
     tests: options.tests ?? cluster.verify.tests,
     ranks: hosts.reduce((n, h) => n + h.slots, 0),
-    timeouts: { sshConnect, step, tcpConnect, listen: step + tcpConnect + 3, test: cluster.verify.timeoutSeconds },
-    sshParallel: options.sshParallel ?? DEFAULTS.sshParallel,
+    timeouts: {
+      sshConnect,
+      step,
+      hostRound: step * (Math.ceil((hosts.length - 1) / sshParallel) + 1),
+      tcpConnect,
+      listen: step + tcpConnect + 3,
+      test: cluster.verify.timeoutSeconds,
+    },
+    sshParallel,
     // Few iterations per size: the figures are a sanity check of each link, not a benchmark.
     pingpongArgs: [
       "-n",

@@ -24,7 +24,7 @@ export interface VerifyRun {
 
 /** Enough for every preflight round plus each test's own limit (pingpong runs once per round of pairs). */
 export function overallTimeoutSeconds(plan: VerifyPlan): number {
-  const preflight = 2 * plan.timeouts.step + plan.timeouts.listen + 10;
+  const preflight = plan.timeouts.hostRound + 2 * plan.timeouts.step + 10;
   const tests = plan.tests.reduce(
     (sum, t) => sum + plan.timeouts.test * (t === "pingpong" ? Math.max(1, plan.pingpongRounds.length) : 1),
     0,
