@@ -6,7 +6,7 @@
  *    into bin/ of a scratch copy whose Pulumi.yaml points at bin/index.js (never the repository's);
  *  - for each: `pulumi preview` (program + engine + diffs, no SSH) and `pulumi preview --refresh`
  *    (the same plus one read per facet over SSH); the difference is the cost of refreshing;
- *  - one more default run under NODE_OPTIONS=--cpu-prof: self time per package in the program's node and in
+ *  - one more default run with V8's profiler preloaded into every node process (NODE_OPTIONS=--require): self time per package in the program's node and in
  *    the dynamic provider's node (typescript, ts-node, @pulumi/pulumi, grpc, ssh2, ...), and each process's
  *    lifetime;
  *  - SSH from this machine with the provider's own code (components/provider/remote.ts): handshake, one
@@ -40,7 +40,18 @@ type Variant = "ts-typecheck" | "ts-transpile-only" | "compiled-js";
 export interface SizeProfile {
   size: number;
   resources: number;
-  previews: Record<Variant, { preview: Spread; previewRefresh: Spread; refreshCost: number; sessionsPerHost?: Spread; noChanges: boolean }>;
+  previews: Record<
+    Variant,
+    {
+      preview: Spread;
+      previewRefresh: Spread;
+      previewCpu: Spread;
+      previewRefreshCpu: Spread;
+      refreshCost: number;
+      sessionsPerHost?: Spread;
+      noChanges: boolean;
+    }
+  >;
   cpuProfile: Array<{ process: string; wallSeconds: number; cpuSeconds: number; selfSecondsByPackage: Record<string, number> }>;
   ssh: {
     handshakeMs: Spread;
@@ -60,11 +71,49 @@ export interface ProfileResult {
   problems: string[];
 }
 
-function seconds(_repoDir: string, env: NodeJS.ProcessEnv, cwd: string, args: string[]): { s: number; code: number; out: string } {
+/** Wall seconds, and CPU seconds (user + system) of the whole process tree from /usr/bin/time. */
+function seconds(
+  _repoDir: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  args: string[],
+): { s: number; cpu: number; code: number; out: string } {
   const t = process.hrtime.bigint();
-  const r = runQuiet("pulumi", args, { cwd, env });
-  return { s: Number(process.hrtime.bigint() - t) / 1e9, code: r.code, out: r.stdout + r.stderr };
+  const r = runQuiet("/usr/bin/time", ["-f", "@time %U %S", "pulumi", ...args], { cwd, env });
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  const m = /@time ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  return { s, cpu: m ? Number(m[1]) + Number(m[2]) : NaN, code: r.code, out: r.stdout + r.stderr };
 }
+
+/** Loaded with NODE_OPTIONS=--require into every node process Pulumi starts (--cpu-prof is not allowed there):
+ * V8's profiler from the first line, written on exit or on the SIGINT/SIGTERM the engine stops plugins with. */
+const PRELOAD = `const inspector = require("inspector");
+const fs = require("fs");
+const path = require("path");
+const dir = process.env.MPI_HOSTS_CPU_PROFILE_DIR;
+if (dir) {
+  const session = new inspector.Session();
+  session.connect();
+  session.post("Profiler.enable");
+  session.post("Profiler.setSamplingInterval", { interval: 1000 });
+  session.post("Profiler.start");
+  let written = false;
+  const write = (why) => {
+    if (written) return;
+    written = true;
+    session.post("Profiler.stop", (err, result) => {
+      if (!err) fs.writeFileSync(path.join(dir, process.pid + "-" + why + ".cpuprofile"), JSON.stringify({ ...result.profile, argv: process.argv }));
+    });
+  };
+  process.on("exit", () => write("exit"));
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.prependListener(sig, () => {
+      write(sig);
+      if (process.listenerCount(sig) === 1) process.exit(128 + (sig === "SIGINT" ? 2 : 15));
+    });
+  }
+}
+`;
 
 function ms(fn: () => void): number {
   const t = process.hrtime.bigint();
@@ -101,6 +150,7 @@ function packageOf(url: string, functionName: string): string {
     return "(native/builtin)";
   }
   if (url.startsWith("node:")) return "node core";
+  if (/\/engine\/v[\d.]+\/bin\//.test(url)) return "language host stand-in";
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (m) {
     if (m[1] === "@pulumi/pulumi" && /runtime\/closure/.test(url)) return "@pulumi/pulumi (closure serialization)";
@@ -116,6 +166,17 @@ interface CpuProfileNode {
 }
 
 /** Self time per package, from a V8 .cpuprofile (samples x time deltas). */
+/** Which process a profile came from, by its command line. */
+function processKind(argv: string[]): string {
+  const line = argv.join(" ");
+  if (/pulumi-language-nodejs/.test(line)) return "language host (node)";
+  if (/cmd\/dynamic-provider/.test(line)) return "dynamic provider (node)";
+  if (/cmd\/run/.test(line)) return "program (node, ts-node)";
+  if (/pulumi-resource-command/.test(line)) return "command provider (node)";
+  return `node ${path.basename(argv[1] ?? "?")}`;
+}
+
+/** Self time per package, from a V8 CPU profile (samples x time deltas); `argv` is added by the preload. */
 export function analyzeCpuProfile(file: string): {
   process: string;
   wallSeconds: number;
@@ -128,14 +189,10 @@ export function analyzeCpuProfile(file: string): {
     timeDeltas: number[];
     startTime: number;
     endTime: number;
+    argv?: string[];
   };
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self: Record<string, number> = {};
-  let processKind = "other node process";
-  for (const n of p.nodes) {
-    if (/cmd\/dynamic-provider/.test(n.callFrame.url)) processKind = "dynamic provider (node)";
-    else if (/cmd\/run\//.test(n.callFrame.url) && processKind === "other node process") processKind = "program (language host's node)";
-  }
   p.samples.forEach((id, i) => {
     const n = byId.get(id);
     const key = n ? packageOf(n.callFrame.url, n.callFrame.functionName) : "?";
@@ -150,7 +207,7 @@ export function analyzeCpuProfile(file: string): {
       .map(([k, v]) => [k, Math.round(v * 100) / 100]),
   );
   return {
-    process: processKind,
+    process: processKind(p.argv ?? []),
     wallSeconds: (p.endTime - p.startTime) / 1e6,
     cpuSeconds: Math.round(cpuSeconds * 100) / 100,
     selfSecondsByPackage: rounded,
@@ -267,12 +324,15 @@ export async function runProfile(opts: ProfileOptions): Promise<ProfileResult> {
         for (const v of Object.keys(dirs) as Variant[]) {
           const plain: number[] = [];
           const refresh: number[] = [];
+          const plainCpu: number[] = [];
+          const refreshCpu: number[] = [];
           let noChanges = true;
           let sessions: Spread | undefined;
           for (let r = 0; r < runs; r++) {
             const a = seconds(opts.repoDir, envOf(v), dirs[v], ["preview", "--stack", name, "--non-interactive"]);
             if (a.code !== 0) throw new Error(`${v} pulumi preview failed: ${a.out.slice(-800)}`);
             plain.push(a.s);
+            plainCpu.push(a.cpu);
             await readCounters(lab);
             const b = seconds(opts.repoDir, envOf(v), dirs[v], [
               "preview",
@@ -286,6 +346,7 @@ export async function runProfile(opts: ProfileOptions): Promise<ProfileResult> {
             sessions = spread(counts.map((c) => c.sessions));
             if (b.code !== 0) noChanges = false;
             refresh.push(b.s);
+            refreshCpu.push(b.cpu);
           }
           const p = spread(plain)!;
           const rf = spread(refresh)!;
@@ -302,13 +363,10 @@ export async function runProfile(opts: ProfileOptions): Promise<ProfileResult> {
         }
         const profDir = path.join(workDir, `cpuprof-${size}`);
         fs.mkdirSync(profDir);
-        seconds(opts.repoDir, { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` }, dirs["ts-typecheck"], [
-          "preview",
-          "--refresh",
-          "--stack",
-          name,
-          "--non-interactive",
-        ]);
+        const preload = path.join(workDir, "cpu-profile-preload.js");
+        fs.writeFileSync(preload, PRELOAD);
+        const profiled = { ...env, NODE_OPTIONS: `--require ${preload}`, MPI_HOSTS_CPU_PROFILE_DIR: profDir };
+        seconds(opts.repoDir, profiled, dirs["ts-typecheck"], ["preview", "--refresh", "--stack", name, "--non-interactive"]);
         const cpuProfile = fs
           .readdirSync(profDir)
           .filter((f) => f.endsWith(".cpuprofile"))
