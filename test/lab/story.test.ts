@@ -21,23 +21,37 @@ const HANG_SECONDS = 30;
 /**
  * Runs mpirun on host1 as user mpi over SSH under `timeout`; output goes through a file because the ssh clients
  * mpirun starts sit in process groups of their own and, after a kill, would keep the SSH channel open.
+ * A run still going after `diagnoseAfterSeconds` has every host's MPI processes and half-open TCP connections
+ * recorded in `stuck` (while it hangs), for the failure message.
  */
-async function mpirunFromHost1(lab: Lab, args: string, timeoutSeconds: number): Promise<{ exit: number; output: string; seconds: number }> {
+async function mpirunFromHost1(
+  lab: Lab,
+  args: string,
+  timeoutSeconds: number,
+  diagnoseAfterSeconds = timeoutSeconds + 1,
+): Promise<{ exit: number; output: string; seconds: number; stuck: string }> {
   const started = Date.now();
-  const r = await sshExec(
-    lab,
-    "host1",
-    `timeout -k 5 ${timeoutSeconds} mpirun ${args} </dev/null >/tmp/mpirun.out 2>&1; echo "exit=$?"; cat /tmp/mpirun.out`,
-    { timeoutMs: (timeoutSeconds + 30) * 1000 },
-  );
-  const [first, ...rest] = r.stdout.split("\n");
-  return { exit: Number(first.replace("exit=", "")), output: rest.join("\n"), seconds: (Date.now() - started) / 1000 };
-}
-
-/** What user mpi runs on every host, for the log when an MPI run fails. */
-async function mpiProcesses(lab: Lab): Promise<string> {
-  const lines = await Promise.all(HOSTS.map(async (h) => `${h}:\n${await rootOk(lab, h, "ps -u mpi -o pid,etimes,args || true")}`));
-  return lines.join("");
+  let stuck = "";
+  const timer = setTimeout(() => {
+    void Promise.all(
+      HOSTS.map((h) => rootOk(lab, h, "ps -u mpi -o pid,etimes,args; ss -tnp state syn-sent").then((out) => `${h}:\n${out}`)),
+    ).then(
+      (all) => (stuck = all.join("")),
+      (e) => (stuck = String(e)),
+    );
+  }, diagnoseAfterSeconds * 1000);
+  try {
+    const r = await sshExec(
+      lab,
+      "host1",
+      `timeout -k 5 ${timeoutSeconds} mpirun ${args} </dev/null >/tmp/mpirun.out 2>&1; echo "exit=$?"; cat /tmp/mpirun.out`,
+      { timeoutMs: (timeoutSeconds + 30) * 1000 },
+    );
+    const [first, ...rest] = r.stdout.split("\n");
+    return { exit: Number(first.replace("exit=", "")), output: rest.join("\n"), seconds: (Date.now() - started) / 1000, stuck };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const timings: string[] = [];
@@ -121,18 +135,26 @@ sleep 0.2; ps -u mpi -o comm= | grep -E '^(prted|orted|python3|mpirun|ssh)$' && 
     expect(verified.stdout).toMatch(/helloworld:? ok/);
     expect(verified.stdout).toMatch(/ringtest:? ok/);
 
+    // When a run after the facets hangs, `stuck` shows where: a SYN-SENT to 127.0.0.1 on a port inside the MPI
+    // ranges means a runtime daemon's loopback listener drew an ephemeral port there and the firewall facet's chain
+    // (jumped before INPUT's loopback accept) dropped it (seen about once in 30 runs; reported, not fixed here).
     // The very run that hung before, now from the hostfile the facet wrote (the timeout is generous: the machine
     // may be busy; it takes about 2 s).
-    const ring = await mpirunFromHost1(lab, "--hostfile ~/.mpi-hosts/hostfile -n 6 python3 -m mpi4py.bench ringtest", 90);
+    const ring = await mpirunFromHost1(lab, "--hostfile ~/.mpi-hosts/hostfile -n 6 python3 -m mpi4py.bench ringtest", 90, 20);
     timings.push(`${release}: the same ringtest, by hand, after the facets: ${ring.seconds.toFixed(1)} s`);
-    expect({ exit: ring.exit, output: ring.output }).toEqual({ exit: 0, output: expect.stringMatching(/time for/) });
+    expect({ exit: ring.exit, output: ring.output, ...(ring.exit !== 0 && { stuck: ring.stuck }) }).toEqual({
+      exit: 0,
+      output: expect.stringMatching(/time for/),
+    });
     expect(ring.output).toMatch(/^time for 1 loops = [\d.e-]+ seconds \(6 processes, 1 bytes\)$/m);
 
     // Every rank by name, as a user would run it.
-    const hello = await mpirunFromHost1(lab, "--hostfile ~/.mpi-hosts/hostfile -n 6 python3 -m mpi4py.bench helloworld", 90);
+    const hello = await mpirunFromHost1(lab, "--hostfile ~/.mpi-hosts/hostfile -n 6 python3 -m mpi4py.bench helloworld", 90, 20);
     timings.push(`${release}: helloworld, by hand, after the facets: ${hello.seconds.toFixed(1)} s`);
-    if (hello.exit !== 0) console.log(`${release}: helloworld failed; processes of mpi:\n${await mpiProcesses(lab)}`);
-    expect({ exit: hello.exit, output: hello.output }).toEqual({ exit: 0, output: expect.stringContaining("Hello") });
+    expect({ exit: hello.exit, output: hello.output, ...(hello.exit !== 0 && { stuck: hello.stuck }) }).toEqual({
+      exit: 0,
+      output: expect.stringContaining("Hello"),
+    });
     expect(
       hello.output
         .split("\n")
