@@ -296,6 +296,15 @@ export async function runProfile(opts: ProfileOptions): Promise<ProfileResult> {
     problems: [],
   };
   const live: string[] = [];
+  const onSignal = () => {
+    opts.log("profile: interrupted, stopping its labs...");
+    Promise.all(live.map((name) => stopLab(name).catch(() => undefined))).finally(() => {
+      fs.rmSync(workDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     for (const size of opts.sizes) {
       const name = `bench-f${size}`;
@@ -353,12 +362,14 @@ export async function runProfile(opts: ProfileOptions): Promise<ProfileResult> {
           previews[v] = {
             preview: p,
             previewRefresh: rf,
+            previewCpu: spread(plainCpu)!,
+            previewRefreshCpu: spread(refreshCpu)!,
             refreshCost: Math.round((rf.median - p.median) * 100) / 100,
             sessionsPerHost: sessions,
             noChanges,
           };
           opts.log(
-            `  ${v}: preview ${p.median.toFixed(1)} s, preview --refresh ${rf.median.toFixed(1)} s${noChanges ? "" : " (reported changes)"}`,
+            `  ${v}: preview ${p.median.toFixed(1)} s (cpu ${previews[v].previewCpu.median.toFixed(1)} s), preview --refresh ${rf.median.toFixed(1)} s (cpu ${previews[v].previewRefreshCpu.median.toFixed(1)} s)${noChanges ? "" : " (reported changes)"}`,
           );
         }
         const profDir = path.join(workDir, `cpuprof-${size}`);
@@ -384,6 +395,8 @@ export async function runProfile(opts: ProfileOptions): Promise<ProfileResult> {
       }
     }
   } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
     for (const name of live) await stopLab(name).catch(() => undefined);
     fs.rmSync(workDir, { recursive: true, force: true });
   }
