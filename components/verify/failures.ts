@@ -111,8 +111,13 @@ export const FAILURE_KINDS = {
   },
   "tcp-no-port": {
     stage: "tcp",
-    message: "{to}: no free port in {range} to listen on",
-    hint: "other programs hold every port of {ports} on {to}: widen the range in mpi-hosts:mpi or stop what holds them",
+    message: "{to}: no free port in {range} to listen on ({detail})",
+    hint: "other programs hold every port of {ports} on {to} (ports of an MPI job that just ended stay taken for a minute): widen the range in mpi-hosts:mpi, or stop what holds them",
+  },
+  "tcp-probe-failed": {
+    stage: "tcp",
+    message: "{to}: could not run {expected} for the TCP matrix ({detail})",
+    hint: "the probes run the python of {to} over ssh: the tail of its error above says why; the pairs of {to} stay unchecked until it runs",
   },
   "test-failed": {
     stage: "test",

@@ -235,10 +235,19 @@ const cases: Case[] = [
   {
     name: "no free port in a range",
     records: (p) =>
-      without(replace(healthy(p), "listen h2 oob", "listen h2 oob -"), "tcp h1 h2 oob").filter((l) => !l.startsWith("tcp h3 h2 oob")),
+      without(replace(healthy(p), "listen h2 oob", "listen h2 oob - Address already in use on port 50199"), "tcp h1 h2 oob").filter(
+        (l) => !l.startsWith("tcp h3 h2 oob"),
+      ),
     stage: "tcp",
     kinds: ["tcp-no-port"],
-    messages: [/^h2: no free port in oob 50100-50199 to listen on$/],
+    messages: [/^h2: no free port in oob 50100-50199 to listen on \(Address already in use on port 50199\)$/],
+  },
+  {
+    name: "a probe that could not run",
+    records: (p) => [...healthy(p).filter((l) => !l.startsWith("tcp h3 ")), "probefail h3 connect python3: command not found"],
+    stage: "tcp",
+    kinds: ["tcp-probe-failed"],
+    messages: [/^h3: could not run connects for the TCP matrix \(python3: command not found\)$/],
   },
   {
     name: "ringtest timing out after preflight passed",

@@ -226,9 +226,14 @@ describe("one thing broken by hand", () => {
     const result = await verify(small);
     expect(result.code).toBe(1);
     expect(result.report.failedStage).toBe("plan");
-    expect(result.report.failures.map((f) => f.message)).toEqual(
+    expect(result.report.failures.filter((f) => f.stage === "plan").map((f) => f.message)).toEqual(
       HOSTS.map((h) => `${h} runs 2 ranks, but the btl range 50000-50000 holds only 1 (one listening port per rank)`),
     );
+    // Right after an MPI job its BTL port stays taken (TIME_WAIT) for a minute: a one-port range may then have no
+    // port to probe either. That is the only other thing the job may add, and it says so.
+    for (const f of result.report.failures.filter((x) => x.stage !== "plan")) {
+      expect(f.message).toMatch(/^host\d: no free port in btl 50000-50000 to listen on \(Address already in use on port 50000\)$/);
+    }
     expect(result.report.failures[0].hint).toContain("widen mpi-hosts:mpi.btlPorts to at least 2 ports");
     expect(stageStatuses(result.report)).toMatchObject({ plan: "fail", helloworld: "notrun" });
   });
