@@ -135,6 +135,67 @@ describe("a healthy 3-host trixie lab", () => {
   });
 });
 
+describe("npm run verify refuses what it cannot use, and says what it expected", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verify-cli-errors-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const stackWith = (edit: (text: string) => string) => {
+    const file = path.join(dir, `Pulumi.case${fs.readdirSync(dir).length}.yaml`);
+    fs.writeFileSync(file, edit(renderLabStack(lab)));
+    return file;
+  };
+
+  test.each([
+    ["no stack named", () => [], /^verify: name the stack/],
+    ["an unknown option", () => ["--colour"], /^verify: unknown option --colour/],
+    ["a stack file that is not there", () => [path.join(dir, "Pulumi.none.yaml")], /Pulumi\.none\.yaml: no such file/],
+    [
+      "an unknown test",
+      () => [stackWith((t) => t), "--tests", "helloworld,hello"],
+      /--tests takes a comma-separated list of helloworld, ringtest, pingpong; got 'helloworld,hello'/,
+    ],
+    [
+      "an invalid config",
+      () => [stackWith((t) => t.replace("slots: 2", "slots: 0"))],
+      /is not a valid cluster config[\s\S]*mpi-hosts:hosts\[0\]\.slots/,
+    ],
+    [
+      "a key file that is not there",
+      () => [stackWith((t) => t.replace(lab.privateKeyPath, path.join(dir, "no-key")))],
+      /cannot read the SSH key .*no-key/,
+    ],
+  ])("%s: exit 1", async (_what, args, message) => {
+    const out = await cli(args());
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(message);
+    expect(out.stdout).toBe("");
+  });
+
+  test("--help: exit 0", async () => {
+    const out = await cli(["--help"]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^usage: npm run verify -- \[--stack NAME \| FILE\]/);
+  });
+
+  test("a head host that does not answer: exit 1 within its connect timeout, naming the host", async () => {
+    const head = lab.hosts[0];
+    const unused = head.address.replace(/\.\d+$/, ".250");
+    const started = Date.now();
+    const out = await cli([
+      stackWith((t) =>
+        t
+          .replace(`address: ${head.address}`, `address: ${unused}`)
+          .replace("mpi-hosts:ssh:\n", "mpi-hosts:ssh:\n    connectTimeoutSeconds: 3\n"),
+      ),
+      "--quiet",
+    ]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(
+      new RegExp(`^verify: could not run the job on host1: host1 \\(mpi@${unused.replace(/\./g, "\\.")}:2400\\): `),
+    );
+    expect(Date.now() - started).toBeLessThan(15000);
+  });
+});
+
 describe("one thing broken by hand", () => {
   test("the BTL range blocked from host1 on host3: the job fails in under 10 s naming the pair and the range", async () => {
     await blockPorts(lab, "host1", "host3", 50000, 50099);
