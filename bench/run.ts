@@ -51,6 +51,8 @@ export interface BenchOptions {
   groups: Set<"pulumi" | "verify" | "ansible">;
   /** Kills an operation after this long. */
   timeoutSeconds: number;
+  /** Extra environment for every pulumi and drift command (e.g. PULUMI_SKIP_CHECKPOINTS=true), recorded in the result. */
+  pulumiEnv?: Record<string, string>;
   log: (line: string) => void;
   /** After every sample: what has been measured so far (an interrupted run keeps its numbers). */
   onProgress?: (samples: Sample[], problems: string[]) => void;
@@ -605,7 +607,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   fs.mkdirSync(path.join(workDir, "logs"));
   const projectDir = path.join(workDir, "project");
   snapshotProject(opts.repoDir, projectDir);
-  const env = engineEnv(opts.repoDir, workDir);
+  const env = { ...engineEnv(opts.repoDir, workDir), ...(opts.pulumiEnv ?? {}) };
   const tools: Tools = {
     workDir,
     projectDir,
@@ -662,6 +664,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       ansible: "forks = hosts, pipelining, ControlPersist with a fresh control dir per run, gather_facts off, interpreter fixed",
       counting:
         "connections: iptables mangle PREROUTING --syn counter on each host; sessions: login-shell wrapper (one line per session channel)",
+      pulumiEnv: opts.pulumiEnv ?? {},
       workDir,
     },
     samples: bench.samples,

@@ -5,7 +5,7 @@ import { parseArgs, UsageError } from "./args";
 import { isRelease } from "../lab/image";
 
 const help = `usage: npm run bench -- [--sizes 5,20,50] [--repeat 3] [--out FILE] [--only pulumi,ansible,verify]
-                       [--release trixie|bookworm] [--skip-preview] [--timeout SECONDS]
+                       [--release trixie|bookworm] [--skip-preview] [--timeout SECONDS] [--pulumi-env K=V,...]
        npm run bench -- profile [--sizes 5,20,50] [--out FILE]
 
 Starts fresh lab hosts (needs root) and measures, per size and repeat: pulumi up from nothing (verification
@@ -26,10 +26,20 @@ function positiveInts(text: string, what: string): number[] {
   return values;
 }
 
+function parseEnv(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of text.split(",").filter(Boolean)) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(pair.trim());
+    if (!m) throw new UsageError(`--pulumi-env takes NAME=VALUE pairs separated by commas, got '${pair}'`);
+    env[m[1]] = m[2];
+  }
+  return env;
+}
+
 export async function run(args: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs(args, { flags: ["skip-preview"], values: ["sizes", "repeat", "out", "only", "release", "timeout"] });
+    parsed = parseArgs(args, { flags: ["skip-preview"], values: ["sizes", "repeat", "out", "only", "release", "timeout", "pulumi-env"] });
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`bench: ${err.message}\n\n${help}`);
@@ -77,6 +87,7 @@ export async function run(args: string[]): Promise<number> {
       skipPreview: o["skip-preview"] === true,
       groups: new Set(groupNames as Array<"pulumi" | "ansible" | "verify">),
       timeoutSeconds,
+      pulumiEnv: parseEnv(typeof o["pulumi-env"] === "string" ? o["pulumi-env"] : ""),
       log,
     });
     fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
