@@ -8,7 +8,7 @@ import {
   PreviewStep,
   previewFailures,
 } from "./drift";
-import { backendUrl, isLabStackFile, LAB_PASSPHRASE, passphraseEnv, shellExports, stateDir } from "./engine";
+import { backendUrl, isLabStackFile, LAB_PASSPHRASE, passphraseEnv, shellExports, stackFile, stateDir } from "./engine";
 import { STACK_HEADER } from "../lab/stack";
 
 /** Steps shaped like `pulumi preview --refresh --json` prints them (v3.248, facet provider). */
@@ -119,7 +119,13 @@ describe("analysePreview", () => {
   it("names new and removed facets, and other resources' changes, but not the stack", () => {
     const added = facetState("host6", "hostfile", { hostfile: "host6 slots=2\n" }, {});
     const removed = facetState("host5", "hostfile", { hostfile: "host5 slots=2\n" }, { hostfile: "host5 slots=2\n" });
-    const verify = { urn: urn("lab-verify", "command:remote:Command"), type: "command:remote:Command", inputs: {}, outputs: {} };
+    const verify = {
+      urn: urn("lab-verify", "command:remote:Command"),
+      type: "command:remote:Command",
+      inputs: { triggers: ["a"] },
+      outputs: {},
+    };
+    const verifyNext = { ...verify, inputs: { triggers: ["b"] } };
     const stack = { urn: "urn:pulumi:lab::mpi-hosts::pulumi:pulumi:Stack::mpi-hosts-lab", type: "pulumi:pulumi:Stack" };
     const report = analysePreview({
       changeSummary: { create: 1, delete: 1, replace: 1 },
@@ -127,14 +133,15 @@ describe("analysePreview", () => {
         { op: "same", urn: stack.urn, oldState: stack, newState: stack },
         { op: "create", urn: added.urn, newState: { ...added, outputs: undefined } },
         { op: "delete", urn: removed.urn, oldState: removed },
-        { op: "replace", urn: verify.urn, oldState: verify, newState: verify },
+        { op: "replace", urn: verify.urn, oldState: verify, newState: verifyNext },
       ],
     });
     expect(report.facets.map((f) => [f.host, f.facet, f.cause])).toEqual([
       ["host5", "hostfile", "removed"],
       ["host6", "hostfile", "new"],
     ]);
-    expect(report.others).toEqual([{ name: "lab-verify", type: "command:remote:Command", op: "replace" }]);
+    expect(report.others).toEqual([{ name: "lab-verify", type: "command:remote:Command", op: "replace", inputs: ["triggers"] }]);
+    expect(formatReport(report, "lab")).toContain("other changes:\n  lab-verify (command:remote:Command): replace (triggers changed)\n");
   });
 
   it("orders findings by host number, then facet", () => {
@@ -267,6 +274,9 @@ describe("engine settings", () => {
     expect(stateDir({})).toMatch(/\/\.pulumi-state$/);
     expect(backendUrl({ MPI_HOSTS_STATE: "/tmp/x" })).toBe("file:///tmp/x");
     expect(backendUrl({ MPI_HOSTS_STATE: "/tmp/x", PULUMI_BACKEND_URL: "s3://bucket/mpi" })).toBe("s3://bucket/mpi");
+    // A project elsewhere (the e2e tests' snapshot) brings its stack files and its state along.
+    expect(stateDir({ MPI_HOSTS_PROJECT: "/tmp/p" })).toBe("/tmp/p/.pulumi-state");
+    expect(stackFile("lab", { MPI_HOSTS_PROJECT: "/tmp/p" })).toBe("/tmp/p/Pulumi.lab.yaml");
   });
 
   it("prints shell exports that survive hostile values and keep the shell's PATH", () => {

@@ -67,6 +67,8 @@ export interface OtherChange {
   name: string;
   type: string;
   op: string;
+  /** Inputs whose value changes (for the verification job: its script, its trigger). */
+  inputs: string[];
 }
 
 export interface DriftReport {
@@ -106,7 +108,7 @@ export function analysePreview(preview: PreviewJson): DriftReport {
     if (UNCHANGED_OPS.has(step.op)) continue;
     const type = step.newState?.type ?? step.oldState?.type ?? "";
     if (type !== FACET_TYPE) {
-      if (type !== "pulumi:pulumi:Stack") others.push({ name: nameOf(step.urn), type, op: step.op });
+      if (type !== "pulumi:pulumi:Stack") others.push({ name: nameOf(step.urn), type, op: step.op, inputs: changedInputs(step) });
       continue;
     }
     const props = step.newState?.inputs ?? step.oldState?.inputs ?? {};
@@ -131,6 +133,14 @@ export function analysePreview(preview: PreviewJson): DriftReport {
   const byHost = (a: FacetFinding, b: FacetFinding) =>
     a.host.localeCompare(b.host, "en", { numeric: true }) || a.facet.localeCompare(b.facet);
   return { facets: facets.sort(byHost), others };
+}
+
+function changedInputs(step: PreviewStep): string[] {
+  const before = step.oldState?.inputs ?? {};
+  const after = step.newState?.inputs ?? {};
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .filter((k) => k !== "__provider" && !sameJson(before[k], after[k]))
+    .sort();
 }
 
 export function inSync(report: DriftReport): boolean {
@@ -165,7 +175,8 @@ export function formatReport(report: DriftReport, stack: string): string {
   }
   if (report.others.length) {
     lines.push("", "other changes:");
-    for (const o of report.others) lines.push(`  ${o.name} (${o.type}): ${o.op}`);
+    for (const o of report.others)
+      lines.push(`  ${o.name} (${o.type}): ${o.op}${o.inputs.length ? ` (${o.inputs.join(", ")} changed)` : ""}`);
   }
   lines.push("", `repair: pulumi up --refresh --stack ${stack}   (npm run render -- --stack ${stack} shows the declared files)`);
   return `${lines.join("\n")}\n`;

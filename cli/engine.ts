@@ -25,13 +25,16 @@ export const LAB_PASSPHRASE = "lab";
 
 export class EngineError extends Error {}
 
-/** The checkout: Pulumi.yaml and the stack files live here, and pulumi runs here. */
-export function projectDir(): string {
-  return path.resolve(__dirname, "..");
+/**
+ * The Pulumi project pulumi runs in (Pulumi.yaml, index.ts, the stack files): this checkout, or
+ * $MPI_HOSTS_PROJECT (the e2e tests run a snapshot of the checkout, immune to edits made meanwhile).
+ */
+export function projectDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.MPI_HOSTS_PROJECT || path.join(__dirname, ".."));
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.MPI_HOSTS_STATE || path.join(projectDir(), ".pulumi-state"));
+  return path.resolve(env.MPI_HOSTS_STATE || path.join(projectDir(env), ".pulumi-state"));
 }
 
 export function backendUrl(env: NodeJS.ProcessEnv = process.env): string {
@@ -63,8 +66,8 @@ function isExecutable(file: string): boolean {
   }
 }
 
-export function stackFile(stack: string): string {
-  return path.join(projectDir(), `Pulumi.${stack}.yaml`);
+export function stackFile(stack: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(projectDir(env), `Pulumi.${stack}.yaml`);
 }
 
 /** A stack config written by `npm run lab -- up` (its first line is the lab header). */
@@ -76,7 +79,7 @@ export function isLabStackFile(text: string): boolean {
 /** The passphrase settings for a stack: what the environment has, or the lab default; throws otherwise. */
 export function passphraseEnv(stack: string | undefined, env: NodeJS.ProcessEnv, readStackFile = readIfExists): Record<string, string> {
   if (env.PULUMI_CONFIG_PASSPHRASE !== undefined || env.PULUMI_CONFIG_PASSPHRASE_FILE) return {};
-  const text = stack ? readStackFile(stackFile(stack)) : undefined;
+  const text = stack ? readStackFile(stackFile(stack, env)) : undefined;
   if (text !== undefined && isLabStackFile(text)) return { PULUMI_CONFIG_PASSPHRASE: LAB_PASSPHRASE };
   throw new EngineError(
     `PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set${stack ? ` for stack ${stack}` : ""}: ` +
@@ -144,7 +147,7 @@ export function runPulumi(args: string[], opts: RunPulumiOptions = {}): Promise<
   const env = engineEnv(opts.stack, base);
   if (env.PULUMI_BACKEND_URL === `file://${dir}`) fs.mkdirSync(dir, { recursive: true });
   return new Promise((resolve, reject) => {
-    const child = spawn("pulumi", args, { cwd: projectDir(), env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("pulumi", args, { cwd: projectDir(base), env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8");

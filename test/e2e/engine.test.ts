@@ -1,7 +1,7 @@
 /**
  * The real Pulumi engine on a 5-host trixie lab, in the order a user meets it: up from nothing,
  * idempotence, drift by hand and its repair, a config change in review and in effect, destroy back to
- * the original bytes, and a host that is down during up. Hosts are checked with plain tools as root
+ * the original bytes, a host that is down during up, and drift with a host down. Hosts are checked with plain tools as root
  * (rootExec), not only through our own probes. Never skipped: without root or the engine it fails.
  */
 import * as fs from "fs";
@@ -10,7 +10,7 @@ import { startHost, stopHost } from "../../lab/lab";
 import {
   drift,
   EngineLab,
-  explain,
+  expectExit,
   hostBaseline,
   pulumi,
   resourceIds,
@@ -55,7 +55,7 @@ async function verificationOutput(): Promise<string> {
 describe("the real engine on 5 trixie lab hosts", () => {
   it("1. pulumi up from nothing converges every host and the verification job passes on all of them", async () => {
     const up = await timings.time("step 1: pulumi up from nothing", () => pulumi(e, ["up", "--yes", "--skip-preview"]));
-    expect({ code: up.code, why: explain(up) }).toMatchObject({ code: 0 });
+    expectExit(up, 0);
     const report = await verificationOutput();
     for (const h of HOSTS) expect(report).toContain(h);
     // Independent of our probes: the files and the firewall chain are there, as plain tools see them.
@@ -74,11 +74,11 @@ describe("the real engine on 5 trixie lab hosts", () => {
 
   it("2. a second preview has nothing to do, with or without a refresh of every host", async () => {
     const plain = await timings.time("step 2a: pulumi preview --expect-no-changes", () => pulumi(e, ["preview", "--expect-no-changes"]));
-    expect({ code: plain.code, why: explain(plain) }).toMatchObject({ code: 0 });
+    expectExit(plain, 0);
     const refreshed = await timings.time("step 2b: pulumi preview --refresh --expect-no-changes", () =>
       pulumi(e, ["preview", "--refresh", "--expect-no-changes"]),
     );
-    expect({ code: refreshed.code, why: explain(refreshed) }).toMatchObject({ code: 0 });
+    expectExit(refreshed, 0);
   });
 
   it("3. drift by hand on two hosts is named by npm run drift, fails --expect-no-changes, and pulumi up --refresh repairs it", async () => {
@@ -95,7 +95,7 @@ describe("the real engine on 5 trixie lab hosts", () => {
     await root(e.lab, "host4", "sed -i 's/^btl_tcp_port_range_v4 = 100$/btl_tcp_port_range_v4 = 64/' /home/mpi/.openmpi/mca-params.conf");
 
     const found = await timings.time("step 3a: npm run drift (drift found)", () => drift(e));
-    expect({ code: found.code, why: explain(found) }).toMatchObject({ code: 2 });
+    expectExit(found, 2);
     expect(found.stdout).toContain("host2:\n  firewall: changed on the host since the last `pulumi up`");
     expect(found.stdout).toContain(`+ allow tcp 50100-50199 from ${e.lab.network}`);
     expect(found.stdout).toContain("host4:\n  mcaParams: changed on the host since the last `pulumi up`");
@@ -106,28 +106,28 @@ describe("the real engine on 5 trixie lab hosts", () => {
     const strict = await timings.time("step 3b: pulumi preview --refresh --expect-no-changes (fails)", () =>
       pulumi(e, ["preview", "--refresh", "--expect-no-changes"]),
     );
-    expect(strict.code).not.toBe(0);
+    expectExit(strict, "non-zero");
 
     const repair = await timings.time("step 3c: pulumi up --refresh --yes (repair)", () =>
       pulumi(e, ["up", "--refresh", "--yes", "--skip-preview"]),
     );
-    expect({ code: repair.code, why: explain(repair) }).toMatchObject({ code: 0 });
+    expectExit(repair, 0);
     expect(await root(e.lab, "host2", "iptables -S MPI-HOSTS")).toContain(rule!);
     expect(await root(e.lab, "host4", "cat /home/mpi/.openmpi/mca-params.conf")).toContain("btl_tcp_port_range_v4 = 100\n");
 
     const clean = await timings.time("step 3d: npm run drift (in sync)", () => drift(e));
-    expect({ code: clean.code, why: explain(clean) }).toMatchObject({ code: 0 });
+    expectExit(clean, 0);
     expect(clean.stdout).toBe(`${NAME}: every host is as declared (no drift)\n`);
     timings.record("step 3: total (edits, drift, strict preview, repair, drift)", Date.now() - started);
   });
 
   it("4. a new BTL port range shows as the changed lines of the MCA file on each host, re-runs the verification job, and converges", async () => {
     const set = await pulumi(e, ["config", "set", "--path", "mpi-hosts:mpi.btlPorts", "50200-50299"]);
-    expect({ code: set.code, why: explain(set) }).toMatchObject({ code: 0 });
+    expectExit(set, 0);
     const before = await resourceIds(e);
 
     const preview = await timings.time("step 4a: pulumi preview --diff", () => pulumi(e, ["preview", "--diff"]));
-    expect({ code: preview.code, why: explain(preview) }).toMatchObject({ code: 0 });
+    expectExit(preview, 0);
     for (const h of HOSTS) {
       const section = diffSection(preview.stdout, `${h}/mcaParams`);
       expect(section).toMatch(/- btl_tcp_port_min_v4 = 50000\n/);
@@ -137,7 +137,7 @@ describe("the real engine on 5 trixie lab hosts", () => {
     expect(preview.stdout).not.toContain("PRIVATE KEY");
 
     const up = await timings.time("step 4b: pulumi up (config change)", () => pulumi(e, ["up", "--yes", "--skip-preview"]));
-    expect({ code: up.code, why: explain(up) }).toMatchObject({ code: 0 });
+    expectExit(up, 0);
     const after = await resourceIds(e);
     const verify = `${NAME}-verify`;
     expect(after[verify]).toBeDefined();
@@ -149,12 +149,12 @@ describe("the real engine on 5 trixie lab hosts", () => {
       expect(await root(e.lab, h, "iptables -S MPI-HOSTS")).toContain("--dport 50200:50299");
     }
     const again = await pulumi(e, ["preview", "--expect-no-changes"]);
-    expect({ code: again.code, why: explain(again) }).toMatchObject({ code: 0 });
+    expectExit(again, 0);
   });
 
   it("5. pulumi destroy returns every host's files and firewall to their original bytes", async () => {
     const destroy = await timings.time("step 5: pulumi destroy", () => pulumi(e, ["destroy", "--yes", "--skip-preview"]));
-    expect({ code: destroy.code, why: explain(destroy) }).toMatchObject({ code: 0 });
+    expectExit(destroy, 0);
     for (const h of HOSTS) expect({ host: h, baseline: await hostBaseline(e.lab, h) }).toEqual({ host: h, baseline: original[h] });
   });
 
@@ -163,7 +163,7 @@ describe("the real engine on 5 trixie lab hosts", () => {
     const partial = await timings.time("step 6a: pulumi up --continue-on-error, host3 down", () =>
       pulumi(e, ["up", "--yes", "--skip-preview", "--continue-on-error"]),
     );
-    expect(partial.code).not.toBe(0);
+    expectExit(partial, "non-zero");
     expect(`${partial.stdout}\n${partial.stderr}`).toMatch(/host3 \(mpi@[0-9.]+:2400\): (no SSH answer|cannot connect)/);
     const ids = await resourceIds(e);
     for (const h of ["host1", "host2", "host4", "host5"]) {
@@ -175,10 +175,19 @@ describe("the real engine on 5 trixie lab hosts", () => {
 
     await startHost(e.lab, "host3");
     const rest = await timings.time("step 6b: pulumi up after host3 is back", () => pulumi(e, ["up", "--yes", "--skip-preview"]));
-    expect({ code: rest.code, why: explain(rest) }).toMatchObject({ code: 0 });
+    expectExit(rest, 0);
     const report = await verificationOutput();
     for (const h of HOSTS) expect(report).toContain(h);
     const clean = await drift(e);
-    expect({ code: clean.code, why: explain(clean) }).toMatchObject({ code: 0 });
+    expectExit(clean, 0);
+  });
+
+  it("7. npm run drift with a host down exits 1 naming it, and reports no drift", async () => {
+    await stopHost(e.lab, "host5");
+    const down = await timings.time("step 7: npm run drift, host5 down", () => drift(e));
+    expectExit(down, 1);
+    expect(down.stderr).toMatch(/could not check host5; no drift report/);
+    expect(down.stderr).toMatch(/host5: host5 \(mpi@[0-9.]+:2400\): (no SSH answer|cannot connect)/);
+    expect(down.stdout).toBe("");
   });
 });

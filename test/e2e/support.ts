@@ -1,6 +1,8 @@
 /**
- * End-to-end tests drive the real engine on a lab: one lab, one stack and one file backend per test
- * file (so that two test files, or two engineers, never share state), all removed in afterAll.
+ * End-to-end tests drive the real engine on a lab: one lab, one stack, one file backend and one
+ * snapshot of the project per test file (so that two test files, or two engineers, never share
+ * state, and edits to the checkout during a run do not change the program under test), all
+ * removed in afterAll.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -14,26 +16,48 @@ import { snapshot } from "../lab/support/hostState";
 export interface EngineLab {
   lab: Lab;
   stack: string;
-  /** Environment of every pulumi and drift run: the test's own backend. */
+  /** Environment of every pulumi and drift run: the test's own project snapshot and backend. */
   env: NodeJS.ProcessEnv;
+  /** The snapshot of the checkout that pulumi runs (MPI_HOSTS_PROJECT); the backend is inside. */
+  project: string;
   stateDir: string;
+}
+
+/** Top-level entries of the checkout that a pulumi run does not need (or that are big, or state). */
+const NOT_COPIED = new Set([".git", "node_modules", ".pulumi-state", "rendered", "coverage", "bin"]);
+
+/** Copies the checkout as it is now (tracked or not) into a fresh directory, node_modules linked. */
+export function snapshotProject(name: string): string {
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), `mpi-hosts-${name}-`));
+  const checkout = projectDir({});
+  fs.cpSync(checkout, project, {
+    recursive: true,
+    filter: (src) => {
+      const rel = path.relative(checkout, src);
+      const top = rel.split(path.sep)[0];
+      return !NOT_COPIED.has(top) && !/^Pulumi\..+\.yaml$/.test(rel);
+    },
+  });
+  fs.symlinkSync(path.join(checkout, "node_modules"), path.join(project, "node_modules"));
+  return project;
 }
 
 /** Starts a lab, writes its stack file and creates the stack in a fresh backend. */
 export async function startEngineLab(name: string, hosts: number, release: Release): Promise<EngineLab> {
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `mpi-hosts-${name}-state-`));
+  const project = snapshotProject(name);
+  const stateDir = path.join(project, ".pulumi-state");
   // The lab default passphrase applies (lab stack file); PULUMI_BACKEND_URL would override MPI_HOSTS_STATE.
-  const env: NodeJS.ProcessEnv = { ...process.env, MPI_HOSTS_STATE: stateDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, MPI_HOSTS_PROJECT: project, MPI_HOSTS_STATE: stateDir };
   delete env.PULUMI_BACKEND_URL;
   delete env.PULUMI_CONFIG_PASSPHRASE;
   delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
   try {
     const lab = await startLab({ name, hosts, release });
-    fs.writeFileSync(stackFile(name), renderLabStack(lab));
+    fs.writeFileSync(stackFile(name, env), renderLabStack(lab));
     await runPulumiOk(["stack", "init", name], { stack: name, env });
-    return { lab, stack: name, env, stateDir };
+    return { lab, stack: name, env, project, stateDir };
   } catch (err) {
-    fs.rmSync(stateDir, { recursive: true, force: true });
+    fs.rmSync(project, { recursive: true, force: true });
     throw err;
   }
 }
@@ -44,9 +68,8 @@ export async function stopEngineLab(e: EngineLab | undefined, name: string): Pro
   await stopLab(name).catch((err) => errors.push(err));
   if (e) {
     await removeStack(e.stack, { stack: e.stack, env: e.env, keepConfig: false }).catch((err) => errors.push(err));
-    fs.rmSync(e.stateDir, { recursive: true, force: true });
+    fs.rmSync(e.project, { recursive: true, force: true });
   }
-  fs.rmSync(stackFile(name), { force: true });
   if (errors.length) throw errors[0];
 }
 
@@ -59,7 +82,7 @@ export function pulumi(e: EngineLab, args: string[]): Promise<PulumiRun> {
 export function drift(e: EngineLab): Promise<PulumiRun> {
   return new Promise((resolve, reject) => {
     const child = spawn("npx", ["--no-install", "ts-node", "--transpile-only", "cli/main.ts", "drift", "--stack", e.stack], {
-      cwd: projectDir(),
+      cwd: e.project,
       env: e.env,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -130,7 +153,13 @@ export class Timings {
   }
 }
 
-/** A failing pulumi run, readable in the test output. */
+/** A run's output, readable in the test output. */
 export function explain(r: PulumiRun): string {
   return `exit ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-4000)}`;
+}
+
+/** Fails with the run's whole story (not only the exit code) when it did not exit as expected. */
+export function expectExit(r: PulumiRun, code: number | "non-zero"): void {
+  const ok = code === "non-zero" ? r.code !== 0 : r.code === code;
+  if (!ok) throw new Error(`expected exit ${code}, got ${explain(r)}`);
 }
