@@ -113,7 +113,34 @@ describe("analysePreview", () => {
       op: "update", // say the engine asked for an update for another reason (the connection changed)
     });
     const report = analysePreview({ changeSummary: { update: 1 }, steps });
-    expect(report.facets[0]).toMatchObject({ cause: "pending", differences: [] });
+    expect(report.facets[0]).toMatchObject({ cause: "rerun", differences: [] });
+  });
+
+  it("tells a host that is as declared but whose facet scripts changed (a new mpi-hosts version) from drift", () => {
+    const steps = facetSteps({
+      host: "host1",
+      facet: "firewall",
+      declaredBefore: { rules: RULES },
+      foundBefore: { rules: RULES },
+      foundNow: { rules: RULES },
+      declaredNow: { rules: RULES },
+      op: "update",
+    });
+    steps[1].oldState!.inputs!.scripts = { apply: "old" };
+    steps[1].newState!.inputs!.scripts = { apply: "new" };
+    const report = analysePreview({ changeSummary: { update: 1 }, steps });
+    expect(report.facets[0]).toMatchObject({ cause: "rerun", differences: [], inputs: ["scripts"] });
+    expect(formatReport(report, "lab")).toBe(
+      [
+        "lab: every host is as declared (no drift), but `pulumi up` has work to do",
+        "",
+        "host1:",
+        "  firewall: as declared, but pulumi up will apply it again: its scripts changed since the last `pulumi up` (a new mpi-hosts version?)",
+        "",
+        "repair: pulumi up --refresh --stack lab   (npm run render -- --stack lab shows the declared files)",
+        "",
+      ].join("\n"),
+    );
   });
 
   it("names new and removed facets, and other resources' changes, but not the stack", () => {

@@ -49,9 +49,11 @@ export interface PreviewJson {
  * - drift: the host changed since the last `pulumi up` (what was recorded is not what is there now);
  * - pending: the config changed and `pulumi up` has not applied it yet;
  * - new: declared, never applied (a new host or facet);
- * - removed: applied once, no longer declared (`pulumi up` runs its remove script).
+ * - removed: applied once, no longer declared (`pulumi up` runs its remove script);
+ * - rerun: the host is as declared, but what applies it changed (its scripts: a new mpi-hosts
+ *   version; its connection) and `pulumi up` will run apply again.
  */
-export type Cause = "drift" | "pending" | "new" | "removed";
+export type Cause = "drift" | "pending" | "new" | "removed" | "rerun";
 
 export interface FacetFinding {
   host: string;
@@ -60,6 +62,8 @@ export interface FacetFinding {
   /** The declared state differs from the one the last `pulumi up` applied (with drift: both changed). */
   configChanged: boolean;
   differences: Difference[];
+  /** Inputs other than the state that change (scripts, connection, ...), secret values included by name only. */
+  inputs: string[];
 }
 
 export interface OtherChange {
@@ -117,9 +121,9 @@ export function analysePreview(preview: PreviewJson): DriftReport {
     const actual = stateOf(step.oldState, "outputs");
     const desired = stateOf(step.newState, "inputs");
     if (step.op === "create" || !actual) {
-      facets.push({ host, facet, cause: "new", configChanged: true, differences: diffStates(desired ?? {}, {}) });
+      facets.push({ host, facet, cause: "new", configChanged: true, differences: diffStates(desired ?? {}, {}), inputs: [] });
     } else if (step.op === "delete" || !desired) {
-      facets.push({ host, facet, cause: "removed", configChanged: true, differences: [] });
+      facets.push({ host, facet, cause: "removed", configChanged: true, differences: [], inputs: [] });
     } else {
       const before = recorded.get(step.urn);
       // Compare only what the facet declares: probes also report facts (versions, backends).
@@ -127,7 +131,9 @@ export function analysePreview(preview: PreviewJson): DriftReport {
       const pick = (s: JsonObject | undefined) => Object.fromEntries(keys.map((k) => [k, s?.[k] ?? null]));
       const changedOnHost = before?.found !== undefined && !sameJson(pick(before.found), pick(actual));
       const configChanged = before?.declared === undefined || !sameJson(before.declared, desired);
-      facets.push({ host, facet, cause: changedOnHost ? "drift" : "pending", configChanged, differences: diffStates(desired, actual) });
+      const differences = diffStates(desired, actual);
+      const cause: Cause = changedOnHost ? "drift" : differences.length ? "pending" : "rerun";
+      facets.push({ host, facet, cause, configChanged, differences, inputs: changedInputs(step).filter((k) => k !== "state") });
     }
   }
   const byHost = (a: FacetFinding, b: FacetFinding) =>
@@ -152,6 +158,7 @@ const CAUSE_TEXT: Record<Cause, string> = {
   pending: "the config changed; not applied yet",
   new: "declared, not applied yet",
   removed: "no longer declared; still on the host",
+  rerun: "as declared, but pulumi up will apply it again:",
 };
 
 /** The report for people: per host, per facet, a short line diff (- on the host, + declared). */
@@ -159,16 +166,26 @@ export function formatReport(report: DriftReport, stack: string): string {
   if (inSync(report)) return `${stack}: every host is as declared (no drift)\n`;
   const lines: string[] = [];
   const hosts = [...new Set(report.facets.map((f) => f.host))];
+  const differing = report.facets.filter((f) => f.cause !== "rerun");
   const drifted = report.facets.filter((f) => f.cause === "drift");
-  lines.push(
-    `${stack}: ${report.facets.length} facet(s) on ${hosts.length} host(s) differ from the declared state` +
-      (drifted.length ? ` (${drifted.length} changed on the host)` : ""),
-    "  (- what the host has, + what the config declares)",
-  );
+  if (differing.length) {
+    lines.push(
+      `${stack}: ${differing.length} facet(s) on ${new Set(differing.map((f) => f.host)).size} host(s) differ from the declared state` +
+        (drifted.length ? ` (${drifted.length} changed on the host)` : ""),
+      "  (- what the host has, + what the config declares)",
+    );
+  } else {
+    lines.push(`${stack}: every host is as declared (no drift), but \`pulumi up\` has work to do`);
+  }
   for (const host of hosts) {
     lines.push("", `${host}:`);
     for (const f of report.facets.filter((x) => x.host === host)) {
-      lines.push(`  ${f.facet}: ${CAUSE_TEXT[f.cause]}${f.cause === "drift" && f.configChanged ? ", and the config changed too" : ""}`);
+      const also = f.cause === "drift" && f.configChanged ? ", and the config changed too" : "";
+      const why =
+        f.cause === "rerun"
+          ? ` its ${f.inputs.join(", ") || "inputs"} changed since the last \`pulumi up\` (a new mpi-hosts version?)`
+          : "";
+      lines.push(`  ${f.facet}: ${CAUSE_TEXT[f.cause]}${also}${why}`);
       const text = f.cause === "new" ? describeNew(f.differences) : describeDifferences(f.differences);
       for (const l of text.split("\n").filter(Boolean)) lines.push(`    ${l}`);
     }
