@@ -14,7 +14,7 @@ fi
 
 # Debian packages: lab hosts (debootstrap, namespaces, firewalls), linting of rendered scripts
 # (shellcheck, zsh for the macOS shell) and ssh clients for independent checks.
-packages=(debootstrap shellcheck zsh dash nftables iptables iproute2 openssh-client sudo procps ca-certificates)
+packages=(debootstrap shellcheck zsh dash gawk original-awk nftables iptables iproute2 openssh-client sudo procps ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -146,9 +146,9 @@ describe("rendered rules", () => {
 
   it("close new connections only, so replies to the host's own connections from ephemeral ports in the range still arrive", () => {
     const rules = firewallRules(example());
-    expect(renderNftables(rules)).toContain("tcp dport 50000-50099 ct state != { established, related } drop");
-    expect(renderIptables(rules)).toContain("-m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP");
-    expect(renderPfAnchor(rules)).toContain("block drop in quick proto tcp from any to any port 50000:50099 flags S/SA\n");
+    expect(renderNftables(rules)).toContain('iifname != "lo" tcp dport 50000-50099 ct state != { established, related } drop');
+    expect(renderIptables(rules)).toContain("! -i lo -p tcp -m tcp --dport 50000:50099 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP");
+    expect(renderPfAnchor(rules)).toContain("block drop in quick on ! lo0 proto tcp from any to any port 50000:50099 flags S/SA\n");
   });
 
   it("never mention the SSH port", () => {

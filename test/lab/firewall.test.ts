@@ -103,15 +103,16 @@ exit 1`,
   return pid.trim();
 }
 
-/** "connected <first bytes>", "timeout" or the error's name; from `from`, optionally from a fixed source port. */
+/** "connected <first bytes>", "timeout" or the error's name; from `from` (to "loopback": its own 127.0.0.1), optionally from a fixed source port. */
 async function connect(lab: Lab, from: string, to: string, port: number, sourcePort?: number): Promise<string> {
+  const address = to === "loopback" ? "127.0.0.1" : labHost(lab, to).address;
   const py = [
     "import socket",
     "s = socket.socket()",
     ...(sourcePort ? ["s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)", `s.bind(('', ${sourcePort}))`] : []),
     "s.settimeout(1.5)",
     "try:",
-    `    s.connect((${JSON.stringify(labHost(lab, to).address)}, ${port}))`,
+    `    s.connect((${JSON.stringify(address)}, ${port}))`,
     "    print('connected', s.recv(7).decode().strip())",
     "except socket.timeout:",
     "    print('timeout')",
@@ -221,6 +222,11 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
         expect(nft).toMatch(/chain INPUT \{\n\t\ttype filter hook input priority filter; policy drop;\n\t\tcounter jump MPI-HOSTS\n/);
         expect(nft).toContain(`ip saddr ${labHost(lab, "host1").address} tcp dport 50000-50099 counter accept`);
         expect(nft).toContain("tcp dport 50100-50199 ct state ! related,established counter drop");
+      });
+
+      test("host2 still reaches its own MPI ports over loopback (Open MPI's local daemons listen there)", async () => {
+        expect(await connect(lab, "host2", "loopback", BTL)).toBe("connected MPI");
+        expect(await connect(lab, "host2", "loopback", OOB)).toBe("connected MPI");
       });
 
       test("after apply host1 reaches both ranges, host3 (not in allowFrom) neither", async () => {
@@ -373,8 +379,8 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
             "\t\ttype filter hook input priority filter; policy accept;",
             `\t\tip saddr ${host1} tcp dport 50000-50099 accept`,
             `\t\tip saddr ${host1} tcp dport 50100-50199 accept`,
-            "\t\ttcp dport 50000-50099 ct state != { established, related } drop",
-            "\t\ttcp dport 50100-50199 ct state != { established, related } drop",
+            "\t\tiifname != \"lo\" tcp dport 50000-50099 ct state != { established, related } drop",
+            "\t\tiifname != \"lo\" tcp dport 50100-50199 ct state != { established, related } drop",
             "\t}",
             "}",
             "",
@@ -383,6 +389,11 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
         const now = await ruleset(lab, "host2");
         expect(now["iptables -S"]).toBe(before["iptables -S"]);
         expect(now["nft -s list ruleset"].replace(/table inet mpi_hosts \{[\s\S]*?\n\}\n/, "")).toBe(before["nft -s list ruleset"]);
+      });
+
+      test("host2 still reaches its own MPI ports over loopback (Open MPI's local daemons listen there)", async () => {
+        expect(await connect(lab, "host2", "loopback", BTL)).toBe("connected MPI");
+        expect(await connect(lab, "host2", "loopback", OOB)).toBe("connected MPI");
       });
 
       test("after apply host1 reaches both ranges and host3 neither: the deny closes them to everyone else", async () => {
@@ -616,8 +627,8 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
           [
             `pass in quick inet proto tcp from ${host1} to any port 50000:50099 flags S/SA keep state`,
             `pass in quick inet proto tcp from ${host1} to any port 50100:50199 flags S/SA keep state`,
-            "block drop in quick proto tcp from any to any port 50000:50099 flags S/SA",
-            "block drop in quick proto tcp from any to any port 50100:50199 flags S/SA",
+            "block drop in quick on ! lo0 proto tcp from any to any port 50000:50099 flags S/SA",
+            "block drop in quick on ! lo0 proto tcp from any to any port 50100:50199 flags S/SA",
             "",
           ].join("\n"),
         );

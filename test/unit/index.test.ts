@@ -84,6 +84,7 @@ describe("index.ts on the example stack", () => {
       "mac1-sshConfig",
       "mac1-clusterTrust",
       "mac1-mcaParams",
+      "mac1-firewall",
       "mac1-hostfile",
     ]);
     for (const urn of urns) expect(urn).toContain("::mpi-hosts:index:MpiHost$pulumi-nodejs:dynamic/mpi-hosts:Facet::");
