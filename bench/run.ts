@@ -53,6 +53,8 @@ export interface BenchOptions {
   timeoutSeconds: number;
   /** Extra environment for every pulumi and drift command (e.g. PULUMI_SKIP_CHECKPOINTS=true), recorded in the result. */
   pulumiEnv?: Record<string, string>;
+  /** Leave the hosts as they are (no login-shell wrapper, no iptables counter): to rule out that counting changes a result. */
+  noCounters?: boolean;
   log: (line: string) => void;
   /** After every sample: what has been measured so far (an interrupted run keeps its numbers). */
   onProgress?: (samples: Sample[], problems: string[]) => void;
@@ -270,7 +272,7 @@ class Bench {
   private async lab(name: string, size: number): Promise<Lab> {
     this.liveLabs.add(name);
     const lab = await startLab({ name, hosts: size, release: this.opts.release });
-    await installCounters(lab);
+    if (!this.opts.noCounters) await installCounters(lab);
     return lab;
   }
 
@@ -313,7 +315,7 @@ class Bench {
     judge: (t: Timed) => { ok: boolean; note?: string },
     extra: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
   ): Promise<Sample> {
-    await readCounters(lab); // zero
+    if (!this.opts.noCounters) await readCounters(lab); // zero
     const logFile = path.join(this.tools.workDir, "logs", `${size}-${repeat}-${op}.log`);
     const t = await timed(this.tools, command, args, {
       cwd: extra.cwd ?? this.tools.projectDir,
@@ -321,7 +323,9 @@ class Bench {
       logFile,
       timeoutSeconds: this.opts.timeoutSeconds,
     });
-    const counts = await readCounters(lab);
+    const counts = this.opts.noCounters
+      ? lab.hosts.map((h) => ({ host: h.name, connections: NaN, sessions: NaN, accepted: NaN, commands: [] }))
+      : await readCounters(lab);
     const { ok, note } = judge(t);
     const sample: Sample = {
       size,

@@ -5,7 +5,7 @@ import { parseArgs, UsageError } from "./args";
 import { isRelease } from "../lab/image";
 
 const help = `usage: npm run bench -- [--sizes 5,20,50] [--repeat 3] [--out FILE] [--only pulumi,ansible,verify]
-                       [--release trixie|bookworm] [--skip-preview] [--timeout SECONDS] [--pulumi-env K=V,...]
+                       [--release trixie|bookworm] [--skip-preview] [--timeout SECONDS] [--pulumi-env K=V,...] [--no-counters]
        npm run bench -- profile [--sizes 5,20,50] [--out FILE]
 
 Starts fresh lab hosts (needs root) and measures, per size and repeat: pulumi up from nothing (verification
@@ -39,7 +39,10 @@ function parseEnv(text: string): Record<string, string> {
 export async function run(args: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs(args, { flags: ["skip-preview"], values: ["sizes", "repeat", "out", "only", "release", "timeout", "pulumi-env"] });
+    parsed = parseArgs(args, {
+      flags: ["skip-preview", "no-counters"],
+      values: ["sizes", "repeat", "out", "only", "release", "timeout", "pulumi-env"],
+    });
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`bench: ${err.message}\n\n${help}`);
@@ -85,6 +88,7 @@ export async function run(args: string[]): Promise<number> {
       repoDir,
       release,
       skipPreview: o["skip-preview"] === true,
+      noCounters: o["no-counters"] === true,
       groups: new Set(groupNames as Array<"pulumi" | "ansible" | "verify">),
       timeoutSeconds,
       pulumiEnv: parseEnv(typeof o["pulumi-env"] === "string" ? o["pulumi-env"] : ""),
