@@ -77,7 +77,15 @@ type Values = Record<string, string | boolean | undefined>;
 const help = { type: "boolean", short: "h" } as const;
 const name = { type: "string" } as const;
 const OPTIONS: Record<string, Record<string, { type: "string" | "boolean"; short?: string }>> = {
-  up: { help, name, hosts: { type: "string" }, release: { type: "string" }, firewall: { type: "string" }, slots: { type: "string" }, out: { type: "string" } },
+  up: {
+    help,
+    name,
+    hosts: { type: "string" },
+    release: { type: "string" },
+    firewall: { type: "string" },
+    slots: { type: "string" },
+    out: { type: "string" },
+  },
   down: { help, name },
   status: { help, name },
 };
@@ -129,12 +137,19 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
     const labName = str(values.name) ?? "lab";
     const lab = await labStatus(labName);
     if (!lab) {
-      process.stderr.write(`lab '${labName}' does not exist; start it with \`npm run lab -- up${labName === "lab" ? "" : ` --name ${labName}`}\`\n`);
+      process.stderr.write(
+        `lab '${labName}' does not exist; start it with \`npm run lab -- up${labName === "lab" ? "" : ` --name ${labName}`}\`\n`,
+      );
       return 1;
     }
     const up = lab.hosts.filter((h) => h.up).length;
     process.stdout.write(
-      [`lab '${lab.name}': ${up} of ${lab.hosts.length} hosts up on ${lab.network} (bridge ${lab.bridge}, firewall ${lab.firewall})`, "", hostTable(lab), ""].join("\n"),
+      [
+        `lab '${lab.name}': ${up} of ${lab.hosts.length} hosts up on ${lab.network} (bridge ${lab.bridge}, firewall ${lab.firewall})`,
+        "",
+        hostTable(lab),
+        "",
+      ].join("\n"),
     );
     return 0;
   },
@@ -142,7 +157,8 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
 
 function hostTable(lab: Lab): string {
   const rows = [["HOST", "ADDRESS", "RELEASE", "STATE", "PID", "SSH"]];
-  for (const h of lab.hosts) rows.push([h.name, h.address, h.release, h.up ? "up" : "down", h.up ? String(h.pid) : "-", `${h.user}@${h.address}:${h.port}`]);
+  for (const h of lab.hosts)
+    rows.push([h.name, h.address, h.release, h.up ? "up" : "down", h.up ? String(h.pid) : "-", `${h.user}@${h.address}:${h.port}`]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c])).join("  ")}`.trimEnd()).join("\n");
 }

@@ -172,7 +172,10 @@ export async function stopLab(name = "lab"): Promise<void> {
   await ipBatch(
     [
       // Deleting one end of a veth pair deletes both at once; the namespace's own teardown is asynchronous.
-      ...(record?.hosts ?? []).map((h) => h.veth).filter(linkExists).map((v) => `link del ${v}`),
+      ...(record?.hosts ?? [])
+        .map((h) => h.veth)
+        .filter(linkExists)
+        .map((v) => `link del ${v}`),
       ...namespaces.map((n) => `netns del ${n}`),
       ...(linkExists(bridge) ? [`link del ${bridge}`] : []),
     ],
@@ -194,7 +197,10 @@ export async function stopHost(lab: Lab, host: string): Promise<void> {
   const record = mustReadRecord(lab.name);
   const h = findHost(record, host);
   await killProcessesIn([h.netns], [h.pid]);
-  await ipBatch([...(linkExists(h.veth) ? [`link del ${h.veth}`] : []), ...(listNetns(h.netns).includes(h.netns) ? [`netns del ${h.netns}`] : [])], true);
+  await ipBatch(
+    [...(linkExists(h.veth) ? [`link del ${h.veth}`] : []), ...(listNetns(h.netns).includes(h.netns) ? [`netns del ${h.netns}`] : [])],
+    true,
+  );
   h.pid = 0;
   writeRecord(record);
 }
@@ -233,7 +239,13 @@ export async function rootExec(lab: Lab, host: string, script: string, opts: Roo
   const record = mustReadRecord(lab.name);
   const h = findHost(record, host);
   if (!isAliveIn(h.pid, h.netns)) throw new Error(`lab host ${host} is down; start it with startHost first`);
-  const env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8", "USER=root", "LOGNAME=root"];
+  const env = [
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/root",
+    "LANG=C.UTF-8",
+    "USER=root",
+    "LOGNAME=root",
+  ];
   return run(
     "nsenter",
     ["-t", String(h.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--", "/usr/bin/env", "-i", ...env, "/bin/bash", "-c", script],
@@ -383,9 +395,7 @@ function knownHostsPath(record: LabRecord): string {
 
 /** Host keys survive stopHost/startHost, so this only changes when the lab is made anew. */
 function writeKnownHosts(record: LabRecord): void {
-  const lines = record.hosts
-    .filter((h) => h.hostKey)
-    .map((h) => `[${h.name}]:${record.port},[${h.address}]:${record.port} ${h.hostKey}`);
+  const lines = record.hosts.filter((h) => h.hostKey).map((h) => `[${h.name}]:${record.port},[${h.address}]:${record.port} ${h.hostKey}`);
   fs.writeFileSync(knownHostsPath(record), `${lines.join("\n")}\n`);
 }
 

@@ -1,4 +1,16 @@
-import { bridgeName, checkLabName, hostAddress, hostMac, labNetwork, labsRoot, netnsName, netnsPrefix, pickLabIndex, renderEtcHosts, vethName } from "./names";
+import {
+  bridgeName,
+  checkLabName,
+  hostAddress,
+  hostMac,
+  labNetwork,
+  labsRoot,
+  netnsName,
+  netnsPrefix,
+  pickLabIndex,
+  renderEtcHosts,
+  vethName,
+} from "./names";
 
 describe("lab names", () => {
   test.each(["lab", "jest-bw", "a", "x1", "a".repeat(32)])("accepts lab name %s", (name) => {
@@ -44,7 +56,12 @@ describe("lab names", () => {
   test("picks the lowest index used neither by a lab nor by an address on the machine", () => {
     expect(pickLabIndex([], [])).toBe(1);
     expect(pickLabIndex([1, 2], ["10.213.3.1", "192.0.2.2", "10.21.4.1"])).toBe(4);
-    expect(() => pickLabIndex(Array.from({ length: 254 }, (_, i) => i + 1), [])).toThrow(/every lab subnet/);
+    expect(() =>
+      pickLabIndex(
+        Array.from({ length: 254 }, (_, i) => i + 1),
+        [],
+      ),
+    ).toThrow(/every lab subnet/);
   });
 
   test("state lives under MPI_HOSTS_LAB_DIR, which must be safe for overlay mount options", () => {
@@ -56,7 +73,12 @@ describe("lab names", () => {
   });
 
   test("/etc/hosts names localhost and every lab host", () => {
-    expect(renderEtcHosts([{ name: "host1", address: "10.213.1.11" }, { name: "host2", address: "10.213.1.12" }])).toBe(
+    expect(
+      renderEtcHosts([
+        { name: "host1", address: "10.213.1.11" },
+        { name: "host2", address: "10.213.1.12" },
+      ]),
+    ).toBe(
       "# Written by the mpi-hosts lab: localhost and every lab host (the lab's DNS).\n127.0.0.1\tlocalhost\n10.213.1.11\thost1\n10.213.1.12\thost2\n",
     );
   });

@@ -8,7 +8,11 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 /** Parses the probe's JSON; fields named `x_b64` become `x` holding the decoded text (null stays null). */
 export function decodeProbe(stdout: string): Record<string, Json> {
-  const line = stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  const line = stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
   if (!line) throw new Error(`the probe printed no JSON state (got: ${JSON.stringify(stdout.slice(0, 200))})`);
   const raw = JSON.parse(line) as Record<string, Json>;
   const state: Record<string, Json> = {};

@@ -89,7 +89,12 @@ describe("desired state", () => {
     {
       name: "one-port ranges",
       cluster: singlePorts,
-      rules: ["allow tcp 50000-50000 from 128.5.5.0/24", "allow tcp 50001-50001 from 128.5.5.0/24", "deny tcp 50000-50000 from others", "deny tcp 50001-50001 from others"],
+      rules: [
+        "allow tcp 50000-50000 from 128.5.5.0/24",
+        "allow tcp 50001-50001 from 128.5.5.0/24",
+        "deny tcp 50000-50000 from others",
+        "deny tcp 50001-50001 from others",
+      ],
     },
   ])("$name", ({ cluster, rules }) => {
     const c = cluster();
@@ -112,7 +117,9 @@ describe("desired state", () => {
 
   it("is the same whatever the backend: only the scripts differ", () => {
     const c = example();
-    const states = (["auto", "nftables", "iptables", "ufw", "firewalld"] as FirewallBackend[]).map((b) => renderFirewall(c, withBackend(c, "linux2", b)).desired);
+    const states = (["auto", "nftables", "iptables", "ufw", "firewalld"] as FirewallBackend[]).map(
+      (b) => renderFirewall(c, withBackend(c, "linux2", b)).desired,
+    );
     for (const s of states) expect(s).toEqual(states[0]);
   });
 
@@ -136,18 +143,34 @@ describe("rendered rules", () => {
     const rules = firewallRules(threeNetworks());
     const lastAllow = (lines: string[], isAllow: (l: string) => boolean) => lines.map(isAllow).lastIndexOf(true);
     const firstDeny = (lines: string[], isAllow: (l: string) => boolean) => lines.map((l) => !isAllow(l)).indexOf(true);
-    const check = (lines: string[], isAllow: (l: string) => boolean) => expect(lastAllow(lines, isAllow)).toBeLessThan(firstDeny(lines, isAllow));
+    const check = (lines: string[], isAllow: (l: string) => boolean) =>
+      expect(lastAllow(lines, isAllow)).toBeLessThan(firstDeny(lines, isAllow));
     check(renderIptables(rules).trim().split("\n"), (l) => l.endsWith("-j ACCEPT"));
-    check(ufwCommands(rules).map((a) => a.join(" ")), (l) => l.startsWith("allow"));
+    check(
+      ufwCommands(rules).map((a) => a.join(" ")),
+      (l) => l.startsWith("allow"),
+    );
     check(firewalldRichRules(rules), (l) => l.endsWith(" accept"));
-    check(renderNftables(rules).split("\n").filter((l) => /dport/.test(l)), (l) => l.endsWith(" accept"));
-    check(renderPfAnchor(rules).split("\n").filter((l) => /^(pass|block)/.test(l)), (l) => l.startsWith("pass"));
+    check(
+      renderNftables(rules)
+        .split("\n")
+        .filter((l) => /dport/.test(l)),
+      (l) => l.endsWith(" accept"),
+    );
+    check(
+      renderPfAnchor(rules)
+        .split("\n")
+        .filter((l) => /^(pass|block)/.test(l)),
+      (l) => l.startsWith("pass"),
+    );
   });
 
   it("close new connections only, so replies to the host's own connections from ephemeral ports in the range still arrive", () => {
     const rules = firewallRules(example());
     expect(renderNftables(rules)).toContain('iifname != "lo" tcp dport 50000-50099 ct state != { established, related } drop');
-    expect(renderIptables(rules)).toContain("! -i lo -p tcp -m tcp --dport 50000:50099 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP");
+    expect(renderIptables(rules)).toContain(
+      "! -i lo -p tcp -m tcp --dport 50000:50099 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP",
+    );
     expect(renderPfAnchor(rules)).toContain("block drop in quick on ! lo0 proto tcp from any to any port 50000:50099 flags S/SA\n");
   });
 

@@ -70,10 +70,12 @@ export function backendCandidates(host: Host): ConcreteBackend[] {
   const backend: FirewallBackend = host.firewallBackend;
   if (backend === "none") return [];
   if (host.os === "macos") {
-    if (backend !== "auto" && backend !== "pf") throw new Error(`firewall backend ${backend} does not exist on macos host ${host.name} (auto, pf or none)`);
+    if (backend !== "auto" && backend !== "pf")
+      throw new Error(`firewall backend ${backend} does not exist on macos host ${host.name} (auto, pf or none)`);
     return ["pf"];
   }
-  if (backend === "pf") throw new Error(`firewall backend pf does not exist on linux host ${host.name} (auto, nftables, iptables, ufw, firewalld or none)`);
+  if (backend === "pf")
+    throw new Error(`firewall backend pf does not exist on linux host ${host.name} (auto, nftables, iptables, ufw, firewalld or none)`);
   return backend === "auto" ? [...LINUX_AUTO_ORDER] : [backend];
 }
 
@@ -174,7 +176,13 @@ function backendData(backend: ConcreteBackend, rules: PortRule[]): BackendData {
       return {
         partial,
         files: { "pf/mpi-hosts": anchor },
-        vars: { anchor: PF_ANCHOR, file: PF_ANCHOR_FILE, ruleset: noNewline(anchor), tokenFile: `${MACOS_STATE_DIR}/pf-token`, header: HEADER },
+        vars: {
+          anchor: PF_ANCHOR,
+          file: PF_ANCHOR_FILE,
+          ruleset: noNewline(anchor),
+          tokenFile: `${MACOS_STATE_DIR}/pf-token`,
+          header: HEADER,
+        },
       };
     }
   }
@@ -206,7 +214,13 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
     vars[b] = data[b]!.vars;
   }
   if (host.os === "macos") {
-    const alf = { tool: SOCKETFILTERFW, prefix: host.pythonPrefix, names: MPI_BINARIES.join(" "), recordFile: `${MACOS_STATE_DIR}/alf-apps`, header: HEADER };
+    const alf = {
+      tool: SOCKETFILTERFW,
+      prefix: host.pythonPrefix,
+      names: MPI_BINARIES.join(" "),
+      recordFile: `${MACOS_STATE_DIR}/alf-apps`,
+      header: HEADER,
+    };
     vars.alf = alf;
     files["alf/binaries.txt"] =
       `# Allowed through the Application Firewall when it is on (socketfilterfw --add/--unblockapp), symlinks resolved:\n` +

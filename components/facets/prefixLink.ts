@@ -20,7 +20,9 @@ export const prefixLink: FacetDefinition = {
       host: host.name,
       privileged: true,
       desired: { link: want },
-      files: { "prefix-link": `${PLACEHOLDER_PREFIX} -> ${target} (${mode === "always" ? "always" : "only where the build refers to it"})\n` },
+      files: {
+        "prefix-link": `${PLACEHOLDER_PREFIX} -> ${target} (${mode === "always" ? "always" : "only where the build refers to it"})\n`,
+      },
       scripts: renderScripts("prefixLink", host, "prefixLink", { link: PLACEHOLDER_PREFIX, target, mode, want }),
       secretEnv: [],
     };

@@ -22,7 +22,9 @@ const systemPackages = ["openmpi-bin", "python3-mpi4py"];
 
 /** Where python and mpirun are on a host, for the verification job. */
 export function pythonPaths(kind: "conda" | "system", prefix: string): { python: string; mpirun: string } {
-  return kind === "conda" ? { python: `${prefix}/bin/python`, mpirun: `${prefix}/bin/mpirun` } : { python: "/usr/bin/python3", mpirun: "/usr/bin/mpirun" };
+  return kind === "conda"
+    ? { python: `${prefix}/bin/python`, mpirun: `${prefix}/bin/mpirun` }
+    : { python: "/usr/bin/python3", mpirun: "/usr/bin/mpirun" };
 }
 
 export const python: FacetDefinition = {

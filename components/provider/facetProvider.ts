@@ -56,7 +56,9 @@ async function converge(props: FacetInputs): Promise<FacetOutputs> {
     .filter((l) => l.startsWith("mpi-hosts: "))
     .map((l) => l.slice("mpi-hosts: ".length));
   if (applied.code !== 0) {
-    throw new Error(`${props.host}: ${props.facet} apply failed (exit ${applied.code}):\n${applied.stderr.trim() || applied.stdout.trim()}`);
+    throw new Error(
+      `${props.host}: ${props.facet} apply failed (exit ${applied.code}):\n${applied.stderr.trim() || applied.stdout.trim()}`,
+    );
   }
   const actual = stateFromProbe(props, probed);
   const differences = diffStates(props.state as Record<string, Json>, actual as Record<string, Json>);

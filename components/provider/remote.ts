@@ -191,7 +191,13 @@ export async function runScript(conn: Connection, script: string, options: RunOp
         const timeout = options.timeoutSeconds
           ? setTimeout(() => {
               channel.close();
-              reject(new RemoteError(`${conn.name}: ${options.step} did not finish within ${options.timeoutSeconds}s`, conn.name, { code: -1, stdout, stderr }));
+              reject(
+                new RemoteError(`${conn.name}: ${options.step} did not finish within ${options.timeoutSeconds}s`, conn.name, {
+                  code: -1,
+                  stdout,
+                  stderr,
+                }),
+              );
             }, options.timeoutSeconds * 1000)
           : undefined;
         channel.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
@@ -315,5 +321,12 @@ export function runCoalesced(conn: Connection, part: Part, timeoutSeconds: numbe
 export async function closeAll(): Promise<void> {
   const sessions = [...pool().values()];
   pool().clear();
-  await Promise.all(sessions.map((p) => p.then((s) => s.client.end(), () => undefined)));
+  await Promise.all(
+    sessions.map((p) =>
+      p.then(
+        (s) => s.client.end(),
+        () => undefined,
+      ),
+    ),
+  );
 }

@@ -25,7 +25,12 @@ export async function runFacet(
   kind: "probe" | "apply" | "remove",
   env: Record<string, string> = {},
 ): Promise<RunResult> {
-  const result = await runScript(conn, facet.scripts[kind], { sudo: facet.privileged, env, step: `${facet.facet} ${kind}`, timeoutSeconds: 120 });
+  const result = await runScript(conn, facet.scripts[kind], {
+    sudo: facet.privileged,
+    env,
+    step: `${facet.facet} ${kind}`,
+    timeoutSeconds: 120,
+  });
   if (result.code !== 0) {
     throw new Error(`${facet.facet} ${kind} on ${conn.name} exited ${result.code}:\n${result.stderr}${result.stdout}`);
   }

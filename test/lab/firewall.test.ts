@@ -196,12 +196,19 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
       });
 
       test("before apply the MPI listeners on host2 are unreachable from host1", async () => {
-        expect(await reach(lab, "host2")).toEqual({ "host1 btl": "timeout", "host1 oob": "timeout", "host3 btl": "timeout", "host3 oob": "timeout" });
+        expect(await reach(lab, "host2")).toEqual({
+          "host1 btl": "timeout",
+          "host1 oob": "timeout",
+          "host3 btl": "timeout",
+          "host3 oob": "timeout",
+        });
       });
 
       test("apply loads chain MPI-HOSTS and its jump in one transaction; the probe then finds no difference", async () => {
         const result = await timed(`${label} apply`, () => runFacet(conn, facet, "apply"));
-        expect(result.stderr).toContain("iptables: loaded chain MPI-HOSTS and its jump from rule 1 of INPUT with one iptables-restore --noflush");
+        expect(result.stderr).toContain(
+          "iptables: loaded chain MPI-HOSTS and its jump from rule 1 of INPUT with one iptables-restore --noflush",
+        );
         const { state, differences } = await probeOk(conn, facet, label);
         expect(differences).toEqual([]);
         expect(state).toMatchObject({ backend: "iptables", jump: "first", effective: "open" });
@@ -230,7 +237,12 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
       });
 
       test("after apply host1 reaches both ranges, host3 (not in allowFrom) neither", async () => {
-        expect(await reach(lab, "host2")).toEqual({ "host1 btl": "connected MPI", "host1 oob": "connected MPI", "host3 btl": "timeout", "host3 oob": "timeout" });
+        expect(await reach(lab, "host2")).toEqual({
+          "host1 btl": "connected MPI",
+          "host1 oob": "connected MPI",
+          "host3 btl": "timeout",
+          "host3 oob": "timeout",
+        });
       });
 
       test("replies to host2's own connection from a source port inside the BTL range still arrive (deny is for new connections)", async () => {
@@ -271,10 +283,14 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
         await rootOk(lab, "host2", "iptables -w -D INPUT -j MPI-HOSTS && iptables -w -A INPUT -j MPI-HOSTS");
         const { state, differences } = await probe(conn, facet);
         expect(differences.map((d) => d.key)).toEqual(["effective"]);
-        expect(state.effective).toBe("iptables: INPUT jumps to MPI-HOSTS at rule 4, not rule 1, so the rules before it decide first (apply moves the jump to rule 1)");
+        expect(state.effective).toBe(
+          "iptables: INPUT jumps to MPI-HOSTS at rule 4, not rule 1, so the rules before it decide first (apply moves the jump to rule 1)",
+        );
         await runFacet(conn, facet, "apply");
         expect((await probe(conn, facet)).state).toMatchObject({ jump: "first", effective: "open" });
-        expect(linesOf(await rootOk(lab, "host2", "iptables -w -S INPUT")).filter((l) => l.includes("MPI-HOSTS"))).toEqual(["-A INPUT -j MPI-HOSTS"]);
+        expect(linesOf(await rootOk(lab, "host2", "iptables -w -S INPUT")).filter((l) => l.includes("MPI-HOSTS"))).toEqual([
+          "-A INPUT -j MPI-HOSTS",
+        ]);
       });
 
       test("remove gives back the host's rules byte for byte (iptables -S, iptables-save, nft list ruleset)", async () => {
@@ -361,7 +377,12 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
       });
 
       test("before apply the open host lets everyone reach the MPI listeners", async () => {
-        expect(await reach(lab, "host2")).toEqual({ "host1 btl": "connected MPI", "host1 oob": "connected MPI", "host3 btl": "connected MPI", "host3 oob": "connected MPI" });
+        expect(await reach(lab, "host2")).toEqual({
+          "host1 btl": "connected MPI",
+          "host1 oob": "connected MPI",
+          "host3 btl": "connected MPI",
+          "host3 oob": "connected MPI",
+        });
       });
 
       test("apply loads table inet mpi_hosts with one nft -f; the probe then finds no difference", async () => {
@@ -379,8 +400,8 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
             "\t\ttype filter hook input priority filter; policy accept;",
             `\t\tip saddr ${host1} tcp dport 50000-50099 accept`,
             `\t\tip saddr ${host1} tcp dport 50100-50199 accept`,
-            "\t\tiifname != \"lo\" tcp dport 50000-50099 ct state != { established, related } drop",
-            "\t\tiifname != \"lo\" tcp dport 50100-50199 ct state != { established, related } drop",
+            '\t\tiifname != "lo" tcp dport 50000-50099 ct state != { established, related } drop',
+            '\t\tiifname != "lo" tcp dport 50100-50199 ct state != { established, related } drop',
             "\t}",
             "}",
             "",
@@ -397,7 +418,12 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
       });
 
       test("after apply host1 reaches both ranges and host3 neither: the deny closes them to everyone else", async () => {
-        expect(await reach(lab, "host2")).toEqual({ "host1 btl": "connected MPI", "host1 oob": "connected MPI", "host3 btl": "timeout", "host3 oob": "timeout" });
+        expect(await reach(lab, "host2")).toEqual({
+          "host1 btl": "connected MPI",
+          "host1 oob": "connected MPI",
+          "host3 btl": "timeout",
+          "host3 oob": "timeout",
+        });
       });
 
       test("replies to host2's own connection from a source port inside the BTL range still arrive", async () => {
@@ -487,17 +513,32 @@ EOF`,
 
     test("ufw for real (Debian's package in the lab host): auto picks it, host1 gets in, host3 not, remove restores ufw's rules", async () => {
       const deb = ufwPackage();
-      await rootOk(lab, "host2", "base64 -d >/tmp/ufw.deb && DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/ufw.deb >/dev/null 2>&1 && rm /tmp/ufw.deb", fs.readFileSync(deb).toString("base64"));
+      await rootOk(
+        lab,
+        "host2",
+        "base64 -d >/tmp/ufw.deb && DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/ufw.deb >/dev/null 2>&1 && rm /tmp/ufw.deb",
+        fs.readFileSync(deb).toString("base64"),
+      );
       await rootOk(lab, "host2", "ufw allow 2400/tcp >/dev/null && ufw --force enable >/dev/null");
       const facet = firewallOf(lab, "host2", "auto");
       const conn = connectionFor(lab, "host2");
       const before = await rootOk(lab, "host2", "ufw status verbose; ufw show added");
-      expect(await reach(lab, "host2")).toEqual({ "host1 btl": "timeout", "host1 oob": "timeout", "host3 btl": "timeout", "host3 oob": "timeout" });
+      expect(await reach(lab, "host2")).toEqual({
+        "host1 btl": "timeout",
+        "host1 oob": "timeout",
+        "host3 btl": "timeout",
+        "host3 oob": "timeout",
+      });
       const first = await probe(conn, facet);
       expect(first.state).toMatchObject({ backend: "ufw", rules: "", effective: "open" });
       await timed(`${release} ufw (real) apply`, () => runFacet(conn, facet, "apply"));
       expect((await probeOk(conn, facet, `${release} ufw (real)`)).differences).toEqual([]);
-      expect(await reach(lab, "host2")).toEqual({ "host1 btl": "connected MPI", "host1 oob": "connected MPI", "host3 btl": "timeout", "host3 oob": "timeout" });
+      expect(await reach(lab, "host2")).toEqual({
+        "host1 btl": "connected MPI",
+        "host1 oob": "connected MPI",
+        "host3 btl": "timeout",
+        "host3 oob": "timeout",
+      });
       const host1 = labHost(lab, "host1").address;
       expect(linesOf(await rootOk(lab, "host2", "ufw show added"))).toEqual([
         "Added user rules (see 'ufw status' for running firewall):",
@@ -533,7 +574,12 @@ EOF`,
     beforeAll(async () => {
       lab = await startLab({ name: LAB, hosts: 1, release, firewall: "none" });
       for (const name of ["pfctl", "ufw", "firewall-cmd"]) {
-        await rootOk(lab, HOST, `cat >/usr/local/sbin/${name} && chmod 755 /usr/local/sbin/${name}`, fs.readFileSync(path.join(DOUBLES, name), "utf8"));
+        await rootOk(
+          lab,
+          HOST,
+          `cat >/usr/local/sbin/${name} && chmod 755 /usr/local/sbin/${name}`,
+          fs.readFileSync(path.join(DOUBLES, name), "utf8"),
+        );
       }
       await rootOk(
         lab,
@@ -556,13 +602,22 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
     const runUnder = (shell: string, script: string) => rootExec(lab, HOST, `${shell} -s`, { input: script });
 
     async function resetDoubles(setup: string): Promise<void> {
-      await rootOk(lab, HOST, `rm -rf /var/lib/mpi-hosts-doubles /etc/pf.anchors /var/db/mpi-hosts\n${setup}\n: >/var/lib/mpi-hosts-doubles/calls.log`);
+      await rootOk(
+        lab,
+        HOST,
+        `rm -rf /var/lib/mpi-hosts-doubles /etc/pf.anchors /var/db/mpi-hosts\n${setup}\n: >/var/lib/mpi-hosts-doubles/calls.log`,
+      );
     }
     async function calls(): Promise<string[]> {
       const log = linesOf(await rootOk(lab, HOST, "cat /var/lib/mpi-hosts-doubles/calls.log; : >/var/lib/mpi-hosts-doubles/calls.log"));
       return log.map((l) => l.replace(/\/etc\/pf\.anchors\/\.mpi-hosts\.[A-Za-z0-9]+/, "/etc/pf.anchors/.mpi-hosts.TMP"));
     }
-    const READ_ONLY = [/^pfctl( -a \S+)? -s (info|rules)$/, /^socketfilterfw --get/, /^ufw (status|show added|--version)$/, /^firewall-cmd .*--(list-rich-rules|get-default-zone|get-zones|state|version)$/];
+    const READ_ONLY = [
+      /^pfctl( -a \S+)? -s (info|rules)$/,
+      /^socketfilterfw --get/,
+      /^ufw (status|show added|--version)$/,
+      /^firewall-cmd .*--(list-rich-rules|get-default-zone|get-zones|state|version)$/,
+    ];
     const changes = (log: string[]) => log.filter((l) => !READ_ONLY.some((re) => re.test(l)));
     /** How the doubles log one argument (shell-quoted when it holds anything but safe characters). */
     const arg = (a: string) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : shellQuote(a));
@@ -581,15 +636,17 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
     }
     async function ok(shell: string, facet: RenderedFacet, kind: "apply" | "remove", label: string): Promise<string> {
       const result = await run(shell, facet, kind, label);
-      if (result.code !== 0 || result.stdout !== "") throw new Error(`${label} ${kind} under ${shell} exited ${result.code}:\n${result.stderr}${result.stdout}`);
+      if (result.code !== 0 || result.stdout !== "")
+        throw new Error(`${label} ${kind} under ${shell} exited ${result.code}:\n${result.stderr}${result.stdout}`);
       return result.stderr;
     }
 
     describe.each(["bash", "zsh", "dash"])("macOS pf and Application Firewall under %s", (shell) => {
-      const mac = () => firewallOf(lab, HOST, "auto", (h) => {
-        h.os = "macos";
-        h.pythonPrefix = PREFIX;
-      });
+      const mac = () =>
+        firewallOf(lab, HOST, "auto", (h) => {
+          h.os = "macos";
+          h.pythonPrefix = PREFIX;
+        });
       const bin = (name: string) => `${PREFIX}/bin/${name}`;
 
       test("probe, apply, apply again, drift, remove: exact commands and files", async () => {
@@ -639,7 +696,10 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
 
         const synced = await probeUnder(shell, facet, "pf+alf");
         expect(synced.differences).toEqual([]);
-        expect(synced.state).toMatchObject({ pf_enabled: true, apps_detail: `allowed ${bin("python3.12")}\nallowed ${bin("prterun")}\nallowed ${bin("prted")}\n` });
+        expect(synced.state).toMatchObject({
+          pf_enabled: true,
+          apps_detail: `allowed ${bin("python3.12")}\nallowed ${bin("prterun")}\nallowed ${bin("prted")}\n`,
+        });
 
         const again = await ok(shell, facet, "apply", "pf+alf (no change)");
         expect(again).toBe(
@@ -674,15 +734,23 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
           `socketfilterfw --blockapp ${arg(bin("prterun"))}`,
           `socketfilterfw --remove ${arg(bin("prted"))}`,
         ]);
-        expect(await rootOk(lab, HOST, "ls -A /etc/pf.anchors; ls -d /var/db/mpi-hosts 2>&1 || true")).toBe("ls: cannot access '/var/db/mpi-hosts': No such file or directory\n");
-        expect(await rootOk(lab, HOST, "cat /var/lib/mpi-hosts-doubles/socketfilterfw/apps; cat /var/lib/mpi-hosts-doubles/pfctl/enabled; pfctl -a com.apple/mpi-hosts -s rules")).toBe(
-          `${bin("prterun")}\tblocked\n0\n`,
+        expect(await rootOk(lab, HOST, "ls -A /etc/pf.anchors; ls -d /var/db/mpi-hosts 2>&1 || true")).toBe(
+          "ls: cannot access '/var/db/mpi-hosts': No such file or directory\n",
         );
+        expect(
+          await rootOk(
+            lab,
+            HOST,
+            "cat /var/lib/mpi-hosts-doubles/socketfilterfw/apps; cat /var/lib/mpi-hosts-doubles/pfctl/enabled; pfctl -a com.apple/mpi-hosts -s rules",
+          ),
+        ).toBe(`${bin("prterun")}\tblocked\n0\n`);
       });
 
       test("a main ruleset without the com.apple anchor, or ALF blocking everything: clear sentences, nothing changed", async () => {
         const facet = mac();
-        await resetDoubles(`pfctl -e 2>/dev/null; printf 'pass all\\n' >/var/lib/mpi-hosts-doubles/pfctl/main.rules; ${SFW} --setglobalstate on >/dev/null; ${SFW} --setblockall on`);
+        await resetDoubles(
+          `pfctl -e 2>/dev/null; printf 'pass all\\n' >/var/lib/mpi-hosts-doubles/pfctl/main.rules; ${SFW} --setglobalstate on >/dev/null; ${SFW} --setblockall on`,
+        );
         const { state } = await probeUnder(shell, facet, "pf+alf");
         const pfSentence =
           'pf: the main ruleset has no anchor "com.apple/*" rule, so rules in anchor com.apple/mpi-hosts are never evaluated; load the stock /etc/pf.conf (pfctl -f /etc/pf.conf) or restore its com.apple anchor lines (mpi-hosts never edits or loads /etc/pf.conf)';
@@ -694,7 +762,12 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
         await rootOk(lab, HOST, "rm /var/lib/mpi-hosts-doubles/pfctl/main.rules");
         const second = await run(shell, facet, "apply", "pf+alf (conflict)");
         expect(second.code).toBe(1);
-        expect(second.stderr.split("\n").filter((l) => l).pop()).toBe(`mpi-hosts: Application Firewall: ${alfSentence}`);
+        expect(
+          second.stderr
+            .split("\n")
+            .filter((l) => l)
+            .pop(),
+        ).toBe(`mpi-hosts: Application Firewall: ${alfSentence}`);
         expect(changes(await calls()).filter((c) => c.startsWith("socketfilterfw"))).toEqual([]);
       });
     });
@@ -726,12 +799,16 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
         ]);
         await calls();
         expect((await probeUnder(shell, facet, "ufw")).differences).toEqual([]);
-        expect(await ok(shell, facet, "apply", "ufw (no change)")).toBe("mpi-hosts: firewall (ufw): MPI ports already open to the cluster network only, no change\n");
+        expect(await ok(shell, facet, "apply", "ufw (no change)")).toBe(
+          "mpi-hosts: firewall (ufw): MPI ports already open to the cluster network only, no change\n",
+        );
         expect(changes(await calls())).toEqual([]);
 
         await rootOk(lab, HOST, "ufw delete deny 50100:50199/tcp >/dev/null");
         await calls();
-        expect(describeDifferences((await probeUnder(shell, facet, "ufw")).differences)).toBe("rules:\n  + deny tcp 50100-50199 from others");
+        expect(describeDifferences((await probeUnder(shell, facet, "ufw")).differences)).toBe(
+          "rules:\n  + deny tcp 50100-50199 from others",
+        );
         await ok(shell, facet, "apply", "ufw (repair)");
         expect(changes(await calls())).toEqual([
           `ufw delete allow from ${host1} to any port 50000:50099 proto tcp`,
@@ -742,7 +819,8 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
 
         await rootOk(lab, HOST, "ufw disable >/dev/null");
         await calls();
-        const inactive = "ufw: ufw is inactive, so rules added through it would not be enforced; enable it yourself (allow your SSH port first, then ufw enable) or set firewallBackend to the firewall this host uses";
+        const inactive =
+          "ufw: ufw is inactive, so rules added through it would not be enforced; enable it yourself (allow your SSH port first, then ufw enable) or set firewallBackend to the firewall this host uses";
         const explicit = firewallOf(lab, HOST, "ufw");
         expect((await probeUnder(shell, explicit, "ufw")).state.effective).toBe(inactive);
         const refused = await run(shell, explicit, "apply", "ufw (inactive)");
@@ -757,7 +835,10 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
           "ufw delete deny 50000:50099/tcp",
           "ufw delete deny 50100:50199/tcp",
         ]);
-        expect(linesOf(await rootOk(lab, HOST, "ufw show added"))).toEqual(["Added user rules (see 'ufw status' for running firewall):", "ufw allow 2400/tcp"]);
+        expect(linesOf(await rootOk(lab, HOST, "ufw show added"))).toEqual([
+          "Added user rules (see 'ufw status' for running firewall):",
+          "ufw allow 2400/tcp",
+        ]);
       });
     });
 
@@ -767,7 +848,13 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
         const host1 = labHost(lab, "host1").address;
         await resetDoubles("mkdir -p /var/lib/mpi-hosts-doubles/ufw && echo 0 >/var/lib/mpi-hosts-doubles/ufw/active");
         const fresh = await probeUnder(shell, facet, "firewalld");
-        expect(fresh.state).toMatchObject({ backend: "firewalld", rules: "", effective: "open", zone: "public", firewalld_version: "1.3.3" });
+        expect(fresh.state).toMatchObject({
+          backend: "firewalld",
+          rules: "",
+          effective: "open",
+          zone: "public",
+          firewalld_version: "1.3.3",
+        });
         expect(changes(await calls())).toEqual([]);
 
         await ok(shell, facet, "apply", "firewalld");
@@ -777,11 +864,16 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
           'rule priority="-30000" port port="50000-50099" protocol="tcp" drop',
           'rule priority="-30000" port port="50100-50199" protocol="tcp" drop',
         ];
-        expect(changes(await calls())).toEqual([...rich.map((r) => `firewall-cmd --permanent --zone=public ${arg(`--add-rich-rule=${r}`)}`), "firewall-cmd --reload"]);
+        expect(changes(await calls())).toEqual([
+          ...rich.map((r) => `firewall-cmd --permanent --zone=public ${arg(`--add-rich-rule=${r}`)}`),
+          "firewall-cmd --reload",
+        ]);
         expect(linesOf(await rootOk(lab, HOST, "cat /var/lib/mpi-hosts-doubles/firewalld/runtime/public"))).toEqual(rich);
         await calls();
         expect((await probeUnder(shell, facet, "firewalld")).differences).toEqual([]);
-        expect(await ok(shell, facet, "apply", "firewalld (no change)")).toBe("mpi-hosts: firewall (firewalld): MPI ports already open to the cluster network only, no change\n");
+        expect(await ok(shell, facet, "apply", "firewalld (no change)")).toBe(
+          "mpi-hosts: firewall (firewalld): MPI ports already open to the cluster network only, no change\n",
+        );
         expect(changes(await calls())).toEqual([]);
 
         // A rule taken out of the running configuration only: drift in rules and in effective; apply only reloads.
@@ -798,12 +890,18 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
         await calls();
 
         expect(await ok(shell, facet, "remove", "firewalld")).toContain("firewalld: deleted 4 rich rules of mpi-hosts and reloaded");
-        expect(changes(await calls())).toEqual([...rich.map((r) => `firewall-cmd --permanent --zone=public ${arg(`--remove-rich-rule=${r}`)}`), "firewall-cmd --reload"]);
-        expect(await rootOk(lab, HOST, "cat /var/lib/mpi-hosts-doubles/firewalld/permanent/* /var/lib/mpi-hosts-doubles/firewalld/runtime/*")).toBe("");
+        expect(changes(await calls())).toEqual([
+          ...rich.map((r) => `firewall-cmd --permanent --zone=public ${arg(`--remove-rich-rule=${r}`)}`),
+          "firewall-cmd --reload",
+        ]);
+        expect(
+          await rootOk(lab, HOST, "cat /var/lib/mpi-hosts-doubles/firewalld/permanent/* /var/lib/mpi-hosts-doubles/firewalld/runtime/*"),
+        ).toBe("");
 
         await rootOk(lab, HOST, "echo 0 >/var/lib/mpi-hosts-doubles/firewalld/running");
         const stopped = firewallOf(lab, HOST, "firewalld");
-        const sentence = "firewalld: firewalld is not running, so its rules are not enforced (and firewall-cmd cannot change them); start it (systemctl start firewalld) or set firewallBackend to the firewall this host uses";
+        const sentence =
+          "firewalld: firewalld is not running, so its rules are not enforced (and firewall-cmd cannot change them); start it (systemctl start firewalld) or set firewallBackend to the firewall this host uses";
         expect((await probeUnder(shell, stopped, "firewalld")).state.effective).toBe(sentence);
         const refused = await run(shell, stopped, "apply", "firewalld (stopped)");
         expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: `mpi-hosts: ${sentence}\n` });

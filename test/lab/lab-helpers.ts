@@ -37,7 +37,11 @@ export function sshExec(lab: Lab, hostName: string, command: string, opts: { pin
     const fail = (e: Error) => {
       clearTimeout(timer);
       client.end();
-      reject(new Error(`ssh ${host.user}@${host.address}:${host.port}: ${e.message}${presented && presented !== pinned ? " (host key differs from the pinned one)" : ""}`));
+      reject(
+        new Error(
+          `ssh ${host.user}@${host.address}:${host.port}: ${e.message}${presented && presented !== pinned ? " (host key differs from the pinned one)" : ""}`,
+        ),
+      );
     };
     client
       .on("ready", () => {
@@ -80,13 +84,20 @@ export async function opensshExec(lab: Lab, hostName: string, command: string): 
     const knownHosts = path.join(dir, "known_hosts");
     fs.writeFileSync(knownHosts, `[${host.address}]:${host.port} ${host.hostKey}\n`);
     return await runLocal("ssh", [
-      "-F", "/dev/null",
-      "-i", lab.privateKeyPath,
-      "-p", String(host.port),
-      "-o", "BatchMode=yes",
-      "-o", "StrictHostKeyChecking=yes",
-      "-o", `UserKnownHostsFile=${knownHosts}`,
-      "-o", "ConnectTimeout=10",
+      "-F",
+      "/dev/null",
+      "-i",
+      lab.privateKeyPath,
+      "-p",
+      String(host.port),
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${knownHosts}`,
+      "-o",
+      "ConnectTimeout=10",
       `${host.user}@${host.address}`,
       command,
     ]);
@@ -111,7 +122,9 @@ export function runLocal(command: string, args: string[]): Promise<Output> {
 export async function rootOk(lab: Lab, host: string, script: string, input?: string): Promise<string> {
   const result = await rootExec(lab, host, script, { input });
   if (result.code !== 0) {
-    throw new Error(`rootExec on ${host} failed (exit ${result.code}):\n${script}\n--- stdout:\n${result.stdout}--- stderr:\n${result.stderr}`);
+    throw new Error(
+      `rootExec on ${host} failed (exit ${result.code}):\n${script}\n--- stdout:\n${result.stdout}--- stderr:\n${result.stderr}`,
+    );
   }
   return result.stdout;
 }
@@ -135,7 +148,13 @@ export async function giveMpiUserClusterSsh(lab: Lab): Promise<void> {
 }
 
 /** A TCP connect from inside `from` (as user mpi, over SSH) to host:port; reports how it ended and how long it took. */
-export async function tcpConnectFrom(lab: Lab, from: string, target: string, port: number, timeoutSeconds: number): Promise<{ outcome: string; seconds: number }> {
+export async function tcpConnectFrom(
+  lab: Lab,
+  from: string,
+  target: string,
+  port: number,
+  timeoutSeconds: number,
+): Promise<{ outcome: string; seconds: number }> {
   const script = [
     "import socket, sys, time",
     "t = time.monotonic()",

@@ -58,11 +58,12 @@ describe("a 3-host trixie lab", () => {
     const names = await Promise.all(HOSTS.map(async (h) => (await sshExec(lab, h, "hostname")).stdout.trim()));
     expect(names).toEqual(HOSTS);
     const resolved = await sshExec(lab, "host1", "getent hosts host2 host3 localhost");
-    expect(resolved.stdout.split("\n").filter(Boolean).map((l) => l.split(/\s+/).slice(0, 2).join(" "))).toEqual([
-      `${labHost(lab, "host2").address} host2`,
-      `${labHost(lab, "host3").address} host3`,
-      "127.0.0.1 localhost",
-    ]);
+    expect(
+      resolved.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(/\s+/).slice(0, 2).join(" ")),
+    ).toEqual([`${labHost(lab, "host2").address} host2`, `${labHost(lab, "host3").address} host3`, "127.0.0.1 localhost"]);
   });
 
   test("mpi has passwordless sudo", async () => {
