@@ -112,6 +112,8 @@ export function engineSettings(stack: string | undefined, env: NodeJS.ProcessEnv
       // Never call pulumi.com or GitHub: no update check, no plugin downloads (a missing plugin fails at once).
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      // Type checking the program costs ~3 s CPU per command (docs/performance.md); `npm run typecheck` and CI do it.
+      PULUMI_NODEJS_TRANSPILE_ONLY: env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true",
       PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
       ...passphraseEnv(stack, env),
     },
