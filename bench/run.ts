@@ -650,6 +650,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     await bench.run();
   } finally {
     await bench.cleanup();
+    // Stacks were removed one by one; the snapshot, the backend and the Ansible projects (cluster keys) go too.
+    // Only the per-operation logs stay, and only when something failed, to read why.
+    fs.rmSync(projectDir, { recursive: true, force: true });
+    fs.rmSync(path.join(workDir, "state"), { recursive: true, force: true });
+    for (const d of fs.readdirSync(workDir).filter((d) => d.startsWith("ansible-")))
+      fs.rmSync(path.join(workDir, d), { recursive: true, force: true });
+
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
   }
@@ -677,11 +684,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     targets: checkTargets(summary, opts.sizes),
     problems: bench.problems,
   };
-  if (!bench.problems.length) {
-    fs.rmSync(projectDir, { recursive: true, force: true });
-    fs.rmSync(path.join(workDir, "state"), { recursive: true, force: true });
-    for (const d of fs.readdirSync(workDir).filter((d) => d.startsWith("ansible-")))
-      fs.rmSync(path.join(workDir, d), { recursive: true, force: true });
-  }
+  if (!bench.problems.length) fs.rmSync(workDir, { recursive: true, force: true });
+  else opts.log(`bench: logs of the failed operations are kept in ${path.join(workDir, "logs")}`);
   return result;
 }
