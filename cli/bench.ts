@@ -26,6 +26,18 @@ function positiveInts(text: string, what: string): number[] {
   return values;
 }
 
+/** JSON as the repository's prettier formats it, so that a committed result passes `npm run lint`. */
+async function writeJson(file: string, value: unknown): Promise<void> {
+  let text = `${JSON.stringify(value, null, 2)}\n`;
+  try {
+    const prettier = await import("prettier");
+    text = await prettier.format(text, { parser: "json", printWidth: 140 });
+  } catch {
+    // prettier is a dev dependency: plain JSON is fine too
+  }
+  fs.writeFileSync(file, text);
+}
+
 function parseEnv(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const pair of text.split(",").filter(Boolean)) {
@@ -67,7 +79,7 @@ export async function run(args: string[]): Promise<number> {
       const result = await runProfile({ sizes, repoDir, release, log });
       const out = typeof o.out === "string" ? o.out : path.join(repoDir, "bench", "results", `profile-${stamp}.json`);
       fs.mkdirSync(path.dirname(out), { recursive: true });
-      fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+      await writeJson(out, result);
       process.stdout.write(`${formatProfile(result)}\nwritten: ${out}\n`);
       return 0;
     }
@@ -94,7 +106,7 @@ export async function run(args: string[]): Promise<number> {
       pulumiEnv: parseEnv(typeof o["pulumi-env"] === "string" ? o["pulumi-env"] : ""),
       log,
     });
-    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    await writeJson(out, result);
     fs.rmSync(partial, { force: true });
     const lines = [
       "",
