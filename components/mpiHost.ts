@@ -2,10 +2,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster, Host } from "./config/types";
 import { RenderedFacet } from "./facets/facet";
-import { renderHost } from "./facets";
+import { facetNames, renderHost } from "./facets";
 import { CLUSTER_KEY_ENV } from "./facets/clusterTrust";
 import { Facet } from "./provider/facetProvider";
 import { Connection } from "./provider/remote";
+import { packHostProbes, packScripts } from "./provider/scriptPack";
 
 export interface MpiHostArgs {
   cluster: Cluster;
@@ -36,7 +37,7 @@ export class MpiHost extends pulumi.ComponentResource {
     const { cluster, host } = args;
     const rendered = pulumi.output(args.clusterPublicKey).apply((key) => renderHost(cluster, host, key));
     // The facet list does not depend on the key, so resources can be declared before it is known.
-    const names = renderHost(cluster, host, "ssh-ed25519 AAAA placeholder").map((f) => f.facet);
+    const names = facetNames(cluster, host);
     const connection = pulumi.secret(
       pulumi.output(args.adminPrivateKey).apply((privateKey): Connection => ({
         name: host.name,
@@ -47,6 +48,10 @@ export class MpiHost extends pulumi.ComponentResource {
         hostKey: host.hostKey,
         connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
       })),
+    );
+    // Every facet carries them: the first read of a refresh runs them all (one round trip per host).
+    const hostProbes = rendered.apply((all) =>
+      packHostProbes(Object.fromEntries(all.map((f) => [f.facet, { script: f.scripts.probe, privileged: f.privileged }]))),
     );
     let previous: Facet | undefined;
     names.forEach((facetName, i) => {
@@ -63,7 +68,8 @@ export class MpiHost extends pulumi.ComponentResource {
           facet: facetName,
           connection,
           privileged: facet.apply((f) => f.privileged),
-          scripts: facet.apply((f) => f.scripts),
+          hostProbes,
+          scripts: facet.apply((f) => packScripts(f.scripts)),
           state: facet.apply((f) => f.desired),
           secretEnv,
           timeoutSeconds: facetName === "python" ? 1800 : 120,

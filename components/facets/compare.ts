@@ -1,6 +1,6 @@
 /**
- * Probe output -> state, and desired vs actual. Pure functions with no imports: the facet
- * provider is serialized into the Pulumi state and calls these from there.
+ * Probe output -> state, and desired vs actual. Pure functions, used by the facet provider and
+ * by `npm run drift`.
  */
 
 /** A JSON value as the probe prints it, before decoding. */

@@ -17,6 +17,11 @@ export const facets: FacetDefinition[] = [python, prefixLink, sshConfig, cluster
 /** Stands in for the cluster key before the first `pulumi up` creates it (render for review). */
 export const CLUSTER_KEY_PLACEHOLDER = "ssh-ed25519 CLUSTER-KEY-CREATED-BY-PULUMI-UP mpi-hosts cluster";
 
+/** The names of the host's facets, in apply order (without rendering them). */
+export function facetNames(cluster: Cluster, host: Host): string[] {
+  return facets.filter((f) => f.appliesTo(cluster, host)).map((f) => f.name);
+}
+
 export function renderHost(cluster: Cluster, host: Host, clusterPublicKey: string): RenderedFacet[] {
   return facets.filter((f) => f.appliesTo(cluster, host)).map((f) => f.render({ cluster, host, clusterPublicKey }));
 }

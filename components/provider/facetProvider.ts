@@ -1,120 +1,71 @@
 /**
- * The facet provider: one generic Pulumi dynamic provider that runs a facet's rendered scripts
- * over SSH. read = probe (so `pulumi refresh` sees drift), diff = desired vs actual state,
- * create/update = apply then probe (fails if the host still differs), delete = remove.
+ * The facet provider as Pulumi sees it, and the Facet resource.
  *
- * Dynamic providers are serialized into the state (pulumi/pulumi #8090, #13960): the methods use
- * only plain data and the self-contained functions of ./remote and ./compare, which require
- * their modules at run time.
+ * Pulumi serializes a dynamic provider into the state, twice per resource (inputs and outputs;
+ * pulumi/pulumi #8090, #13960). What it serializes here is only a loader: the operations
+ * (./facetOperations) are required from the project at run time. That keeps ~23 KB of code out of
+ * every facet's state, and makes refresh and destroy run the code of the checkout rather than the
+ * code of the last `up` that happened to change the resource.
+ *
+ * The loader runs in the engine's dynamic-provider process, which has no TypeScript hook and whose
+ * working directory is the Pulumi project: it looks for the operations where this file was when
+ * the state was written, then in the project it runs in (a CI checkout of the same repository
+ * elsewhere), and registers ts-node (transpile only) when needed.
  */
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { decodeProbe, describeDifferences, diffStates } from "../facets/compare";
-import { Connection, runCoalesced, runParts, runScript, sudoRefusal } from "./remote";
+import type { facetOperations } from "./facetOperations";
 
-export interface FacetInputs {
-  host: string;
-  facet: string;
-  connection: Connection;
-  privileged: boolean;
-  scripts: { probe: string; apply: string; remove: string };
-  /** Desired state on inputs; the state found on the host on outputs. */
-  state: Record<string, unknown>;
-  secretEnv: Record<string, string>;
-  timeoutSeconds: number;
-}
+export type { FacetInputs, FacetOutputs } from "./facetOperations";
+import type { FacetInputs, FacetOutputs } from "./facetOperations";
 
-export interface FacetOutputs extends FacetInputs {
-  /** What the last apply said ("no change", or what it did). */
-  lastApply: string;
-}
+type Operations = typeof facetOperations;
 
-type Json = Parameters<typeof diffStates>[0];
+/** Captured as plain strings by the serialized loader. */
+const OPERATIONS_MODULE = path.join(__dirname, "facetOperations");
+const OPERATIONS_IN_PROJECT = "components/provider/facetOperations";
 
-function part(props: FacetInputs, kind: "probe" | "apply" | "remove") {
-  return { script: props.scripts[kind], sudo: props.privileged, env: props.secretEnv, step: `${props.facet} ${kind}` };
-}
-
-function stateFromProbe(props: FacetInputs, result: { code: number; stdout: string; stderr: string }): Record<string, unknown> {
-  if (result.code !== 0) {
-    throw new Error(`${props.host}: ${props.facet} probe failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`);
-  }
-  return decodeProbe(result.stdout);
-}
-
-/** Probes of one host's facets that arrive together share one SSH round trip. */
-async function probeHost(props: FacetInputs): Promise<Record<string, unknown>> {
-  return stateFromProbe(props, await runCoalesced(props.connection, part(props, "probe"), props.timeoutSeconds));
-}
-
-/** Apply, then probe, in one round trip; fails when the host still differs. */
-async function converge(props: FacetInputs): Promise<FacetOutputs> {
-  const [applied, probed] = await runParts(props.connection, [part(props, "apply"), part(props, "probe")], props.timeoutSeconds);
-  const refused = props.privileged ? sudoRefusal(props.connection, `${props.facet} apply`, applied) : undefined;
-  if (refused) throw refused;
-  const notes = applied.stderr
-    .split("\n")
-    .filter((l) => l.startsWith("mpi-hosts: "))
-    .map((l) => l.slice("mpi-hosts: ".length));
-  if (applied.code !== 0) {
+function operations(): Operations {
+  const g = globalThis as { __mpiHostsFacetOperations?: Operations };
+  if (g.__mpiHostsFacetOperations) return g.__mpiHostsFacetOperations;
+  const nodePath = require("path") as typeof import("path");
+  const fs = require("fs") as typeof import("fs");
+  const candidates = [OPERATIONS_MODULE, nodePath.join(process.cwd(), OPERATIONS_IN_PROJECT)];
+  const found = candidates.find((c) => fs.existsSync(`${c}.ts`) || fs.existsSync(`${c}.js`));
+  if (!found) {
     throw new Error(
-      `${props.host}: ${props.facet} apply failed (exit ${applied.code}):\n${applied.stderr.trim() || applied.stdout.trim()}`,
+      `mpi-hosts: the facet provider's code is neither at ${candidates[0]} (where the state was written) nor at ${candidates[1]}: ` +
+        `run pulumi in the mpi-hosts project directory`,
     );
   }
-  const actual = stateFromProbe(props, probed);
-  const differences = diffStates(props.state as Record<string, Json>, actual as Record<string, Json>);
-  if (differences.length) {
-    throw new Error(`${props.host}: ${props.facet} still differs after apply:\n${describeDifferences(differences)}`);
+  let loaded: { facetOperations: Operations };
+  try {
+    loaded = require(found);
+  } catch (err) {
+    // Outside the Pulumi program (and jest) nothing compiles TypeScript: Node reports the .ts as missing.
+    if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND" || !fs.existsSync(`${found}.ts`)) throw err;
+    const projectRoot = nodePath.resolve(found, "..", "..", "..");
+    const tsNode = require(require.resolve("ts-node", { paths: [projectRoot] })) as typeof import("ts-node");
+    tsNode.register({ transpileOnly: true, project: nodePath.join(projectRoot, "tsconfig.json") });
+    loaded = require(found);
   }
-  return { ...props, state: actual, lastApply: notes.join("; ") || "applied" };
+  g.__mpiHostsFacetOperations = loaded.facetOperations;
+  return loaded.facetOperations;
 }
 
-/** Compares what was last seen on the host (olds.state) with what the config asks for (news.state). */
-function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  const { privateKey: _oldKey, ...oldConnection } = olds.connection;
-  const { privateKey: _newKey, ...newConnection } = news.connection;
-  const desiredKeys = Object.keys(news.state);
-  const seen = Object.fromEntries(desiredKeys.map((k) => [k, olds.state?.[k] ?? null]));
-  return (
-    !same(seen, news.state) ||
-    !same(oldConnection, newConnection) ||
-    !same(olds.scripts, news.scripts) ||
-    olds.privileged !== news.privileged ||
-    !same(Object.keys(olds.secretEnv ?? {}).sort(), Object.keys(news.secretEnv).sort()) ||
-    _oldKey !== _newKey ||
-    !same(olds.secretEnv, news.secretEnv)
-  );
-}
-
-export const facetProvider: pulumi.dynamic.ResourceProvider = {
-  async diff(_id: string, olds: FacetOutputs, news: FacetInputs) {
-    return { changes: needsUpdate(olds, news), replaces: [], deleteBeforeReplace: false };
-  },
-  async create(inputs: FacetInputs) {
-    const outs = await converge(inputs);
-    return { id: `${inputs.host}/${inputs.facet}`, outs };
-  },
-  async update(_id: string, _olds: FacetOutputs, news: FacetInputs) {
-    return { outs: await converge(news) };
-  },
-  async read(id: string, props: FacetOutputs) {
-    const state = await probeHost(props);
-    return { id, props: { ...props, state } };
-  },
-  async delete(_id: string, props: FacetOutputs) {
-    const { script, ...options } = part(props, "remove");
-    const result = await runScript(props.connection, script, { ...options, timeoutSeconds: props.timeoutSeconds });
-    if (result.code !== 0) {
-      throw new Error(`${props.host}: ${props.facet} remove failed (exit ${result.code}): ${result.stderr.trim()}`);
-    }
-  },
+export const facetProvider: Operations = {
+  diff: async (id, olds, news) => operations().diff(id, olds, news),
+  create: async (inputs) => operations().create(inputs),
+  update: async (id, olds, news) => operations().update(id, olds, news),
+  read: async (id, props) => operations().read(id, props),
+  delete: async (id, props) => operations().delete(id, props),
 };
 
 export type FacetResourceArgs = { [K in keyof FacetInputs]: pulumi.Input<FacetInputs[K]> };
 
 /** One facet of one host. */
 export class Facet extends pulumi.dynamic.Resource {
-  declare readonly state: pulumi.Output<Record<string, unknown>>;
+  declare readonly state: pulumi.Output<FacetOutputs["state"]>;
   declare readonly lastApply: pulumi.Output<string>;
 
   constructor(name: string, args: FacetResourceArgs, opts?: pulumi.CustomResourceOptions) {

@@ -1,8 +1,9 @@
 /**
  * Runs shell scripts on a host over SSH (ssh2), one connection per host reused across scripts.
- * Self-contained (requires inside functions) because the facet provider is serialized into the
- * Pulumi state and calls this from there.
  */
+import * as crypto from "crypto";
+import * as net from "net";
+import * as ssh2 from "ssh2";
 
 export interface Connection {
   /** Host alias, for messages. */
@@ -40,9 +41,9 @@ export class RemoteError extends Error {
     readonly result?: RunResult,
   ) {
     super(message);
-    // The facet provider is serialized into the state, and closure serialization turns this class
-    // into a function that calls Error(...), which sets nothing on `this`: without these lines the
-    // engine got no message ("Unknown Error") and the logs "[object Object]: undefined".
+    // Set explicitly: when this class travelled inside the serialized provider, closure
+    // serialization made it a function calling Error(...), which sets nothing on `this`, and the
+    // engine reported "Unknown Error". Cheap insurance should the class ever be serialized again.
     this.message = message;
     this.name = "RemoteError";
     this.stack ??= `RemoteError: ${message}`;
@@ -54,8 +55,8 @@ export class RemoteError extends Error {
 }
 
 interface Session {
-  client: import("ssh2").Client;
-  socket: import("net").Socket;
+  client: ssh2.Client;
+  socket: net.Socket;
   busy: number;
 }
 
@@ -68,7 +69,6 @@ function pool(): Pool {
 }
 
 export function fingerprint(keyBlob: Buffer): string {
-  const crypto = require("crypto") as typeof import("crypto");
   return `SHA256:${crypto.createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
 }
 
@@ -77,8 +77,6 @@ export function hostKeyBlob(hostKey: string): Buffer {
 }
 
 function connect(conn: Connection): Promise<Session> {
-  const ssh2 = require("ssh2") as typeof import("ssh2");
-  const net = require("net") as typeof import("net");
   const where = `${conn.name} (${conn.user}@${conn.address}:${conn.port})`;
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
@@ -135,7 +133,8 @@ function connect(conn: Connection): Promise<Session> {
   });
 }
 
-function poolKey(conn: Connection): string {
+/** One per host and login: what the connection pool (and the facet provider's probe cache) is keyed by. */
+export function poolKey(conn: Connection): string {
   return `${conn.user}@${conn.address}:${conn.port}/${conn.hostKey}`;
 }
 
@@ -241,7 +240,7 @@ const FRAME = "@@mpi-hosts-part";
 /**
  * Runs several scripts in one exec (one round trip): each in its own shell, privileged ones
  * through `sudo -n`, their output framed in base64 so that every byte comes back to its caller.
- * A part's failure is its own: the others still run. Check each result with `checkSudo`.
+ * A part's failure is its own: the others still run. Check each privileged result with `sudoRefusal`.
  */
 export async function runParts(conn: Connection, parts: Part[], timeoutSeconds: number): Promise<RunResult[]> {
   if (parts.length === 1) {
@@ -272,49 +271,6 @@ export async function runParts(conn: Connection, parts: Part[], timeoutSeconds: 
     if (r.code === -1) r.stderr = `${steps}: no result for ${parts[i].step} (exit ${combined.code}): ${combined.stderr.trim()}`;
   });
   return results;
-}
-
-interface Pending extends Part {
-  timeoutSeconds: number;
-  resolve: (r: RunResult) => void;
-  reject: (e: unknown) => void;
-}
-
-type Batches = Map<string, Pending[]>;
-function batches(): Batches {
-  const g = globalThis as { __mpiHostsBatches?: Batches };
-  g.__mpiHostsBatches ??= new Map();
-  return g.__mpiHostsBatches;
-}
-
-/**
- * Like runScript, but scripts for the same host that arrive within a few milliseconds of each
- * other (the engine refreshes every facet at once) share one exec: one round trip per host.
- */
-export function runCoalesced(conn: Connection, part: Part, timeoutSeconds: number): Promise<RunResult> {
-  const key = poolKey(conn);
-  return new Promise((resolve, reject) => {
-    let queue = batches().get(key);
-    if (!queue) {
-      queue = [];
-      batches().set(key, queue);
-      setTimeout(() => {
-        const taken = batches().get(key) ?? [];
-        batches().delete(key);
-        const longest = Math.max(...taken.map((p) => p.timeoutSeconds));
-        runParts(conn, taken, longest).then(
-          (results) =>
-            taken.forEach((p, i) => {
-              const refused = p.sudo ? sudoRefusal(conn, p.step, results[i]) : undefined;
-              if (refused) p.reject(refused);
-              else p.resolve(results[i]);
-            }),
-          (err) => taken.forEach((p) => p.reject(err)),
-        );
-      }, 20);
-    }
-    queue.push({ ...part, timeoutSeconds, resolve, reject });
-  });
 }
 
 /** Closes every pooled connection (CLI and tests; the provider process is simply ended). */

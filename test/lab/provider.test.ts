@@ -5,12 +5,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import * as ssh2 from "ssh2";
 import { FacetInputs, FacetOutputs, facetProvider } from "../../components/provider/facetProvider";
 import { closeAll } from "../../components/provider/remote";
 import { Lab, labStatus, startLab, stopHost, stopLab } from "../../lab/lab";
 import { connectionFor } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
-import { ClusterKeyPair, facetInputs, facetOf, facetsOf, labCluster, newClusterKey } from "./support/labCluster";
+import { ClusterKeyPair, facetInputs, facetOf, facetsOf, hostProbesOf, labCluster, newClusterKey } from "./support/labCluster";
 import { MPI_HOME, readHostFile } from "./support/hostState";
 import { Cluster } from "../../components/config/types";
 
@@ -106,6 +107,65 @@ describe("the facet provider on a real host", () => {
     await provider.delete(id, outs);
     expect(await readHostFile(lab, "host2", `${MPI_HOME}/.ssh/authorized_keys`)).toBe(before);
     expect(await rootOk(lab, "host2", "ls -A /home/mpi/.ssh")).toBe("authorized_keys\n");
+  });
+});
+
+describe("a refresh of a host's facets", () => {
+  /** Exec requests (SSH round trips) the provider sends while `during` runs (these tests use host1 only). */
+  async function execsDuring<T>(during: () => Promise<T>): Promise<{ result: T; execs: number }> {
+    let execs = 0;
+    const original = ssh2.Client.prototype.exec;
+    const spy = jest.spyOn(ssh2.Client.prototype, "exec").mockImplementation(function (this: ssh2.Client, ...args: unknown[]) {
+      execs++;
+      return (original as (...a: unknown[]) => ssh2.Client).apply(this, args);
+    });
+    try {
+      return { result: await during(), execs };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  test("takes one SSH round trip per host, whatever the order and spacing of the engine's reads", async () => {
+    const facets = facetsOf(cluster, "host1", key);
+    const outputs = facets.map((f) => ({ ...facetInputs(lab, f, key, undefined, facets), lastApply: "" })).reverse();
+    const { result, execs } = await execsDuring(() =>
+      Promise.all(
+        outputs.map(async (o, i) => {
+          await new Promise((r) => setTimeout(r, 150 * i));
+          return provider.read(`host1/${o.facet}`, o);
+        }),
+      ),
+    );
+    expect(facets.length).toBeGreaterThanOrEqual(6);
+    expect(result.map((r) => r.id)).toEqual(outputs.map((o) => `host1/${o.facet}`));
+    // Each facet gets its own state: the same as reading it alone.
+    for (const [i, o] of outputs.entries()) {
+      const alone = await provider.read(`host1/${o.facet}`, { ...o, hostProbes: hostProbesOf([facets.find((f) => f.facet === o.facet)!]) });
+      expect(result[i].props.state).toEqual(alone.props.state);
+    }
+    expect(execs).toBe(1);
+  });
+
+  test("probes again once the host was changed, and when the same facet is read twice", async () => {
+    const facets = facetsOf(cluster, "host1", key);
+    const [first, second] = facets.map((f) => ({ ...facetInputs(lab, f, key, undefined, facets), lastApply: "" }));
+    const hostfile = facetInputs(
+      lab,
+      facets.find((f) => f.facet === "hostfile")!,
+      key,
+      undefined,
+      facets,
+    );
+    const { execs } = await execsDuring(async () => {
+      await provider.read(`host1/${first.facet}`, first); // 1: every probe
+      await provider.read(`host1/${first.facet}`, first); // 2: its result was taken
+      const { outs } = await create(hostfile); // 3: apply + probe
+      const after = await provider.read(`host1/${second.facet}`, second); // 4: the host changed since 2
+      await provider.delete("host1/hostfile", outs); // 5
+      return after;
+    });
+    expect(execs).toBe(5);
   });
 });
 

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
+import { unpackHostProbes, unpackScripts } from "../../components/provider/scriptPack";
 
 const created: Array<{ type: string; name: string; inputs: any }> = [];
 
@@ -90,10 +91,27 @@ describe("index.ts on the example stack", () => {
     for (const urn of urns) expect(urn).toContain("::mpi-hosts:index:MpiHost$pulumi-nodejs:dynamic/mpi-hosts:Facet::");
   });
 
+  it("hands each facet its scripts packed (small state) and every probe of its host (one probe round trip per host)", async () => {
+    const { renderHost } = await import("../../components/facets");
+    const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
+    const config = loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster;
+    const rendered = renderHost(config, config.hosts[0], "ssh-ed25519 AAAAMOCK mpi-hosts cluster");
+    // The program's facets, and the same again from the shape probe above.
+    const mac1 = created.filter((c) => c.type === "pulumi-nodejs:dynamic/mpi-hosts:Facet" && c.inputs.host === "mac1");
+    expect(mac1.map((c) => c.inputs.facet).sort()).toEqual([...rendered, ...rendered].map((f) => f.facet).sort());
+    for (const facet of mac1) {
+      expect(unpackHostProbes(facet.inputs.hostProbes)).toEqual(
+        Object.fromEntries(rendered.map((f) => [f.facet, { script: f.scripts.probe, privileged: f.privileged }])),
+      );
+      expect(facet.inputs.scripts).toMatch(/^gzip\+base64:/);
+      expect(unpackScripts(facet.inputs.scripts)).toEqual(rendered.find((f) => f.facet === facet.inputs.facet)!.scripts);
+    }
+  });
+
   it("keeps secrets out of plain inputs: the cluster key and admin key reach hosts only through secret inputs", async () => {
     const trust = created.find((c) => c.name === "linux1-clusterTrust");
     expect(trust).toBeDefined();
-    expect(JSON.stringify(trust!.inputs.scripts)).not.toContain("MOCK PRIVATE KEY");
+    expect(JSON.stringify(unpackScripts(trust!.inputs.scripts))).not.toContain("MOCK PRIVATE KEY");
     expect(JSON.stringify(trust!.inputs.state)).not.toContain("MOCK PRIVATE KEY");
     expect(secretValue(trust!.inputs.secretEnv)).toEqual({ MPI_HOSTS_CLUSTER_KEY: "MOCK PRIVATE KEY" });
     expect(secretValue(trust!.inputs.connection).privateKey).toBe("ADMIN KEY");

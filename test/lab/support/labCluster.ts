@@ -10,6 +10,7 @@ import { CLUSTER_KEY_ENV } from "../../../components/facets/clusterTrust";
 import { RenderedFacet } from "../../../components/facets/facet";
 import { renderHost } from "../../../components/facets";
 import { FacetInputs } from "../../../components/provider/facetProvider";
+import { packHostProbes, packScripts } from "../../../components/provider/scriptPack";
 import { Lab, renderLabStack } from "../../../lab/lab";
 import { connectionFor } from "../facetRunner";
 
@@ -56,14 +57,29 @@ export function secretEnvFor(facet: RenderedFacet, key: ClusterKeyPair): Record<
   return facet.secretEnv.includes(CLUSTER_KEY_ENV) ? { [CLUSTER_KEY_ENV]: key.privateKey } : {};
 }
 
-/** What MpiHost hands the facet provider for one facet (the same fields, built from plain data). */
-export function facetInputs(lab: Lab, facet: RenderedFacet, key: ClusterKeyPair, connection = connectionFor(lab, facet.host)): FacetInputs {
+/** Every facet's probe, as MpiHost hands them to each facet of a host. */
+export function hostProbesOf(facets: RenderedFacet[]): string {
+  return packHostProbes(Object.fromEntries(facets.map((f) => [f.facet, { script: f.scripts.probe, privileged: f.privileged }])));
+}
+
+/**
+ * What MpiHost hands the facet provider for one facet (the same fields, built from plain data).
+ * `siblings` (for hostProbes) defaults to this facet alone: most tests read one facet at a time.
+ */
+export function facetInputs(
+  lab: Lab,
+  facet: RenderedFacet,
+  key: ClusterKeyPair,
+  connection = connectionFor(lab, facet.host),
+  siblings = [facet],
+): FacetInputs {
   return {
     host: facet.host,
     facet: facet.facet,
+    hostProbes: hostProbesOf(siblings),
     connection,
     privileged: facet.privileged,
-    scripts: facet.scripts,
+    scripts: packScripts(facet.scripts),
     state: facet.desired,
     secretEnv: secretEnvFor(facet, key),
     timeoutSeconds: facet.facet === "python" ? 600 : 120,

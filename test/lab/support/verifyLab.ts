@@ -3,47 +3,25 @@
  * included), for the verification tests and the fail-fast benchmark. Also the by-hand breakages those tests
  * inflict, made as root from inside a host (rootExec), never through the product.
  */
-import { parse } from "yaml";
-import { loadClusterOrThrow, namespaceKeys } from "../../../components/config/load";
 import { Cluster } from "../../../components/config/types";
 import { renderHost } from "../../../components/facets";
-import { CLUSTER_KEY_ENV } from "../../../components/facets/clusterTrust";
-import { facetProvider, FacetInputs } from "../../../components/provider/facetProvider";
+import { facetProvider } from "../../../components/provider/facetProvider";
 import { shellQuote } from "../../../components/render/shellQuote";
-import { Lab, LabOptions, renderLabStack, rootExec, startLab } from "../../../lab/lab";
-import { connectionFor } from "../facetRunner";
+import { Lab, LabOptions, rootExec, startLab } from "../../../lab/lab";
+import { facetInputs, labCluster, newClusterKey } from "./labCluster";
 
 export interface VerifyLab {
   lab: Lab;
   cluster: Cluster;
 }
 
-/** The cluster the lab stands for (its stack file as `npm run lab -- up` writes it), with whole keys replaced by `overrides`. */
-export function clusterOfLab(lab: Lab, overrides: Record<string, unknown> = {}): Cluster {
-  const doc = parse(renderLabStack(lab)) as { config: Record<string, unknown> };
-  const config = { ...doc.config };
-  for (const [key, value] of Object.entries(overrides)) config[`mpi-hosts:${key}`] = value;
-  return loadClusterOrThrow(namespaceKeys(config)).cluster;
-}
-
 /** Applies every facet of every host through the facet provider, as `pulumi up` would (hosts in parallel, facets in order). */
 export async function applyAllFacets(lab: Lab, cluster: Cluster): Promise<void> {
-  const { utils } = require("ssh2") as typeof import("ssh2");
-  const pair = utils.generateKeyPairSync("ed25519", { comment: "mpi-hosts cluster" });
-  const publicKey = pair.public.trim();
+  const key = newClusterKey();
   await Promise.all(
     cluster.hosts.map(async (host) => {
-      for (const facet of renderHost(cluster, host, publicKey)) {
-        const inputs: FacetInputs = {
-          host: host.name,
-          facet: facet.facet,
-          connection: connectionFor(lab, host.name),
-          privileged: facet.privileged,
-          scripts: facet.scripts,
-          state: facet.desired,
-          secretEnv: facet.secretEnv.includes(CLUSTER_KEY_ENV) ? { [CLUSTER_KEY_ENV]: pair.private } : {},
-          timeoutSeconds: 300,
-        };
+      for (const facet of renderHost(cluster, host, key.publicKey)) {
+        const inputs = facetInputs(lab, facet, key);
         await facetProvider.create!(inputs);
       }
     }),
@@ -53,7 +31,7 @@ export async function applyAllFacets(lab: Lab, cluster: Cluster): Promise<void> 
 /** Starts a lab and applies every facet; stops nothing (the caller's afterAll does). */
 export async function startVerifyLab(options: LabOptions & { name: string }, overrides: Record<string, unknown> = {}): Promise<VerifyLab> {
   const lab = await startLab(options);
-  const cluster = clusterOfLab(lab, overrides);
+  const cluster = labCluster(lab, overrides);
   await applyAllFacets(lab, cluster);
   return { lab, cluster };
 }

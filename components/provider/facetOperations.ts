@@ -1,0 +1,167 @@
+/**
+ * What the facet provider does: read = probe (so `pulumi refresh` sees drift), diff = desired vs
+ * actual state, create/update = apply then probe (fails if the host still differs), delete = remove.
+ * Loaded at run time by the small provider that Pulumi serializes into the state (./facetProvider).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { decodeProbe, describeDifferences, diffStates } from "../facets/compare";
+import { Connection, poolKey, RunResult, runParts, runScript, sudoRefusal } from "./remote";
+import { HostProbes, unpackHostProbes, unpackScripts } from "./scriptPack";
+
+export interface FacetInputs {
+  host: string;
+  facet: string;
+  /**
+   * The probe of every facet of this host, packed (./scriptPack): a refresh reads every facet, and
+   * the first read of a host runs them all in one SSH round trip (see probeHost).
+   */
+  hostProbes: string;
+  connection: Connection;
+  privileged: boolean;
+  /** probe, apply and remove, packed (./scriptPack). */
+  scripts: string;
+  /** Desired state on inputs; the state found on the host on outputs. */
+  state: Record<string, unknown>;
+  secretEnv: Record<string, string>;
+  timeoutSeconds: number;
+}
+
+export interface FacetOutputs extends FacetInputs {
+  /** What the last apply said ("no change", or what it did). */
+  lastApply: string;
+}
+
+type Json = Parameters<typeof diffStates>[0];
+
+function part(props: FacetInputs, kind: "probe" | "apply" | "remove") {
+  return { script: unpackScripts(props.scripts)[kind], sudo: props.privileged, env: props.secretEnv, step: `${props.facet} ${kind}` };
+}
+
+function stateFromProbe(props: FacetInputs, result: { code: number; stdout: string; stderr: string }): Record<string, unknown> {
+  if (result.code !== 0) {
+    throw new Error(`${props.host}: ${props.facet} probe failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`);
+  }
+  return decodeProbe(result.stdout);
+}
+
+/** A probe result waiting for its facet's read. */
+interface PendingProbe {
+  script: string;
+  result: Promise<RunResult>;
+  startedAt: number;
+}
+
+/** Probe results of this provider process not yet taken, by host (poolKey), then facet. */
+const pendingProbes = new Map<string, Map<string, PendingProbe>>();
+/** A result older than this is not used (one refresh reads a host's facets within seconds). */
+const FRESH_FOR_MS = 120_000;
+
+/**
+ * The facet's state on the host. The engine reads every facet of a refresh separately, a few at a
+ * time (its parallelism is 4 per CPU) and in no useful order; so a read that finds no result waiting
+ * for its facet runs, in one round trip, the probe of every facet of the host that has none waiting
+ * (from hostProbes), and the siblings' reads take theirs. A result is used once, only for the very script
+ * that made it, and never after the host was changed (forgetHost).
+ */
+async function probeHost(props: FacetInputs): Promise<Record<string, unknown>> {
+  const own = part(props, "probe");
+  const probes: HostProbes = props.hostProbes ? unpackHostProbes(props.hostProbes) : {};
+  probes[props.facet] = { script: own.script, privileged: props.privileged };
+  const host = poolKey(props.connection);
+  const pending = pendingProbes.get(host) ?? new Map<string, PendingProbe>();
+  pendingProbes.set(host, pending);
+  const usable = (facet: string) => {
+    const p = pending.get(facet);
+    return p !== undefined && p.script === probes[facet].script && Date.now() - p.startedAt < FRESH_FOR_MS;
+  };
+  if (!usable(props.facet)) {
+    const missing = Object.keys(probes).filter((f) => !usable(f));
+    const parts = missing.map((f) => ({ script: probes[f].script, sudo: probes[f].privileged, step: `${f} probe` }));
+    const run = runParts(props.connection, parts, props.timeoutSeconds);
+    missing.forEach((f, i) => {
+      const result = run.then((results) => results[i]);
+      result.catch(() => undefined); // a result nobody reads must not fail the process; readers still get the error
+      pending.set(f, { script: probes[f].script, result, startedAt: Date.now() });
+    });
+  }
+  const mine = pending.get(props.facet)!;
+  pending.delete(props.facet);
+  const result = await mine.result;
+  const refused = props.privileged ? sudoRefusal(props.connection, own.step, result) : undefined;
+  if (refused) throw refused;
+  return stateFromProbe(props, result);
+}
+
+/** Drops the waiting probe results of the host that `conn` reaches: it is about to change. */
+function forgetHost(conn: Connection): void {
+  pendingProbes.delete(poolKey(conn));
+}
+
+/** Apply, then probe, in one round trip; fails when the host still differs. */
+async function converge(props: FacetInputs): Promise<FacetOutputs> {
+  forgetHost(props.connection);
+  const [applied, probed] = await runParts(props.connection, [part(props, "apply"), part(props, "probe")], props.timeoutSeconds);
+  const refused = props.privileged ? sudoRefusal(props.connection, `${props.facet} apply`, applied) : undefined;
+  if (refused) throw refused;
+  const notes = applied.stderr
+    .split("\n")
+    .filter((l) => l.startsWith("mpi-hosts: "))
+    .map((l) => l.slice("mpi-hosts: ".length));
+  if (applied.code !== 0) {
+    throw new Error(
+      `${props.host}: ${props.facet} apply failed (exit ${applied.code}):\n${applied.stderr.trim() || applied.stdout.trim()}`,
+    );
+  }
+  const actual = stateFromProbe(props, probed);
+  const differences = diffStates(props.state as Record<string, Json>, actual as Record<string, Json>);
+  if (differences.length) {
+    throw new Error(`${props.host}: ${props.facet} still differs after apply:\n${describeDifferences(differences)}`);
+  }
+  return { ...props, state: actual, lastApply: notes.join("; ") || "applied" };
+}
+
+/** Compares what was last seen on the host (olds.state) with what the config asks for (news.state). */
+function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const { privateKey: _oldKey, ...oldConnection } = olds.connection;
+  const { privateKey: _newKey, ...newConnection } = news.connection;
+  const desiredKeys = Object.keys(news.state);
+  const seen = Object.fromEntries(desiredKeys.map((k) => [k, olds.state?.[k] ?? null]));
+  return (
+    // A state written before packed scripts and the provider loader: rewritten once,
+    // by an apply that finds nothing to do, so that refreshes get the compact form and the new code.
+    olds.hostProbes === undefined ||
+    !same(seen, news.state) ||
+    !same(oldConnection, newConnection) ||
+    !same(unpackScripts(olds.scripts), unpackScripts(news.scripts)) ||
+    olds.privileged !== news.privileged ||
+    !same(Object.keys(olds.secretEnv ?? {}).sort(), Object.keys(news.secretEnv).sort()) ||
+    _oldKey !== _newKey ||
+    !same(olds.secretEnv, news.secretEnv)
+  );
+}
+
+export const facetOperations: Required<Pick<pulumi.dynamic.ResourceProvider, "diff" | "create" | "update" | "read" | "delete">> = {
+  async diff(_id: string, olds: FacetOutputs, news: FacetInputs) {
+    return { changes: needsUpdate(olds, news), replaces: [], deleteBeforeReplace: false };
+  },
+  async create(inputs: FacetInputs) {
+    const outs = await converge(inputs);
+    return { id: `${inputs.host}/${inputs.facet}`, outs };
+  },
+  async update(_id: string, _olds: FacetOutputs, news: FacetInputs) {
+    return { outs: await converge(news) };
+  },
+  async read(id: string, props: FacetOutputs) {
+    const state = await probeHost(props);
+    return { id, props: { ...props, state } };
+  },
+  async delete(_id: string, props: FacetOutputs) {
+    forgetHost(props.connection);
+    const { script, ...options } = part(props, "remove");
+    const result = await runScript(props.connection, script, { ...options, timeoutSeconds: props.timeoutSeconds });
+    if (result.code !== 0) {
+      throw new Error(`${props.host}: ${props.facet} remove failed (exit ${result.code}): ${result.stderr.trim()}`);
+    }
+  },
+};
