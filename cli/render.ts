@@ -1,9 +1,9 @@
 /** `npm run render -- --stack NAME [--out DIR]`: every file and script per host, for review. */
 import * as fs from "fs";
 import * as path from "path";
-import { formatProblems, loadCluster, readStackFile } from "../components/config/load";
 import { renderForReview } from "../components/render/review";
 import { parseArgs, stackFile, UsageError } from "./args";
+import { loadStackConfig } from "./stackConfig";
 
 const help = `usage: npm run render -- [--stack NAME | FILE] [--out DIR]
 
@@ -33,16 +33,12 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(help);
     return 1;
   }
-  if (!fs.existsSync(file)) {
-    process.stderr.write(`${file}: no such file (a Pulumi stack config, e.g. Pulumi.example.yaml)\n`);
+  const { cluster, warnings, error } = loadStackConfig(file);
+  if (error !== undefined) {
+    process.stderr.write(`${error}\n`);
     return 1;
   }
-  const { cluster, problems } = loadCluster(readStackFile(file));
-  if (!cluster) {
-    process.stderr.write(`${formatProblems(problems)}\n`);
-    return 1;
-  }
-  if (problems.length) process.stderr.write(`${formatProblems(problems)}\n`);
+  if (warnings) process.stderr.write(`${warnings}\n`);
   const out = typeof parsed.options.out === "string" ? parsed.options.out : "rendered";
   const tree = renderForReview(cluster);
   writeTree(out, tree);

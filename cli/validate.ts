@@ -1,7 +1,6 @@
 /** `npm run validate -- Pulumi.<stack>.yaml`: exit 0 when valid, 1 with one line per problem. */
-import * as fs from "fs";
-import { formatProblems, loadCluster, readStackFile } from "../components/config/load";
 import { parseArgs, stackFile, UsageError } from "./args";
+import { loadStackConfig } from "./stackConfig";
 
 const help = `usage: npm run validate -- [--stack NAME | FILE]
 
@@ -31,23 +30,12 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(help);
     return 1;
   }
-  if (!fs.existsSync(file)) {
-    process.stderr.write(`${file}: no such file (a Pulumi stack config, e.g. Pulumi.example.yaml)\n`);
+  const { cluster, warnings, error } = loadStackConfig(file);
+  if (error !== undefined) {
+    process.stderr.write(`${error}\n`);
     return 1;
   }
-  let raw: Record<string, unknown>;
-  try {
-    raw = readStackFile(file);
-  } catch (err) {
-    process.stderr.write(`${file}: not readable as YAML (${(err as Error).message.split("\n")[0]})\n`);
-    return 1;
-  }
-  const { cluster, problems } = loadCluster(raw);
-  if (!cluster) {
-    process.stderr.write(`${formatProblems(problems)}\n`);
-    return 1;
-  }
-  if (problems.length) process.stderr.write(`${formatProblems(problems)}\n`);
+  if (warnings) process.stderr.write(`${warnings}\n`);
   process.stdout.write(`${file}: valid (${cluster.hosts.length} hosts, ${cluster.hosts.reduce((n, h) => n + h.slots, 0)} slots)\n`);
   return 0;
 }

@@ -4,13 +4,13 @@
  * `--html FILE` also writes the matrix as a page; `--json` prints the report instead. Exit 0 pass, 1 failure.
  */
 import * as fs from "fs";
-import { formatProblems, loadCluster, readStackFile } from "../components/config/load";
 import { VerifyTest } from "../components/config/types";
 import { closeAll } from "../components/provider/remote";
 import { renderHtml } from "../components/verify/html";
 import { runVerification, VerifyRun } from "../components/verify/run";
 import { renderSummary } from "../components/verify/summary";
 import { parseArgs, stackFile, UsageError } from "./args";
+import { loadStackConfig } from "./stackConfig";
 
 const TESTS: VerifyTest[] = ["helloworld", "ringtest", "pingpong"];
 
@@ -65,9 +65,10 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
   if (!file) return fail(`name the stack\n\n${help}`);
-  if (!fs.existsSync(file)) return fail(`${file}: no such file (a Pulumi stack config, e.g. Pulumi.example.yaml)`);
-  const { cluster, problems } = loadCluster(readStackFile(file));
-  if (!cluster) return fail(`${file} is not a valid cluster config (npm run validate -- ${file}):\n${formatProblems(problems)}`);
+  const { cluster, error } = loadStackConfig(file);
+  if (error !== undefined) {
+    return fail(error.startsWith(`${file}: `) ? error : `${file} is not a valid cluster config (npm run validate -- ${file}):\n${error}`);
+  }
 
   let privateKey = cluster.sshPrivateKey;
   if (!privateKey) {

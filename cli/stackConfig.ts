@@ -1,0 +1,23 @@
+/**
+ * The cluster that a CLI command (validate, render, verify) works on, read from a stack file, or
+ * the one message that says why it cannot be had: no such file, not YAML, or config problems.
+ */
+import * as fs from "fs";
+import { formatProblems, loadCluster, readStackFile } from "../components/config/load";
+import { Cluster } from "../components/config/types";
+
+export type StackConfig =
+  { cluster: Cluster; warnings?: string; error?: undefined } | { error: string; cluster?: undefined; warnings?: undefined };
+
+export function loadStackConfig(file: string): StackConfig {
+  if (!fs.existsSync(file)) return { error: `${file}: no such file (a Pulumi stack config, e.g. Pulumi.example.yaml)` };
+  let raw: Record<string, unknown>;
+  try {
+    raw = readStackFile(file);
+  } catch (err) {
+    return { error: `${file}: not readable as YAML (${(err as Error).message.split("\n")[0]})` };
+  }
+  const { cluster, problems } = loadCluster(raw);
+  if (!cluster) return { error: formatProblems(problems) };
+  return { cluster, warnings: problems.length ? formatProblems(problems) : undefined };
+}
