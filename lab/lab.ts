@@ -28,6 +28,7 @@ import {
   vethName,
 } from "./names";
 import { disableIpv6, ipBatch, isAliveIn, killProcessesIn, linkExists, listNetns, sleep } from "./netns";
+import { fitNeighbourTable } from "./neighbours";
 import { requireRoot, requireTools, run, RunResult, runOk } from "./run";
 import { HostRecord, hostDir, LabRecord, readRecord, writeRecord } from "./state";
 
@@ -137,6 +138,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const { gateway, prefixLength, network } = record;
   try {
     await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `mpi-hosts lab ${name}`, "-f", privateKeyPath]);
+    fitNeighbourTableFor(record, log);
     await ipBatch([`link add ${record.bridge} type bridge`]);
     disableIpv6(record.bridge);
     await ipBatch([`addr add ${gateway}/${prefixLength} dev ${record.bridge}`, `link set ${record.bridge} up`]);
@@ -419,7 +421,7 @@ function readRecordQuietly(dir: string): LabRecord | undefined {
   }
 }
 
-function otherLabIndexes(self: string): number[] {
+function otherLabRecords(self: string): LabRecord[] {
   let names: string[];
   try {
     names = fs.readdirSync(labsRoot());
@@ -428,8 +430,25 @@ function otherLabIndexes(self: string): number[] {
   }
   return names
     .filter((n) => n !== self)
-    .map((n) => readRecordQuietly(path.join(labsRoot(), n))?.index)
-    .filter((i): i is number => i !== undefined);
+    .map((n) => readRecordQuietly(path.join(labsRoot(), n)))
+    .filter((r): r is LabRecord => r !== undefined);
+}
+
+function otherLabIndexes(self: string): number[] {
+  return otherLabRecords(self).map((r) => r.index);
+}
+
+/** A lab of 50 hosts overflows the machine's default neighbour table: see lab/neighbours.ts. */
+function fitNeighbourTableFor(record: LabRecord, log: (line: string) => void): void {
+  const sizes = [record.hosts.length, ...otherLabRecords(record.name).map((r) => r.hosts.length)];
+  try {
+    const changed = fitNeighbourTable(sizes);
+    if (changed) log(changed);
+  } catch (e) {
+    log(
+      `lab: warning: could not fit the neighbour table to ${sizes.reduce((a, b) => a + b, 0)} hosts (${(e as Error).message}); large labs may time out between hosts`,
+    );
+  }
 }
 
 /**
