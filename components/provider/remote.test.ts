@@ -1,0 +1,37 @@
+import { decodeParts } from "./remote";
+
+const FRAME = "@@mpi-hosts-parts";
+const framed = (codes: string, sizes: string[], files: string[]) =>
+  [
+    `${FRAME} codes ${codes}`,
+    `${FRAME} sizes`,
+    ...sizes,
+    `${FRAME} data ${Buffer.concat(files.map((f) => Buffer.from(f, "utf8"))).toString("base64")}`,
+    "",
+  ].join("\n");
+
+describe("the results of several scripts run in one round trip", () => {
+  test("gives each part its exit code, stdout and stderr, byte for byte (multibyte text, no final newline)", () => {
+    const files = ['{"a":1}\n', "", "héllo → wörld", "mpi-hosts: note\n"];
+    const sizes = files.map((f, i) => `${Buffer.byteLength(f)} ${i % 2 ? "e" : "o"}${i >> 1}`);
+    expect(decodeParts(framed("0 3", [...sizes, "42 total"], files), 2)).toEqual([
+      { code: 0, stdout: '{"a":1}\n', stderr: "" },
+      { code: 3, stdout: "héllo → wörld", stderr: "mpi-hosts: note\n" },
+    ]);
+  });
+
+  test("reads the sizes as BSD wc pads them (macOS hosts)", () => {
+    const sizes = ["       2 o0", "       0 e0", "       1 o1", "       0 e1", "       3 total"];
+    expect(decodeParts(framed("0 0", sizes, ["ok", "", "x", ""]), 2).map((r) => r?.stdout)).toEqual(["ok", "x"]);
+  });
+
+  test("leaves a part without a result when the batch stopped before it was framed", () => {
+    expect(decodeParts("", 2)).toEqual([undefined, undefined]);
+    expect(decodeParts(`${FRAME} codes 0 0\n${FRAME} sizes\n2 o0\n0 e0\n`, 2)).toEqual([undefined, undefined]);
+  });
+
+  test("ignores what a chatty login shell prints around the frames", () => {
+    const text = "Welcome!\n12 o0\n" + framed("1", ["5 o0", "0 e0"], ["hello", ""]);
+    expect(decodeParts(text, 1)).toEqual([{ code: 1, stdout: "hello", stderr: "" }]);
+  });
+});
