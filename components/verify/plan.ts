@@ -103,7 +103,8 @@ export function planVerification(cluster: Cluster, options: VerifyOptions = {}):
     timeouts: {
       sshConnect,
       step,
-      hostRound: step * (Math.ceil((hosts.length - 1) / sshParallel) + 1),
+      // The rounds of ssh logins, the host's own checks, and one retry round for logins that timed out under load.
+      hostRound: step * (Math.ceil((hosts.length - 1) / sshParallel) + 2),
       tcpConnect,
       listen: step + tcpConnect + 3,
       test: cluster.verify.timeoutSeconds,
