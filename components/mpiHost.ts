@@ -6,7 +6,7 @@ import { facetNames, renderHost } from "./facets";
 import { CLUSTER_KEY_ENV } from "./facets/clusterTrust";
 import { Facet } from "./provider/facetProvider";
 import { Connection } from "./provider/remote";
-import { packHostProbes, packScripts } from "./provider/scriptPack";
+import { hostProbesOf, packScripts } from "./provider/scriptPack";
 
 export interface MpiHostArgs {
   cluster: Cluster;
@@ -50,9 +50,7 @@ export class MpiHost extends pulumi.ComponentResource {
       })),
     );
     // Every facet carries them: the first read of a refresh runs them all (one round trip per host).
-    const hostProbes = rendered.apply((all) =>
-      packHostProbes(Object.fromEntries(all.map((f) => [f.facet, { script: f.scripts.probe, privileged: f.privileged }]))),
-    );
+    const hostProbes = rendered.apply(hostProbesOf);
     let previous: Facet | undefined;
     names.forEach((facetName, i) => {
       const facet = rendered.apply((all) => all[i] as RenderedFacet);

@@ -35,6 +35,7 @@ export const clusterTrust: FacetDefinition = {
       facet: "clusterTrust",
       host: host.name,
       privileged: false,
+      probePrivileged: false,
       desired: { identity, publicKey, knownHosts, authorizedKeys },
       files: { "mpi-hosts_known_hosts": knownHosts, "authorized_keys.block": authorizedKeys, "mpi-hosts_ed25519.pub": publicKey },
       scripts: renderScripts("clusterTrust", host, "clusterTrust", vars),

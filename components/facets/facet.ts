@@ -11,8 +11,14 @@ export type FacetState = { [key: string]: StateValue };
 export interface RenderedFacet {
   facet: string;
   host: string;
-  /** Runs through `sudo -n` (system paths, firewall, packages). */
+  /** Apply and remove run through `sudo -n` (system paths, firewall, packages). */
   privileged: boolean;
+  /**
+   * The probe runs through `sudo -n` too: only where reading needs root (the firewall). Every other
+   * probe runs as the login user, which is also whose view of the host MPI jobs get, and saves a
+   * sudo (its PAM session) per host and refresh.
+   */
+  probePrivileged: boolean;
   desired: FacetState;
   /** Files for review, by a short name (what the scripts write on the host). */
   files: Record<string, string>;

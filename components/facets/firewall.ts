@@ -230,6 +230,7 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
     facet: "firewall",
     host: host.name,
     privileged: true,
+    probePrivileged: true,
     desired,
     files,
     scripts: renderScripts(`firewall/${host.os}`, host, "firewall", vars),

@@ -15,6 +15,7 @@ export const hostfile: FacetDefinition = {
       facet: "hostfile",
       host: host.name,
       privileged: false,
+      probePrivileged: false,
       desired: { hostfile: content },
       files: { hostfile: content },
       scripts: renderScripts("hostfile", host, "hostfile", { content: content.replace(/\n$/, "") }),

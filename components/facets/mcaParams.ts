@@ -30,6 +30,7 @@ export const mcaParams: FacetDefinition = {
       facet: "mcaParams",
       host: host.name,
       privileged: false,
+      probePrivileged: false,
       desired: { openmpi, prte },
       files: { "openmpi-mca-params.conf.block": openmpi, "prte-mca-params.conf.block": prte },
       scripts: renderScripts("mcaParams", host, "mcaParams", { openmpi: openmpi.replace(/\n$/, ""), prte: prte.replace(/\n$/, "") }),

@@ -19,6 +19,7 @@ export const prefixLink: FacetDefinition = {
       facet: "prefixLink",
       host: host.name,
       privileged: true,
+      probePrivileged: false,
       desired: { link: want },
       files: {
         "prefix-link": `${PLACEHOLDER_PREFIX} -> ${target} (${mode === "always" ? "always" : "only where the build refers to it"})\n`,

@@ -38,6 +38,7 @@ export const python: FacetDefinition = {
         facet: "python",
         host: host.name,
         privileged: true,
+        probePrivileged: false,
         desired,
         files: { packages: desired.packages },
         scripts: renderScripts("python/system", host, "python", { packages: systemPackages.join(" ") }),
@@ -51,6 +52,7 @@ export const python: FacetDefinition = {
       facet: "python",
       host: host.name,
       privileged: false,
+      probePrivileged: false,
       desired: { mpi4py: py.mpi4py, openmpi: py.openmpi, ...blocks },
       files: {
         "conda-install": `conda install -y -q -p ${host.pythonPrefix} -c ${py.channel} --override-channels mpi4py=${py.mpi4py} openmpi=${py.openmpi}\n`,

@@ -16,6 +16,7 @@ export const sshConfig: FacetDefinition = {
       facet: "sshConfig",
       host: host.name,
       privileged: false,
+      probePrivileged: false,
       desired: { block },
       files: { "ssh_config.block": block },
       scripts: renderScripts("sshConfig", host, "sshConfig", vars),

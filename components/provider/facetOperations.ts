@@ -33,8 +33,18 @@ export interface FacetOutputs extends FacetInputs {
 
 type Json = Parameters<typeof diffStates>[0];
 
+/**
+ * Whether the facet's probe runs through sudo, as its host's probes say: most probes read as the
+ * login user even where apply needs root. States written before hostProbes had it: like apply.
+ */
+function probeSudo(props: FacetInputs): boolean {
+  const probes: HostProbes = props.hostProbes ? unpackHostProbes(props.hostProbes) : {};
+  return probes[props.facet]?.privileged ?? props.privileged;
+}
+
 function part(props: FacetInputs, kind: "probe" | "apply" | "remove") {
-  return { script: unpackScripts(props.scripts)[kind], sudo: props.privileged, env: props.secretEnv, step: `${props.facet} ${kind}` };
+  const sudo = kind === "probe" ? probeSudo(props) : props.privileged;
+  return { script: unpackScripts(props.scripts)[kind], sudo, env: props.secretEnv, step: `${props.facet} ${kind}` };
 }
 
 function stateFromProbe(props: FacetInputs, result: { code: number; stdout: string; stderr: string }): Record<string, unknown> {
@@ -66,7 +76,7 @@ const FRESH_FOR_MS = 120_000;
 async function probeHost(props: FacetInputs): Promise<Record<string, unknown>> {
   const own = part(props, "probe");
   const probes: HostProbes = props.hostProbes ? unpackHostProbes(props.hostProbes) : {};
-  probes[props.facet] = { script: own.script, privileged: props.privileged };
+  probes[props.facet] = { script: own.script, privileged: own.sudo };
   const host = poolKey(props.connection);
   const pending = pendingProbes.get(host) ?? new Map<string, PendingProbe>();
   pendingProbes.set(host, pending);
@@ -87,7 +97,7 @@ async function probeHost(props: FacetInputs): Promise<Record<string, unknown>> {
   const mine = pending.get(props.facet)!;
   pending.delete(props.facet);
   const result = await mine.result;
-  const refused = props.privileged ? sudoRefusal(props.connection, own.step, result) : undefined;
+  const refused = own.sudo ? sudoRefusal(props.connection, own.step, result) : undefined;
   if (refused) throw refused;
   return stateFromProbe(props, result);
 }

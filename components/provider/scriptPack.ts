@@ -6,6 +6,7 @@
  * cost of `pulumi up` at 20 hosts (docs/performance.md). Packed they are 3-10 KB.
  */
 import * as zlib from "zlib";
+import type { RenderedFacet } from "../facets/facet";
 
 export interface FacetScripts {
   probe: string;
@@ -44,6 +45,11 @@ export function unpackScripts(packed: unknown): FacetScripts {
 
 export function packHostProbes(probes: HostProbes): string {
   return pack(probes);
+}
+
+/** The probes of a host's rendered facets, packed, as MpiHost hands them to every facet of the host. */
+export function hostProbesOf(facets: Pick<RenderedFacet, "facet" | "scripts" | "probePrivileged">[]): string {
+  return packHostProbes(Object.fromEntries(facets.map((f) => [f.facet, { script: f.scripts.probe, privileged: f.probePrivileged }])));
 }
 
 export function unpackHostProbes(packed: string): HostProbes {

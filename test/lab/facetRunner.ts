@@ -26,7 +26,7 @@ export async function runFacet(
   env: Record<string, string> = {},
 ): Promise<RunResult> {
   const result = await runScript(conn, facet.scripts[kind], {
-    sudo: facet.privileged,
+    sudo: kind === "probe" ? facet.probePrivileged : facet.privileged,
     env,
     step: `${facet.facet} ${kind}`,
     timeoutSeconds: 120,

@@ -188,7 +188,7 @@ describe("how the provider fails", () => {
     expect(acceptedLogins("host3")).toBe(logins + 1);
   });
 
-  test("a login user without passwordless sudo: a privileged facet fails with 'needs root' naming host, step and user", async () => {
+  test("a login user without passwordless sudo: a privileged facet fails with 'needs root' naming host, step and user; reads that need no root still work", async () => {
     await rootOk(
       lab,
       "host2",
@@ -207,6 +207,11 @@ describe("how the provider fails", () => {
       /^host2: firewall probe needs root, and `sudo -n` failed for nosudo/,
     );
     expect(await rootOk(lab, "host2", "iptables -S")).toBe(rulesBefore);
+    // Only the firewall's probe needs root: the python (system) facet installs through sudo but reads as the login user.
+    const python = facetsOf(cluster, "host2", key).find((f) => f.facet === "python")!;
+    expect([python.privileged, python.probePrivileged]).toEqual([true, false]);
+    const read = await provider.read("host2/python", { ...facetInputs(lab, python, key, connection), lastApply: "" });
+    expect(read.props.state).toMatchObject(python.desired);
     // The same facet as mpi, who has sudo, converges.
     const { outs } = await create(facetInputs(lab, firewall, key));
     expect(outs.lastApply).toMatch(/MPI ports open to the cluster network only/);

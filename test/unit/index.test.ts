@@ -101,7 +101,7 @@ describe("index.ts on the example stack", () => {
     expect(mac1.map((c) => c.inputs.facet).sort()).toEqual([...rendered, ...rendered].map((f) => f.facet).sort());
     for (const facet of mac1) {
       expect(unpackHostProbes(facet.inputs.hostProbes)).toEqual(
-        Object.fromEntries(rendered.map((f) => [f.facet, { script: f.scripts.probe, privileged: f.privileged }])),
+        Object.fromEntries(rendered.map((f) => [f.facet, { script: f.scripts.probe, privileged: f.probePrivileged }])),
       );
       expect(facet.inputs.scripts).toMatch(/^gzip\+base64:/);
       expect(unpackScripts(facet.inputs.scripts)).toEqual(rendered.find((f) => f.facet === facet.inputs.facet)!.scripts);

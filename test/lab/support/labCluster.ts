@@ -10,7 +10,7 @@ import { CLUSTER_KEY_ENV } from "../../../components/facets/clusterTrust";
 import { RenderedFacet } from "../../../components/facets/facet";
 import { renderHost } from "../../../components/facets";
 import { FacetInputs } from "../../../components/provider/facetProvider";
-import { packHostProbes, packScripts } from "../../../components/provider/scriptPack";
+import { hostProbesOf, packScripts } from "../../../components/provider/scriptPack";
 import { Lab, renderLabStack } from "../../../lab/lab";
 import { connectionFor } from "../facetRunner";
 
@@ -57,10 +57,7 @@ export function secretEnvFor(facet: RenderedFacet, key: ClusterKeyPair): Record<
   return facet.secretEnv.includes(CLUSTER_KEY_ENV) ? { [CLUSTER_KEY_ENV]: key.privateKey } : {};
 }
 
-/** Every facet's probe, as MpiHost hands them to each facet of a host. */
-export function hostProbesOf(facets: RenderedFacet[]): string {
-  return packHostProbes(Object.fromEntries(facets.map((f) => [f.facet, { script: f.scripts.probe, privileged: f.privileged }])));
-}
+export { hostProbesOf };
 
 /**
  * What MpiHost hands the facet provider for one facet (the same fields, built from plain data).
