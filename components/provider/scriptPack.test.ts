@@ -1,3 +1,4 @@
+import * as zlib from "zlib";
 import { packHostProbes, packScripts, unpackHostProbes, unpackScripts } from "./scriptPack";
 
 const scripts = { probe: "echo '{}'\n", apply: "printf 'héllo %s\\n' \"$1\"\n", remove: 'rm -f -- "$HOME/x"\n' };
@@ -7,7 +8,7 @@ describe("packed facet scripts", () => {
     expect(unpackScripts(packScripts(scripts))).toEqual(scripts);
   });
 
-  it("are the same string for the same scripts (no timestamp in the gzip header), so an unchanged facet stays unchanged", () => {
+  it("are the same string for the same scripts (no timestamp in the packed form), so an unchanged facet stays unchanged", () => {
     expect(packScripts({ ...scripts })).toBe(packScripts(scripts));
   });
 
@@ -15,6 +16,25 @@ describe("packed facet scripts", () => {
     const lib = Array.from({ length: 300 }, (_, i) => `helper_${i}() { printf '%s\\n' "$1" | sed 's/a/b/' ; }`).join("\n");
     const big = { probe: `${lib}\nprobe`, apply: `${lib}\napply`, remove: `${lib}\nremove` };
     expect(packScripts(big).length).toBeLessThan(JSON.stringify(big).length / 5);
+  });
+
+  it("stay small when each script is bigger than gzip's 32 KB window (the firewall's are)", () => {
+    // A library that does not compress much on its own (like real shell code), repeated in all three
+    // scripts: only a compressor that sees the first copy while packing the third can drop the repeats.
+    let seed = 1;
+    const word = () => ((seed = (seed * 48271) % 2147483647) % 36 ** 6).toString(36);
+    const lib = Array.from({ length: 800 }, (_, i) => `helper_${i}() { ${word()} "$1" | ${word()} '${word()}/${word()}'; }`).join("\n");
+    expect(lib.length).toBeGreaterThan(32 * 1024);
+    const big = { probe: `${lib}\nprobe`, apply: `${lib}\napply`, remove: `${lib}\nremove` };
+    const text = JSON.stringify(big).length;
+    expect(packScripts(big).length).toBeLessThan(text / 3);
+  });
+
+  it("are read from states packed with gzip (before brotli)", () => {
+    const old = `gzip+base64:${zlib.gzipSync(JSON.stringify(scripts)).toString("base64")}`;
+    expect(unpackScripts(old)).toEqual(scripts);
+    const probes = { hostfile: { script: "cat ~/h\n", privileged: false } };
+    expect(unpackHostProbes(`gzip+base64:${zlib.gzipSync(JSON.stringify(probes)).toString("base64")}`)).toEqual(probes);
   });
 
   it("are read from states written before packing (scripts as plain text)", () => {

@@ -103,7 +103,7 @@ describe("index.ts on the example stack", () => {
       expect(unpackHostProbes(facet.inputs.hostProbes)).toEqual(
         Object.fromEntries(rendered.map((f) => [f.facet, { script: f.scripts.probe, privileged: f.probePrivileged }])),
       );
-      expect(facet.inputs.scripts).toMatch(/^gzip\+base64:/);
+      expect(facet.inputs.scripts).toMatch(/^brotli\+base64:/);
       expect(unpackScripts(facet.inputs.scripts)).toEqual(rendered.find((f) => f.facet === facet.inputs.facet)!.scripts);
     }
   });
