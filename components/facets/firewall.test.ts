@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { undefinedHelpers } from "../../test/unit/support/shellHelpers";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
 import { Cluster, FirewallBackend, Host } from "../config/types";
 import {
@@ -241,6 +242,15 @@ describe("rendered scripts", () => {
     }
   }
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("define every helper they call, every backend and OS (a probe has no writing functions)", () => {
+    for (const f of files) expect([f, undefinedHelpers(fs.readFileSync(path.join(dir, f), "utf8"))]).toEqual([f, []]);
+    const probe = fs.readFileSync(path.join(dir, "linux-auto-probe.sh"), "utf8");
+    for (const b of ["ufw", "firewalld", "iptables", "nftables"]) {
+      expect(probe).toContain(`fw_${b}_rules() {`);
+      expect(probe).not.toContain(`fw_${b}_apply() {`);
+    }
+  });
 
   it("pass shellcheck as POSIX sh, every backend and OS", () => {
     expect(files).toHaveLength(variants.length * 3);

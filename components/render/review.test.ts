@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
 import { renderHost } from "../facets";
+import { undefinedHelpers } from "../../test/unit/support/shellHelpers";
 import { renderForReview } from "./review";
 
 const GOLDEN = path.resolve(__dirname, "../../test/golden");
@@ -62,6 +63,16 @@ describe("every rendered script", () => {
 
   it.each(["sh", "bash", "zsh"])("parses under %s (zsh is the macOS login shell)", (shell) => {
     for (const s of scripts) execFileSync(shell, ["-n", s.name], { cwd: dir });
+  });
+
+  it("defines every mpi-hosts helper it calls (probes carry no writing helpers, and call none)", () => {
+    const missing = scripts.map((s) => [s.name, undefinedHelpers(s.text)]).filter(([, names]) => names.length);
+    expect(missing).toEqual([]);
+    const probe = scripts.find((s) => s.name.endsWith("/sshConfig/probe.sh"))!.text;
+    const apply = scripts.find((s) => s.name.endsWith("/sshConfig/apply.sh"))!.text;
+    expect(apply).toContain("mh_block_put() {");
+    expect(probe).not.toContain("mh_block_put() {");
+    expect(probe).toContain("mh_block_show() {");
   });
 });
 
