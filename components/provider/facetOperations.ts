@@ -33,17 +33,18 @@ export interface FacetOutputs extends FacetInputs {
 
 type Json = Parameters<typeof diffStates>[0];
 
-/**
- * Whether the facet's probe runs through sudo, as its host's probes say: most probes read as the
- * login user even where apply needs root. States written before hostProbes had it: like apply.
- */
-function probeSudo(props: FacetInputs): boolean {
-  const probes: HostProbes = props.hostProbes ? unpackHostProbes(props.hostProbes) : {};
-  return probes[props.facet]?.privileged ?? props.privileged;
+/** The probes of every facet of the host (none in states written before hostProbes). */
+function hostProbesIn(props: FacetInputs): HostProbes {
+  return props.hostProbes ? unpackHostProbes(props.hostProbes) : {};
 }
 
-function part(props: FacetInputs, kind: "probe" | "apply" | "remove") {
-  const sudo = kind === "probe" ? probeSudo(props) : props.privileged;
+/**
+ * A script of the facet as runParts takes it. The probe runs through sudo as the host's probes say
+ * (most read as the login user even where apply needs root; without hostProbes: like apply). Pass
+ * `probes` when they are unpacked already.
+ */
+function part(props: FacetInputs, kind: "probe" | "apply" | "remove", probes?: HostProbes) {
+  const sudo = kind === "probe" ? ((probes ?? hostProbesIn(props))[props.facet]?.privileged ?? props.privileged) : props.privileged;
   return { script: unpackScripts(props.scripts)[kind], sudo, env: props.secretEnv, step: `${props.facet} ${kind}` };
 }
 
@@ -74,8 +75,8 @@ const FRESH_FOR_MS = 120_000;
  * that made it, and never after the host was changed (forgetHost).
  */
 async function probeHost(props: FacetInputs): Promise<Record<string, unknown>> {
-  const own = part(props, "probe");
-  const probes: HostProbes = props.hostProbes ? unpackHostProbes(props.hostProbes) : {};
+  const probes = hostProbesIn(props);
+  const own = part(props, "probe", probes);
   probes[props.facet] = { script: own.script, privileged: own.sudo };
   const host = poolKey(props.connection);
   const pending = pendingProbes.get(host) ?? new Map<string, PendingProbe>();

@@ -8,10 +8,11 @@ import * as path from "path";
 import * as ssh2 from "ssh2";
 import { FacetInputs, FacetOutputs, facetProvider } from "../../components/provider/facetProvider";
 import { closeAll } from "../../components/provider/remote";
+import { hostProbesOf } from "../../components/provider/scriptPack";
 import { Lab, labStatus, startLab, stopHost, stopLab } from "../../lab/lab";
 import { connectionFor } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
-import { ClusterKeyPair, facetInputs, facetOf, facetsOf, hostProbesOf, labCluster, newClusterKey } from "./support/labCluster";
+import { ClusterKeyPair, facetInputs, facetOf, facetsOf, labCluster, newClusterKey } from "./support/labCluster";
 import { MPI_HOME, readHostFile } from "./support/hostState";
 import { Cluster } from "../../components/config/types";
 

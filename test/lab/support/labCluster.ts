@@ -57,8 +57,6 @@ export function secretEnvFor(facet: RenderedFacet, key: ClusterKeyPair): Record<
   return facet.secretEnv.includes(CLUSTER_KEY_ENV) ? { [CLUSTER_KEY_ENV]: key.privateKey } : {};
 }
 
-export { hostProbesOf };
-
 /**
  * What MpiHost hands the facet provider for one facet (the same fields, built from plain data).
  * `siblings` (for hostProbes) defaults to this facet alone: most tests read one facet at a time.
