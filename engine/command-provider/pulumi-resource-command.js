@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global Buffer, setTimeout */
+/* global Buffer, setTimeout, clearTimeout, setImmediate */
 // pulumi-resource-command (mpi-hosts stand-in, speaks for @pulumi/command 1.2.1)
 //
 // The Go provider github.com/pulumi/pulumi-command/provider is not served by the module proxy that
@@ -19,6 +19,8 @@
 "use strict";
 const childProcess = require("child_process");
 const crypto = require("crypto");
+const fs = require("fs");
+const os = require("os");
 const path = require("path");
 
 const VERSION = "1.2.1";
@@ -43,6 +45,9 @@ function resolveFrom(mod, dirs) {
 const searchDirs = [process.cwd(), process.env.PULUMI_NODEJS_SDK_DIR];
 const sdkPkg = resolveFrom("@pulumi/pulumi/package.json", searchDirs);
 if (!sdkPkg) {
+  if (require.main !== module) {
+    throw new Error("pulumi-resource-command: @pulumi/pulumi is not installed in " + process.cwd());
+  }
   process.stderr.write("pulumi-resource-command: @pulumi/pulumi is not installed in " + process.cwd() + "\n");
   process.exit(1);
 }
@@ -57,11 +62,6 @@ const engineproto = require(path.join(sdkDir, "proto", "engine_pb.js"));
 const enginerpc = require(path.join(sdkDir, "proto", "engine_grpc_pb.js"));
 
 let engineAddress = "";
-for (const a of process.argv.slice(2)) {
-  if (!a.startsWith("-")) {
-    engineAddress = a;
-  }
-}
 let engineClient;
 function engine() {
   if (!engineClient && engineAddress) {
@@ -245,28 +245,107 @@ function commandEnv(props, previous) {
   return env;
 }
 
-function finish(cmd, code, signal, out, err, all) {
-  if (code === 0) {
-    return { stdout: out.replace(/\n$/, ""), stderr: err.replace(/\n$/, "") };
-  }
-  const status = code === null ? `signal: ${signal}` : `exit status ${code}`;
-  throw new Error(`${status}: running ${JSON.stringify(cmd)}:\n${all}`);
+// Errors read like the official provider's: "<Go error>: running <command>:\n<stdout and stderr so far>"
+// (provider/pkg/provider/{local,remote}/commandOutputs.go). The stand-in adds where the command ran
+// (user@host:port) and, for a lost session, why and after how long; the output so far ends the message, so its
+// last lines say how far the command got.
+function commandError(status, cmd, where, cause, all) {
+  const at = where ? ` on ${where}` : "";
+  const why = cause ? ` (${cause})` : "";
+  return new Error(`${status}: running ${JSON.stringify(cmd)}${at}${why}:\n${all}`);
 }
 
-function runLocal(urn, props, cmd, previous) {
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+// What Go's os.ProcessState.String() prints for a local command (syscall's signal table on Linux): the official
+// local provider reports "exit status 3" or "signal: terminated".
+const GO_SIGNAL_TEXT = [
+  "",
+  "hangup",
+  "interrupt",
+  "quit",
+  "illegal instruction",
+  "trace/breakpoint trap",
+  "aborted",
+  "bus error",
+  "floating point exception",
+  "killed",
+  "user defined signal 1",
+  "segmentation fault",
+  "user defined signal 2",
+  "broken pipe",
+  "alarm clock",
+  "terminated",
+  "stack fault",
+  "child exited",
+  "continued",
+  "stopped (signal)",
+  "stopped",
+  "stopped (tty input)",
+  "stopped (tty output)",
+  "urgent I/O condition",
+  "CPU time limit exceeded",
+  "file size limit exceeded",
+  "virtual timer expired",
+  "profiling timer expired",
+  "window changed",
+  "I/O possible",
+  "power failure",
+  "bad system call",
+];
+function localStatus(code, signal) {
+  if (code !== null && code !== undefined) {
+    return `exit status ${code}`;
+  }
+  const n = os.constants.signals[signal];
+  return `signal: ${GO_SIGNAL_TEXT[n] || `signal ${n || signal}`}`;
+}
+
+// Go's texts for a command that could not start (os/exec Start, os.StartProcess).
+function startError(e, program, dir) {
+  if (e.code !== "ENOENT") {
+    return e.message;
+  }
+  if (dir && !fs.existsSync(dir)) {
+    return `chdir ${dir}: no such file or directory`;
+  }
+  return program.includes("/")
+    ? `fork/exec ${program}: no such file or directory`
+    : `exec: ${JSON.stringify(program)}: executable file not found in $PATH`;
+}
+
+// The official provider runs a local command with exec.CommandContext: at the deadline of customTimeouts, or on
+// Cancel, Go kills it with SIGKILL, and the error is the killed process's ("signal: killed").
+function runLocal(urn, props, cmd, previous, opts = {}) {
   const p = plain(props);
   if ((p.assetPaths && p.assetPaths.length) || (p.archivePaths && p.archivePaths.length)) {
     return Promise.reject(new Error("assetPaths/archivePaths are not supported by the mpi-hosts command stand-in"));
   }
   const interpreter = p.interpreter && p.interpreter.length ? p.interpreter : ["/bin/sh", "-c"];
   const logger = makeLogger(urn, p.logging);
+  const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = childProcess.spawn(interpreter[0], [...interpreter.slice(1), cmd], {
       cwd: p.dir || process.cwd(),
       env: { ...process.env, ...commandEnv(props, previous) },
       stdio: ["pipe", "pipe", "pipe"],
     });
-    running.add(child);
+    let killedBecause;
+    const kill = (why) => {
+      if (!killedBecause) {
+        killedBecause = why;
+        child.kill("SIGKILL");
+      }
+    };
+    running.add(kill);
+    const timer = opts.deadline
+      ? setTimeout(
+          () => kill(`customTimeouts: killed at the deadline, after ${seconds(Date.now() - started)}`),
+          Math.max(0, opts.deadline - Date.now()),
+        )
+      : undefined;
     let out = "";
     let err = "";
     let all = "";
@@ -282,17 +361,21 @@ function runLocal(urn, props, cmd, previous) {
       all += d;
       logger.write("stderr", d);
     });
+    const done = () => {
+      running.delete(kill);
+      clearTimeout(timer);
+    };
     child.on("error", (e) => {
-      running.delete(child);
-      reject(e);
+      done();
+      reject(commandError(startError(e, interpreter[0], p.dir), cmd, "", "", all));
     });
     child.on("close", async (code, signal) => {
-      running.delete(child);
+      done();
       await logger.flush();
-      try {
-        resolve(finish(cmd, code, signal, out, err, all));
-      } catch (e) {
-        reject(e);
+      if (code === 0) {
+        resolve({ stdout: out.replace(/\n$/, ""), stderr: err.replace(/\n$/, "") });
+      } else {
+        reject(commandError(localStatus(code, signal), cmd, "", killedBecause, all));
       }
     });
     child.stdin.on("error", () => {
@@ -317,7 +400,49 @@ function parseHostKey(s) {
   return Buffer.from(fields[0], "base64");
 }
 
-function connectSSH(conn) {
+// Go's x/crypto/ssh (v0.48.0, ssh/session.go) texts for how a remote command ended, which the official
+// provider puts first in its error: an exit-signal counts as status 128 + the signal's number (128 for a signal
+// outside this table); a session that ends with neither exit-status nor exit-signal is ExitMissingError, also
+// when the connection dies under it (the mux closes every channel: ssh/mux.go loop).
+const SSH_SIGNAL_NUMBERS = { ABRT: 6, ALRM: 14, FPE: 8, HUP: 1, ILL: 4, INT: 2, KILL: 9, PIPE: 13, QUIT: 3, SEGV: 11, TERM: 15 };
+const EXIT_MISSING = "wait: remote command exited without exit status or exit signal";
+function remoteStatus(code, signal, message) {
+  let status = code;
+  if ((status === null || status === undefined) && signal) {
+    status = 128 + (SSH_SIGNAL_NUMBERS[signal] || 0);
+  }
+  let s = `Process exited with status ${status}`;
+  if (signal) {
+    s += ` from signal ${signal}`;
+  }
+  if (message) {
+    s += `. Reason was: ${message}`;
+  }
+  return s;
+}
+
+// The official provider dials with Go's net.Dial, which turns on TCP keepalive (Go >= 1.23: 15 s idle, then 9
+// probes 15 s apart), so a connection whose peer went silent fails about 150 s after the last packet. Node cannot
+// set the probe interval or count (libuv sets only the idle time; Linux then waits 75 s x 9), so the stand-in
+// asks at the SSH level instead, with the same budget: a keepalive request every 15 s, and the connection given up
+// when 9 in a row go unanswered (ssh2 counts from the last answer: 10 x 15 s = 150 s).
+const KEEPALIVE_INTERVAL_MS = 15000;
+const KEEPALIVE_COUNT_MAX = 9;
+
+// pulumi/sdk go/common/util/retry.Until defaults, which the official dial loop uses between attempts.
+const DIAL_DELAY_MS = 100;
+const DIAL_BACKOFF = 1.5;
+const DIAL_MAX_DELAY_MS = 5000;
+
+function endpointOf(conn) {
+  return `${conn.user || "root"}@${conn.host}:${conn.port || 22}`;
+}
+
+// Dials like the official provider (remote/connection.go Dial/dialWithRetry): up to dialErrorLimit retries
+// (-1: no limit), Go's back-off between them, and the deadline of customTimeouts checked between attempts (then
+// "context deadline exceeded"). Differences kept on purpose: an authentication failure or a host key mismatch
+// fails at once instead of being retried, and perDialTimeout bounds the SSH handshake as well as the TCP connect.
+function connectSSH(conn, opts = {}) {
   const ssh2path = resolveFrom("ssh2", [process.cwd(), process.env.PULUMI_NODEJS_SDK_DIR]);
   if (!ssh2path) {
     throw new Error("command:remote:Command needs the ssh2 package in the program's node_modules");
@@ -330,12 +455,15 @@ function connectSSH(conn) {
   const perDial = conn.perDialTimeout === undefined || conn.perDialTimeout === null ? 15 : conn.perDialTimeout;
   const expected = conn.hostKey ? parseHostKey(conn.hostKey) : undefined;
   const agent = conn.agentSocketPath || process.env.SSH_AUTH_SOCK || undefined;
+  const endpoint = endpointOf(conn);
   const options = {
     host: conn.host,
     port: conn.port || 22,
     username: conn.user || "root",
     readyTimeout: perDial > 0 ? perDial * 1000 : 24 * 3600 * 1000,
     tryKeyboard: !!conn.password,
+    keepaliveInterval: keepaliveOf(opts).interval,
+    keepaliveCountMax: keepaliveOf(opts).count,
   };
   if (conn.privateKey) {
     options.privateKey = conn.privateKey;
@@ -359,23 +487,68 @@ function connectSSH(conn) {
   }
   return new Promise((resolve, reject) => {
     let dials = 0;
+    let delay = DIAL_DELAY_MS;
+    let lastError = "";
+    let waiting;
+    let stopped;
+    // Cancel (and the plugin's shutdown) ends the wait between attempts, as the context's end does in Go.
+    const stop = (why) => {
+      stopped = why;
+      if (waiting) {
+        clearTimeout(waiting);
+        waiting = undefined;
+        fail(new Error(`context canceled (${why}; dialing ${endpoint}, ${dials} attempts failed, the last: ${lastError})`));
+      }
+    };
+    running.add(stop);
+    const fail = (e) => {
+      running.delete(stop);
+      reject(e);
+    };
     const attempt = () => {
+      waiting = undefined;
       dials++;
       const client = new Client();
+      let settled = false;
       client.on("keyboard-interactive", (_n, _i, _l, prompts, finishPrompts) => {
         finishPrompts(prompts.map(() => conn.password || ""));
       });
-      client.once("ready", () => resolve(client));
-      client.once("error", (e) => {
+      client.once("ready", () => {
+        settled = true;
+        running.delete(stop);
+        resolve(client);
+      });
+      // Always listening: ssh2 emits "error" more than once for one failed dial, and an unheard one would end the
+      // plugin. After "ready", runRemote takes over what the errors mean.
+      client.on("error", (e) => {
+        if (settled) {
+          return;
+        }
+        settled = true;
         client.end();
+        lastError = e.message;
+        const pause = Math.min(delay, DIAL_MAX_DELAY_MS);
+        delay *= DIAL_BACKOFF;
         if (hostKeyMismatch) {
-          reject(new Error(`ssh: handshake failed: host key mismatch for ${conn.host}`));
+          fail(new Error(`ssh: handshake failed: ssh: host key mismatch (dialing ${endpoint}: its key is not the connection's hostKey)`));
         } else if (e.level === "client-authentication") {
-          reject(new Error(`ssh: handshake failed: ${e.message}`));
-        } else if (limit >= 0 && dials > limit) {
-          reject(e);
+          fail(new Error(`ssh: handshake failed: ${e.message} (dialing ${endpoint})`));
+        } else if (limit > -1 && dials > limit) {
+          fail(new Error(`after ${dials - 1} failed attempts: dial ${endpoint}: ${e.message}`));
+        } else if (stopped) {
+          fail(new Error(`context canceled (${stopped}; dialing ${endpoint}, ${dials} attempts failed, the last: ${e.message})`));
+        } else if (opts.deadline && Date.now() + pause >= opts.deadline) {
+          waiting = setTimeout(
+            () =>
+              fail(
+                new Error(
+                  `context deadline exceeded (customTimeouts: dialing ${endpoint}, ${dials} attempts failed, the last: ${e.message})`,
+                ),
+              ),
+            Math.max(0, opts.deadline - Date.now()),
+          );
         } else {
-          setTimeout(attempt, Math.min(5000, 500 * dials));
+          waiting = setTimeout(attempt, pause);
         }
       });
       client.connect(options);
@@ -384,22 +557,43 @@ function connectSSH(conn) {
   });
 }
 
-async function runRemote(urn, props, cmd, previous) {
+// Runs cmd over SSH like the official remote/commandOutputs.go run: success only on exit-status 0; anything else
+// (a non-zero status, a signal, a session or connection that ended without an exit status, a host that stopped
+// answering) fails with Go's text for it, where it ran, and the output so far. The deadline of customTimeouts
+// bounds only the dial, as in the official provider (its session.Run does not watch the context).
+async function runRemote(urn, props, cmd, previous, opts = {}) {
   const p = plain(props);
+  const conn = p.connection || {};
+  const endpoint = endpointOf(conn);
   const logger = makeLogger(urn, p.logging);
-  const client = await connectSSH(p.connection || {});
+  const client = await connectSSH(conn, opts);
+  const started = Date.now();
+  // How the connection ended, if it did before the command's exit was known.
+  let lost;
+  client.on("error", (e) => {
+    if (!lost) {
+      lost =
+        e.message === "Keepalive timeout"
+          ? `${endpoint} stopped answering: no reply to ${keepaliveOf(opts).count} ssh keepalives ${keepaliveOf(opts).interval / 1000} s apart, the connection given up after ${seconds(Date.now() - started)}`
+          : `the ssh connection to ${endpoint} failed after ${seconds(Date.now() - started)}: ${e.message}`;
+    }
+  });
+  client.on("close", () => {
+    if (!lost) {
+      lost = `the ssh connection to ${endpoint} was closed by the host after ${seconds(Date.now() - started)}`;
+    }
+  });
   try {
     return await new Promise((resolve, reject) => {
       client.exec(cmd, { env: commandEnv(props, previous) }, (e, stream) => {
         if (e) {
-          reject(e);
+          reject(new Error(`${e.message} (opening a session on ${endpoint}${lost ? `: ${lost}` : ""})`));
           return;
         }
         let out = "";
         let err = "";
         let all = "";
-        let code = null;
-        let signal = null;
+        let exit;
         stream.setEncoding("utf8");
         stream.stderr.setEncoding("utf8");
         stream.on("data", (d) => {
@@ -412,17 +606,27 @@ async function runRemote(urn, props, cmd, previous) {
           all += d;
           logger.write("stderr", d);
         });
-        stream.on("exit", (c, s) => {
-          code = c;
-          signal = s;
-        });
-        stream.on("close", async () => {
-          await logger.flush();
-          try {
-            resolve(finish(cmd, code === null && !signal ? 0 : code, signal, out, err, all));
-          } catch (x) {
-            reject(x);
+        stream.on("exit", (code, signal, _dump, message) => {
+          if (!exit) {
+            exit = { code, signal: signal ? `${signal}`.replace(/^SIG/, "") : "", message: message || "" };
           }
+        });
+        stream.on("error", () => {
+          // a write to a closed channel (stdin); how the session ended is decided on "close"
+        });
+        stream.on("close", () => {
+          // ssh2 closes the channel before it reports the connection's end: let those events land first.
+          setImmediate(async () => {
+            await logger.flush();
+            if (exit && exit.code === 0) {
+              resolve({ stdout: out.replace(/\n$/, ""), stderr: err.replace(/\n$/, "") });
+            } else if (exit) {
+              reject(commandError(remoteStatus(exit.code, exit.signal, exit.message), cmd, endpoint, "", all));
+            } else {
+              const why = lost || `the host closed the session after ${seconds(Date.now() - started)} without an exit status`;
+              reject(commandError(EXIT_MISSING, cmd, endpoint, why, all));
+            }
+          });
         });
         if (p.stdin) {
           stream.end(p.stdin);
@@ -436,8 +640,19 @@ async function runRemote(urn, props, cmd, previous) {
   }
 }
 
-function run(type, urn, props, cmd, previous) {
-  return type === "command:remote:Command" ? runRemote(urn, props, cmd, previous) : runLocal(urn, props, cmd, previous);
+function keepaliveOf(opts) {
+  return { interval: opts.keepaliveIntervalMs || KEEPALIVE_INTERVAL_MS, count: opts.keepaliveCountMax || KEEPALIVE_COUNT_MAX };
+}
+
+function run(type, urn, props, cmd, previous, opts) {
+  return type === "command:remote:Command" ? runRemote(urn, props, cmd, previous, opts) : runLocal(urn, props, cmd, previous, opts);
+}
+
+// customTimeouts arrive as the request's timeout in seconds (0: none); the official provider (pulumi-go-provider
+// middleware/cancel) turns them into the context deadline of create, update and delete.
+function deadlineOf(req) {
+  const t = req.getTimeout ? req.getTimeout() : 0;
+  return { deadline: t > 0 ? Date.now() + t * 1000 : undefined };
 }
 
 function outputs(info, inputs, result) {
@@ -561,7 +776,7 @@ const impl = {
     let result = { stdout: "", stderr: "" };
     const cmd = plain(inputs.create);
     if (!req.getPreview() && cmd) {
-      result = await run(type, urn, inputs, cmd, undefined);
+      result = await run(type, urn, inputs, cmd, undefined, deadlineOf(req));
     }
     const r = new provproto.CreateResponse();
     r.setId(id);
@@ -585,7 +800,7 @@ const impl = {
     let result = { stdout: olds.stdout ?? "", stderr: olds.stderr ?? "" };
     const cmd = plain(news.update) || plain(news.create);
     if (!req.getPreview() && cmd) {
-      result = await run(type, urn, news, cmd, { stdout: olds.stdout, stderr: olds.stderr });
+      result = await run(type, urn, news, cmd, { stdout: olds.stdout, stderr: olds.stderr }, deadlineOf(req));
     } else {
       result = { stdout: plain(result.stdout), stderr: plain(result.stderr) };
     }
@@ -599,7 +814,7 @@ const impl = {
     const props = toJS(req.getProperties());
     const cmd = plain(props.delete);
     if (cmd) {
-      await run(type, urn, props, cmd, { stdout: props.stdout, stderr: props.stderr });
+      await run(type, urn, props, cmd, { stdout: props.stdout, stderr: props.stderr }, deadlineOf(req));
     }
     return new emptyproto.Empty();
   }),
@@ -615,32 +830,48 @@ const impl = {
     return r;
   }),
   cancel: handle(() => {
-    for (const c of running) {
-      c.kill("SIGTERM");
+    // The official provider cancels every operation's context: local commands are killed (exec.CommandContext),
+    // dial loops stop; a remote command that already runs is not stopped (session.Run does not watch it).
+    for (const stop of running) {
+      stop("cancelled (the engine's Cancel)");
     }
     return new emptyproto.Empty();
   }),
 };
 
-const server = new grpc.Server({
-  "grpc.max_receive_message_length": 400 * 1024 * 1024,
-  "grpc.max_send_message_length": 400 * 1024 * 1024,
-});
-server.addService(provrpc.ResourceProviderService, impl);
-server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
-  if (err) {
-    process.stderr.write(`could not start provider RPC server: ${err.message}\n`);
-    process.exit(1);
+function serve() {
+  for (const a of process.argv.slice(2)) {
+    if (!a.startsWith("-")) {
+      engineAddress = a;
+    }
   }
-  process.stdout.write(`${port}\n`);
-});
-// The engine stops plugins by sending SIGINT to their process group, then kills them after 5 s.
-const shutdown = () => {
-  for (const c of running) {
-    c.kill("SIGTERM");
-  }
-  server.forceShutdown();
-  process.exit(0);
-};
-process.on("SIGTERM", shutdown);
-process.on("SIGINT", shutdown);
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": 400 * 1024 * 1024,
+    "grpc.max_send_message_length": 400 * 1024 * 1024,
+  });
+  server.addService(provrpc.ResourceProviderService, impl);
+  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
+    if (err) {
+      process.stderr.write(`could not start provider RPC server: ${err.message}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`${port}\n`);
+  });
+  // The engine stops plugins by sending SIGINT to their process group, then kills them after 5 s.
+  const shutdown = () => {
+    for (const stop of running) {
+      stop("the provider was shut down");
+    }
+    server.forceShutdown();
+    process.exit(0);
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+if (require.main === module) {
+  serve();
+} else {
+  // Required as a module (the lab tests drive the SSH and local runs directly); the engine runs this file.
+  module.exports = { runRemote, runLocal, connectSSH, KEEPALIVE_INTERVAL_MS, KEEPALIVE_COUNT_MAX };
+}
