@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { findHostKey, knownHostsName } from "./knownHosts";
-import { parsePortRange } from "./net";
+import { EPHEMERAL, EPHEMERAL_PORTS, parsePortRange } from "./net";
 import { checkRules, RawCluster } from "./rules";
 import { NAMESPACE, validateAgainstSchema } from "./schema";
 import { Cluster, ConfigProblem, FirewallBackend, Host, Os, VerifyTest } from "./types";
@@ -150,7 +150,8 @@ function resolve(raw: RawConfig, readKnownHosts: (file: string) => string): { cl
     mpi: {
       network: raw.mpi.network,
       btlPorts: parsePortRange(raw.mpi.btlPorts),
-      oobPorts: parsePortRange(raw.mpi.oobPorts),
+      oobPorts: raw.mpi.oobPorts === EPHEMERAL ? EPHEMERAL_PORTS : parsePortRange(raw.mpi.oobPorts),
+      oobEphemeral: raw.mpi.oobPorts === EPHEMERAL,
       extraMca: raw.mpi.extraMca,
     },
     firewall: { allowFrom: raw.firewall.allowFrom ?? [raw.mpi.network] },

@@ -1,6 +1,15 @@
 /** Parsing of the network values in the config: port ranges and IPv4 CIDRs. */
 import { PortRange } from "./types";
 
+/**
+ * The ports the runtime may get from the system when no fixed range is set (`oobPorts: ephemeral`): the ephemeral
+ * ports of Linux (net.ipv4.ip_local_port_range, 32768-60999 by default) and of macOS (net.inet.ip.portrange.first
+ * and .last, 49152-65535), together. The verification job checks that a host really hands out ports in here.
+ */
+export const EPHEMERAL_PORTS: PortRange = { first: 32768, last: 65535 };
+
+export const EPHEMERAL = "ephemeral";
+
 export function parsePortRange(text: string): PortRange {
   const [first, last] = text.split("-").map(Number);
   return { first, last };

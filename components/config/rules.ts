@@ -3,7 +3,7 @@
  * (defaults filled in) and returns problems at the path of the field to change.
  */
 import { configPath as at, show } from "./schema";
-import { cidrContains, parseCidr, parsePortRange, portCount, rangeContains, rangesOverlap, formatPortRange, isIpv4 } from "./net";
+import { EPHEMERAL, cidrContains, parseCidr, parsePortRange, portCount, rangeContains, rangesOverlap, formatPortRange, isIpv4 } from "./net";
 import { ConfigProblem, PortRange } from "./types";
 
 /** The raw config after the schema pass: shapes are right, defaults are in. */
@@ -73,14 +73,27 @@ function portRangeProblems(path: string, text: string): ConfigProblem[] {
   return [];
 }
 
-const portRangesAreSound: Rule = (c) => [
-  ...portRangeProblems(at("/mpi/btlPorts"), c.mpi.btlPorts),
-  ...portRangeProblems(at("/mpi/oobPorts"), c.mpi.oobPorts),
-];
+/** The fixed port ranges of the config: btlPorts, and oobPorts unless the runtime uses ephemeral ports. */
+function fixedRanges(c: RawCluster): Array<"btlPorts" | "oobPorts"> {
+  return c.mpi.oobPorts === EPHEMERAL ? ["btlPorts"] : ["btlPorts", "oobPorts"];
+}
+
+const portRangesAreSound: Rule = (c) => fixedRanges(c).flatMap((key) => portRangeProblems(at(`/mpi/${key}`), c.mpi[key]));
 
 function soundRange(text: string): PortRange | undefined {
-  return portRangeProblems("", text).length ? undefined : parsePortRange(text);
+  return text === EPHEMERAL || portRangeProblems("", text).length ? undefined : parsePortRange(text);
 }
+
+/** Measured in issue 14: with a fixed runtime range, 4-10 of 24 concurrent mpiruns from one host failed. */
+const fixedRuntimeRangeAdmitsOneJob: Rule = (c) =>
+  c.mpi.oobPorts === EPHEMERAL || !soundRange(c.mpi.oobPorts)
+    ? []
+    : [
+        warning(
+          at("/mpi/oobPorts"),
+          `${c.mpi.oobPorts} lets only one mpirun at a time start on each host: mpirun listens on every free port of a fixed runtime range (PRRTE and ORTE oob_tcp_listener.c), so a second mpirun started on that host meanwhile fails ("PRTE has lost communication with a remote daemon"); leave oobPorts at ephemeral (the default) for concurrent jobs`,
+        ),
+      ];
 
 const portRangesDoNotOverlap: Rule = (c) => {
   const btl = soundRange(c.mpi.btlPorts);
@@ -94,8 +107,9 @@ const portRangesDoNotOverlap: Rule = (c) => {
   ];
 };
 
+// The ephemeral runtime window is only ever opened (no deny rule), so an SSH port inside it is safe.
 const portRangesAvoidSsh: Rule = (c) => {
-  const ranges = (["btlPorts", "oobPorts"] as const).flatMap((key) => {
+  const ranges = fixedRanges(c).flatMap((key) => {
     const range = soundRange(c.mpi[key]);
     return range ? [{ key, range }] : [];
   });
@@ -216,6 +230,7 @@ export const rules: Rule[] = [
   userIsSet,
   portRangesAreSound,
   portRangesDoNotOverlap,
+  fixedRuntimeRangeAdmitsOneJob,
   portRangesAvoidSsh,
   btlRangeFitsSlots,
   networksAreSound,

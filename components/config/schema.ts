@@ -23,6 +23,7 @@ const expectations: Record<string, { wrong: string; expected: string }> = {
   address: { wrong: "is not a host name or IP address", expected: "e.g. node1.example.edu or 10.0.0.5" },
   unixUser: { wrong: "is not a user name", expected: "lower-case letters, digits, _ . -, starting with a letter or _" },
   portRange: { wrong: "is not a port range", expected: "FIRST-LAST, e.g. 50000-50099" },
+  runtimePorts: { wrong: "is not a port range nor ephemeral", expected: "ephemeral, or FIRST-LAST such as 50100-50199" },
   cidr: { wrong: "is not an IPv4 network", expected: "a.b.c.d/n, e.g. 10.0.0.0/24" },
   absPath: {
     wrong: "is not an absolute path of plain characters",

@@ -36,7 +36,13 @@ export interface Python {
 export interface Mpi {
   network: string;
   btlPorts: PortRange;
+  /** The runtime's ports: the configured range, or EPHEMERAL_PORTS when oobEphemeral. */
   oobPorts: PortRange;
+  /**
+   * The runtime listens where the system puts it (no oob_tcp_dynamic_ipv4_ports). mpirun binds every free port of a
+   * fixed range (PRRTE and ORTE oob_tcp_listener.c, create_listen), so a fixed range admits one mpirun per host.
+   */
+  oobEphemeral: boolean;
   extraMca: Record<string, string | number | boolean>;
 }
 

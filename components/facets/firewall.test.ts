@@ -41,6 +41,15 @@ function singlePorts(): Cluster {
   const c = example();
   c.mpi.btlPorts = { first: 50000, last: 50000 };
   c.mpi.oobPorts = { first: 50001, last: 50001 };
+  c.mpi.oobEphemeral = false;
+  return c;
+}
+
+/** The runtime confined to a fixed range (oobPorts: 50100-50199): closed to others like the BTL range. */
+function fixedRuntimeRange(): Cluster {
+  const c = example();
+  c.mpi.oobPorts = { first: 50100, last: 50199 };
+  c.mpi.oobEphemeral = false;
   return c;
 }
 
@@ -51,8 +60,17 @@ const withBackend = (cluster: Cluster, name: string, backend: FirewallBackend): 
 };
 
 describe("desired state", () => {
-  it("opens the BTL and runtime ranges of the example only to the cluster network, and closes them to everyone else", () => {
+  it("opens the BTL range and the ephemeral runtime window of the example to the cluster network, and closes only the BTL range to everyone else", () => {
     const c = example();
+    expect(firewall.render({ cluster: c, host: hostNamed(c, "linux1"), clusterPublicKey: "k" }).desired).toEqual({
+      rules:
+        "allow tcp 50000-50099 from 128.5.5.0/24\n" + "allow tcp 32768-65535 from 128.5.5.0/24\n" + "deny tcp 50000-50099 from others\n",
+      effective: "open",
+    });
+  });
+
+  it("closes a fixed runtime range to everyone else, like the BTL range", () => {
+    const c = fixedRuntimeRange();
     expect(firewall.render({ cluster: c, host: hostNamed(c, "linux1"), clusterPublicKey: "k" }).desired).toEqual({
       rules:
         "allow tcp 50000-50099 from 128.5.5.0/24\n" +
@@ -80,11 +98,10 @@ describe("desired state", () => {
         "allow tcp 50000-50099 from 128.5.5.0/24",
         "allow tcp 50000-50099 from 10.1.0.0/16",
         "allow tcp 50000-50099 from 192.0.2.7/32",
-        "allow tcp 50100-50199 from 128.5.5.0/24",
-        "allow tcp 50100-50199 from 10.1.0.0/16",
-        "allow tcp 50100-50199 from 192.0.2.7/32",
+        "allow tcp 32768-65535 from 128.5.5.0/24",
+        "allow tcp 32768-65535 from 10.1.0.0/16",
+        "allow tcp 32768-65535 from 192.0.2.7/32",
         "deny tcp 50000-50099 from others",
-        "deny tcp 50100-50199 from others",
       ],
     },
     {

@@ -1,6 +1,6 @@
 /**
  * firewall: opens exactly the MPI port ranges (BTL and runtime/OOB, TCP) to `firewall.allowFrom` and closes
- * them to everyone else, through the host's own firewall. The desired state is semantic and the same for every
+ * the fixed ones to everyone else, through the host's own firewall. The desired state is semantic and the same for every
  * backend (`allow tcp 50000-50099 from 10.0.0.0/24`, `deny tcp 50000-50099 from others`); each backend's probe
  * reads back only what mpi-hosts owns (table inet mpi_hosts, chain MPI-HOSTS, rules tagged mpi-hosts, anchor
  * com.apple/mpi-hosts) and prints the same lines, so drift reads the same on every host.
@@ -46,13 +46,18 @@ export interface PortRule {
   from?: string;
 }
 
-/** Allow rules for every (range, network), then one deny per range: the order every backend keeps. */
+/**
+ * Allow rules for every (range, network), then one deny per fixed range: the order every backend keeps. The ephemeral
+ * runtime window (oobPorts: ephemeral) is only opened, never closed to others: every service that listens on a port
+ * the system handed out lives there, and closing it would change what the host's own firewall decided for them.
+ */
 export function firewallRules(cluster: Cluster): PortRule[] {
   const ranges = [cluster.mpi.btlPorts, cluster.mpi.oobPorts];
+  const closed = cluster.mpi.oobEphemeral ? [cluster.mpi.btlPorts] : ranges;
   const networks = [...new Set(cluster.firewall.allowFrom)];
   return [
     ...ranges.flatMap((r) => networks.map((from): PortRule => ({ action: "allow", first: r.first, last: r.last, from }))),
-    ...ranges.map((r): PortRule => ({ action: "deny", first: r.first, last: r.last })),
+    ...closed.map((r): PortRule => ({ action: "deny", first: r.first, last: r.last })),
   ];
 }
 

@@ -4,8 +4,13 @@
  * 4.x reads only ~/.openmpi/mca-params.conf (ORTE included), 5.x reads the BTL settings there and
  * the runtime's from ~/.prte/mca-params.conf (PRRTE). Writing both keeps the desired state
  * independent of what is installed, so review shows exact bytes without asking the host.
+ *
+ * Runtime ports: with `oobPorts: ephemeral` (the default) no oob_tcp_dynamic_ipv4_ports is written. mpirun (the HNP:
+ * prterun, orterun) listens on every free port of that range and each daemon on the first free one (PRRTE
+ * src/mca/oob/tcp/oob_tcp_listener.c create_listen: "only the HNP binds to multiple ports"; ORTE the same), so a
+ * second mpirun on a host finds the range taken and its daemons cannot call back ("NO PATH TO TARGET").
  */
-import { portCount } from "../config/net";
+import { formatPortRange, portCount } from "../config/net";
 import { templates } from "../render/templates";
 import { FacetDefinition } from "./facet";
 import { renderScripts } from "./scripts";
@@ -14,11 +19,14 @@ export const mcaParams: FacetDefinition = {
   name: "mcaParams",
   appliesTo: () => true,
   render({ cluster, host }) {
-    const { btlPorts, oobPorts, network, extraMca } = cluster.mpi;
+    const { btlPorts, oobPorts, oobEphemeral, network, extraMca } = cluster.mpi;
     const data = {
       btl: btlPorts,
       btlCount: portCount(btlPorts),
-      oob: oobPorts,
+      oobRange: oobEphemeral ? "" : formatPortRange(oobPorts),
+      runtimePortsComment: oobEphemeral
+        ? "# Runtime ports: the system's ephemeral ports, so that several mpiruns can run at once on a host."
+        : "# Runtime ports: this fixed range; mpirun listens on all of it, so one mpirun at a time per host.",
       network,
       extra: Object.keys(extraMca)
         .sort()

@@ -35,7 +35,7 @@ function cluster(hosts = 3, mutate: (c: Cluster) => void = () => undefined): Clu
       firewallBackend: "auto" as const,
     })),
     python: { kind: "system", prefix: "/opt/conda", channel: "conda-forge", mpi4py: "4.0.*", openmpi: "5.0.*", prefixLink: "auto" },
-    mpi: { network: "10.0.0.0/24", btlPorts: { first: 50000, last: 50099 }, oobPorts: { first: 50100, last: 50199 }, extraMca: {} },
+    mpi: { network: "10.0.0.0/24", btlPorts: { first: 50000, last: 50099 }, oobPorts: { first: 50100, last: 50199 }, oobEphemeral: false, extraMca: {} },
     firewall: { allowFrom: ["10.0.0.0/24"] },
     verify: { enabled: true, from: "h1", tests: ["helloworld", "ringtest", "pingpong"], timeoutSeconds: 60 },
   };
