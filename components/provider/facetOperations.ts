@@ -29,6 +29,12 @@ export interface FacetInputs {
 export interface FacetOutputs extends FacetInputs {
   /** What the last apply said ("no change", or what it did). */
   lastApply: string;
+  /**
+   * When apply last ran (create or update; an ISO time): new at every apply, kept by read, not an input, so
+   * not part of diff. The verification job is triggered by every facet's stamp, so it runs again after
+   * any change on any host, drift repairs included. Missing in states written before it.
+   */
+  appliedAt?: string;
 }
 
 type Json = Parameters<typeof diffStates>[0];
@@ -128,7 +134,7 @@ async function converge(props: FacetInputs): Promise<FacetOutputs> {
   if (differences.length) {
     throw new Error(`${props.host}: ${props.facet} still differs after apply:\n${describeDifferences(differences)}`);
   }
-  return { ...props, state: actual, lastApply: notes.join("; ") || "applied" };
+  return { ...props, state: actual, lastApply: notes.join("; ") || "applied", appliedAt: new Date().toISOString() };
 }
 
 /** Compares what was last seen on the host (olds.state) with what the config asks for (news.state). */
@@ -142,6 +148,8 @@ function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
     // A state written before packed scripts and the provider loader: rewritten once,
     // by an apply that finds nothing to do, so that refreshes get the compact form and the new code.
     olds.hostProbes === undefined ||
+    // Likewise a state written before appliedAt: without it, every preview would see the job's trigger unknown.
+    olds.appliedAt === undefined ||
     !same(seen, news.state) ||
     !same(oldConnection, newConnection) ||
     !same(unpackScripts(olds.scripts), unpackScripts(news.scripts)) ||

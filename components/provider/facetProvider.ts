@@ -67,12 +67,14 @@ export type FacetResourceArgs = { [K in keyof FacetInputs]: pulumi.Input<FacetIn
 export class Facet extends pulumi.dynamic.Resource {
   declare readonly state: pulumi.Output<FacetOutputs["state"]>;
   declare readonly lastApply: pulumi.Output<string>;
+  /** When apply last ran on the host (see FacetOutputs.appliedAt); unknown in a preview that will apply. */
+  declare readonly appliedAt: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: FacetResourceArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       facetProvider,
       name,
-      { ...args, lastApply: undefined },
+      { ...args, lastApply: undefined, appliedAt: undefined },
       { ...opts, additionalSecretOutputs: ["connection", "secretEnv"] },
       "mpi-hosts",
       "Facet",
