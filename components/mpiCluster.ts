@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./config/types";
 import { HostSummary, MpiHost } from "./mpiHost";
 import { ClusterKey } from "./provider/clusterKey";
-import { verificationJob } from "./verification";
+import { verificationJob, verificationReport } from "./verification";
+import { VerifyReport } from "./verify/report";
 
 export interface MpiClusterArgs {
   cluster: Cluster;
@@ -14,7 +15,8 @@ export interface MpiClusterArgs {
 export class MpiCluster extends pulumi.ComponentResource {
   readonly hosts: MpiHost[];
   readonly clusterKey: ClusterKey;
-  readonly verification?: pulumi.Output<string>;
+  /** The verification job's report (`pulumi stack output verification --json`); absent when verify.enabled is false. */
+  readonly verification?: pulumi.Output<VerifyReport>;
   readonly summary: pulumi.Output<Record<string, HostSummary>>;
 
   constructor(name: string, args: MpiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -38,8 +40,14 @@ export class MpiCluster extends pulumi.ComponentResource {
     this.summary = pulumi.all(Object.fromEntries(this.hosts.map((h, i) => [cluster.hosts[i].name, h.summary])));
     if (cluster.verify.enabled) {
       const desired = pulumi.all(Object.fromEntries(this.hosts.map((h, i) => [cluster.hosts[i].name, h.desired])));
-      const job = verificationJob(`${name}-verify`, cluster, desired, args.adminPrivateKey, { parent: this, dependsOn: this.hosts });
-      this.verification = job.stdout;
+      const appliedAt = Object.fromEntries(
+        this.hosts.flatMap((h, i) => Object.entries(h.appliedAt).map(([facet, at]) => [`${cluster.hosts[i].name}/${facet}`, at])),
+      );
+      const job = verificationJob(`${name}-verify`, cluster, desired, appliedAt, args.adminPrivateKey, {
+        parent: this,
+        dependsOn: this.hosts,
+      });
+      this.verification = verificationReport(job, cluster.verify.from);
     }
     this.registerOutputs({ summary: this.summary, verification: this.verification });
   }

@@ -30,6 +30,8 @@ export class MpiHost extends pulumi.ComponentResource {
   readonly facets: Facet[] = [];
   /** Desired state of every facet, for the verification job's trigger. */
   readonly desired: pulumi.Output<Record<string, unknown>>;
+  /** When each facet's apply last ran, by facet name: the job's other trigger (one entry each, so a preview names the facet). */
+  readonly appliedAt: Record<string, pulumi.Output<string | undefined>> = {};
   readonly summary: pulumi.Output<HostSummary>;
 
   constructor(name: string, args: MpiHostArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -75,6 +77,7 @@ export class MpiHost extends pulumi.ComponentResource {
         { parent: this, dependsOn: previous ? [previous] : [] },
       );
       this.facets.push(resource);
+      this.appliedAt[facetName] = resource.appliedAt;
       previous = resource;
     });
     this.desired = rendered.apply((all) => Object.fromEntries(all.map((f) => [f.facet, f.desired])));

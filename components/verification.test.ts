@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "./config/load";
 import { renderHost } from "./facets";
-import { renderPlannedScript, renderVerifyScript, verificationFingerprint } from "./verification";
+import { renderPlannedScript, renderVerifyScript, reportOfJob, verificationFingerprint } from "./verification";
 import { planVerification } from "./verify/plan";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8CMOdAuu5Lm9h3jsiYNBvnpOhVLkC3AbCQyzHANlT/ mpi-hosts cluster";
@@ -82,5 +82,73 @@ describe("the verification scripts", () => {
   it("run everything from inside main with stdin closed (the script arrives on stdin; mpirun forwards stdin)", () => {
     for (const f of files)
       expect(fs.readFileSync(path.join(dir, f), "utf8").trimEnd().split("\n").at(-1)).toMatch(/^main ("\$@" )?<\/dev\/null$/);
+  });
+});
+
+describe("the verification job's output", () => {
+  const fixture = () => readStackFile("test/fixtures/Pulumi.linux-system.yaml") as any;
+
+  it("is the JSON report alone on stdout; progress and the summary line go to stderr (pulumi up logs only stderr)", () => {
+    // One host: the head runs every step itself, no ssh. With an empty HOME (no hostfile) it stops at stage software.
+    const raw = fixture();
+    raw.hosts = [raw.hosts[0]];
+    const script = renderVerifyScript(loadClusterOrThrow(raw).cluster);
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "verify-output-"));
+    try {
+      const run = spawnSync("sh", ["-s"], {
+        input: script,
+        cwd: home,
+        env: { ...process.env, HOME: home, TMPDIR: home },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect({ status: run.status, stderr: run.stderr }).toMatchObject({ status: 1 });
+      expect(run.stdout.split("\n")).toEqual([expect.stringMatching(/^\{"version":1,"ok":false,/), ""]);
+      const { report, problem } = reportOfJob(run.stdout, "node1");
+      expect(problem).toBeUndefined();
+      expect(report).toMatchObject({ version: 1, ok: false, failedStage: "software", from: "node1" });
+      const stderr = run.stderr.split("\n");
+      expect(stderr).toContain(report.summary);
+      expect(stderr).toContain("mpi-hosts: verify: preflight failed at stage software: no MPI test started");
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  const report = {
+    version: 1,
+    ok: true,
+    failedStage: null,
+    from: "node1",
+    seconds: 1.5,
+    summary: "mpi-hosts verify: ok in 1.5 s",
+    stages: [],
+  };
+
+  it.each([
+    ["the report alone", `${JSON.stringify(report)}\n`],
+    [
+      "a summary line, then the report (the job of an earlier mpi-hosts, still in the state)",
+      `${report.summary}\n${JSON.stringify(report)}\n`,
+    ],
+  ])("is read into the report object from %s", (_what, stdout) => {
+    expect(reportOfJob(stdout, "node1")).toEqual({ report });
+  });
+
+  it.each([
+    ["nothing", "", /^the verification job printed no report \(no output at all\)$/],
+    ["no report", "Welcome to node1!\n", /^the verification job printed no report \(its last output: Welcome to node1!\)$/],
+    ["a cut report", '{"version":1,"ok":true,"fa\n', /^the verification report is not valid JSON/],
+  ])("is a failed report that says why, never an empty or passing one, from %s", (_what, stdout, why) => {
+    const { report: failed, problem } = reportOfJob(stdout, "node1");
+    expect(problem).toMatch(why);
+    expect(failed).toMatchObject({
+      version: 1,
+      ok: false,
+      failedStage: "report",
+      from: "node1",
+      summary: `mpi-hosts verify: FAILED from node1: ${problem}`,
+    });
+    expect(failed.failures).toEqual([expect.objectContaining({ stage: "report", kind: "no-report", message: problem })]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The verification job: preflight from verify.from (ssh between every pair, software and versions, names, a TCP
- * matrix over the MPI port ranges), then mpirun's tests; re-run whenever any desired state changes. The same script
- * runs under `pulumi up` (remote.Command) and on demand (`npm run verify`); both read its JSON report.
+ * matrix over the MPI port ranges), then mpirun's tests; re-run whenever any desired state changes or any facet's
+ * apply ran (a repair of drift included). The same script runs under `pulumi up` (remote.Command) and on demand
+ * (`npm run verify`); both read its JSON report from its standard output.
  */
 import { createHash } from "crypto";
 import * as command from "@pulumi/command";
@@ -9,8 +10,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./config/types";
 import { templates } from "./render/templates";
 import { planLines, planVerification, VerifyOptions, VerifyPlan } from "./verify/plan";
+import { parseVerifyOutput, VerifyReport } from "./verify/report";
 
-/** The script the head host runs with `sh -s`: stdout is a summary line and the JSON report; exit 1 on any failure. */
+/**
+ * The script the head host runs with `sh -s`: stdout is the JSON report (one line) and nothing else; stderr is
+ * progress, the one-line summary and what failed; exit 1 on any failure.
+ */
 export function renderVerifyScript(cluster: Cluster, options: VerifyOptions = {}): string {
   return renderPlannedScript(planVerification(cluster, options));
 }
@@ -68,10 +73,25 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/** When each facet's apply last ran, by "host/facet" (MpiHost.appliedAt of every host). */
+export type AppliedAt = Record<string, pulumi.Input<string | undefined>>;
+
+/**
+ * The job, re-run (replaced: @pulumi/command 1.x replaces on any change of `triggers`, and the job has no
+ * `update` command) when either trigger changes:
+ * - the fingerprint of every host's desired state and of the script: a config change, a new mpi-hosts;
+ * - every facet's appliedAt: any apply on any host, so also the repair of drift by `pulumi up --refresh`, where
+ *   the desired state stays the same. Unchanged facets keep their stamp, so a no-change `up` leaves the job
+ *   alone; in a preview, a facet that will apply has an unknown stamp, and the preview shows the job replaced
+ *   with that facet's entry of `triggers` changed.
+ * Only stderr is logged (progress and the summary line): stdout is the JSON report, kept as the `verification`
+ * output (verificationReport) rather than printed.
+ */
 export function verificationJob(
   name: string,
   cluster: Cluster,
   desiredByHost: pulumi.Input<Record<string, unknown>>,
+  appliedAt: AppliedAt,
   adminPrivateKey: pulumi.Input<string>,
   opts: pulumi.CustomResourceOptions,
 ): command.remote.Command {
@@ -92,9 +112,69 @@ export function verificationJob(
       },
       create: "sh -s",
       stdin: script,
-      triggers: [fingerprint],
-      logging: "stdoutAndStderr",
+      // A plain object of outputs, not pulumi.all: one unknown stamp leaves the others readable in a preview's diff.
+      triggers: [fingerprint, appliedAt],
+      logging: "stderr",
     },
     opts,
   );
+}
+
+/** The job's report as the stack output carries it, and why there is none when there is none. */
+export interface JobReport {
+  report: VerifyReport;
+  /** Set when the job's stdout held no report: `report` is then a failed one that says so. */
+  problem?: string;
+}
+
+/**
+ * Reads the job's stdout (the JSON report; a run of an older mpi-hosts printed a summary line first). The job exits
+ * non-zero on any failure, and then `pulumi up` fails with no output; a stdout without a report despite exit 0
+ * (lost output; a stray line before the report does not hide it) gives a failed report, never an empty, passing-looking one.
+ */
+export function reportOfJob(stdout: string, from: string): JobReport {
+  try {
+    return { report: parseVerifyOutput(stdout).report };
+  } catch (err) {
+    const problem = (err as Error).message;
+    const hint = "run the job again with npm run verify -- --stack NAME, which prints all it says";
+    return {
+      problem,
+      report: {
+        version: 1,
+        ok: false,
+        failedStage: "report",
+        from,
+        seconds: null,
+        summary: `mpi-hosts verify: FAILED from ${from}: ${problem}`,
+        stages: [],
+        ranges: [],
+        hosts: [],
+        pairs: [],
+        failures: [
+          {
+            stage: "report",
+            kind: "no-report",
+            from,
+            to: null,
+            port: null,
+            range: null,
+            expected: "the JSON report on the job's standard output",
+            detail: null,
+            message: problem,
+            hint,
+          },
+        ],
+      },
+    };
+  }
+}
+
+/** The `verification` stack output: the job's report as an object, with a warning when the job printed none. */
+export function verificationReport(job: command.remote.Command, from: string): pulumi.Output<VerifyReport> {
+  return job.stdout.apply((stdout) => {
+    const { report, problem } = reportOfJob(stdout, from);
+    if (problem) void pulumi.log.warn(`the verification job's output holds no report: ${problem}`, job);
+    return report;
+  });
 }

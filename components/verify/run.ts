@@ -1,19 +1,21 @@
 /**
  * Runs the verification job on demand, the way `pulumi up` runs it: the rendered script through `sh -s` on the
  * head host over SSH (pinned host key, the admin key), no Pulumi engine. Used by `npm run verify`, the lab
- * tests and the fail-fast benchmark.
+ * tests and the fail-fast benchmark. Its stdout is read as `pulumi up` reads it for the stack output (the JSON
+ * report, nothing else); its stderr carries the progress lines, then the summary line.
  */
 import { Cluster } from "../config/types";
 import { Connection, runScript } from "../provider/remote";
-import { renderPlannedScript } from "../verification";
+import { renderPlannedScript, reportOfJob } from "../verification";
 import { planVerification, VerifyOptions, VerifyPlan } from "./plan";
-import { parseVerifyOutput, VerifyReport } from "./report";
+import { VerifyReport } from "./report";
 
 export interface VerifyRun {
   /** The script's exit code: 0 pass, 1 failure. */
   code: number;
   /** Undefined when the script printed no report (it could not run at all); `problem` says why. */
   report?: VerifyReport;
+  /** The report's one-line summary (the line the script also printed on stderr). */
   summary?: string;
   problem?: string;
   stdout: string;
@@ -60,12 +62,12 @@ export async function runVerification(
   });
   const seconds = (Date.now() - started) / 1000;
   const run: VerifyRun = { code: result.code, stdout: result.stdout, stderr: result.stderr, seconds };
-  try {
-    const parsed = parseVerifyOutput(result.stdout);
-    run.report = parsed.report;
-    run.summary = parsed.summary;
-  } catch (err) {
-    run.problem = `${(err as Error).message}${result.stderr.trim() ? `\n${result.stderr.trim()}` : ""}`;
+  const { report, problem } = reportOfJob(result.stdout, plan.from);
+  if (problem === undefined) {
+    run.report = report;
+    run.summary = report.summary;
+  } else {
+    run.problem = `${problem}${result.stderr.trim() ? `\n${result.stderr.trim()}` : ""}`;
   }
   return run;
 }

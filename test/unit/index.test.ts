@@ -1,6 +1,7 @@
 /**
  * The Pulumi wiring of index.ts under mocks: which resources exist, their types, names and parents,
- * and what the verification job's trigger follows. Real hosts are exercised by the lab tests.
+ * what the verification job's trigger follows, and the shape of the stack outputs. Real hosts are
+ * exercised by the lab tests.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
@@ -8,8 +9,31 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { unpackHostProbes, unpackScripts } from "../../components/provider/scriptPack";
+import type { VerifyReport } from "../../components/verify/report";
 
 const created: Array<{ type: string; name: string; inputs: any }> = [];
+
+/** When the mocked apply of a facet ran: a realistic time of its own per host and facet. */
+function appliedAtOf(host: string, facet: string): string {
+  let h = 0;
+  for (const c of `${host}/${facet}`) h = (h * 31 + c.charCodeAt(0)) % 86_400_000;
+  return new Date(Date.UTC(2025, 5, 1) + h).toISOString();
+}
+
+/** What the mocked job prints on stdout: the report, one line (a passing run on the example stack, cut short). */
+const REPORT: VerifyReport = {
+  version: 1,
+  ok: true,
+  failedStage: null,
+  from: "linux1",
+  seconds: 4.2,
+  summary: "mpi-hosts verify: ok in 4.2 s from linux1: 5 hosts, 48 ranks; helloworld ok, ringtest ok",
+  stages: [{ name: "helloworld", status: "pass", seconds: 1.1, detail: "48 ranks answered from 5 hosts" }],
+  ranges: [{ label: "btl", first: 50000, last: 50099 }],
+  hosts: [],
+  pairs: [],
+  failures: [],
+};
 
 pulumi.runtime.setMocks(
   {
@@ -22,10 +46,16 @@ pulumi.runtime.setMocks(
         };
       }
       if (args.type === "pulumi-nodejs:dynamic/mpi-hosts:Facet") {
-        return { id: `${args.inputs.host}/${args.inputs.facet}`, state: { ...args.inputs, lastApply: "mocked: no change" } };
+        const { host, facet } = args.inputs;
+        return {
+          id: `${host}/${facet}`,
+          state: { ...args.inputs, lastApply: "mocked: no change", appliedAt: appliedAtOf(host, facet) },
+        };
       }
       if (args.type === "command:remote:Command") {
-        return { id: args.name, state: { ...args.inputs, stdout: "helloworld: ok" } };
+        // The "garbage" cluster's job printed something other than a report (and exited 0).
+        const stdout = args.name.startsWith("garbage-") ? "Welcome to linux1!\n" : `${JSON.stringify(REPORT)}\n`;
+        return { id: args.name, state: { ...args.inputs, stdout, stderr: `${REPORT.summary}\n` } };
       }
       return { id: `${args.name}-id`, state: args.inputs };
     },
@@ -119,8 +149,14 @@ describe("index.ts on the example stack", () => {
     expect(secretValue(mcaParams.inputs.secretEnv)).toEqual({});
   });
 
+  /** The program's verification job as registered: after every facet, whose stamps its triggers wait for. */
+  async function programJob() {
+    await valueOf(program.verification!);
+    return created.find((c) => c.type === "command:remote:Command" && c.name === "unit-verify");
+  }
+
   it("runs the verification job on verify.from with the pinned host key, after every host", async () => {
-    const job = created.find((c) => c.type === "command:remote:Command" && c.name === "unit-verify");
+    const job = await programJob();
     expect(job).toBeDefined();
     expect(secretValue(job!.inputs.connection)).toMatchObject({
       host: "128.5.5.21",
@@ -128,8 +164,46 @@ describe("index.ts on the example stack", () => {
       user: "mpi",
       hostKey: expect.stringMatching(/^ssh-ed25519 /),
     });
-    expect(job!.inputs.triggers).toHaveLength(1);
-    expect(await valueOf(program.verification!)).toBe("helloworld: ok");
+  });
+
+  it("re-runs the verification job when a desired state changes or any facet's apply runs (a drift repair too)", async () => {
+    const { facetNames } = await import("../../components/facets");
+    const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
+    const config = loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster;
+    const job = (await programJob())!;
+    const [fingerprint, appliedAt, ...rest] = job.inputs.triggers;
+    expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(rest).toEqual([]);
+    // One entry per facet of every host, named host/facet: a preview's diff of triggers names the facet that will apply.
+    const expected = Object.fromEntries(
+      config.hosts.flatMap((h) => facetNames(config, h).map((f) => [`${h.name}/${f}`, appliedAtOf(h.name, f)])),
+    );
+    expect(Object.keys(expected)).toHaveLength(35);
+    expect(appliedAt).toEqual(expected);
+  });
+
+  it("shows the job's progress and summary (stderr) as it runs, and keeps its report (stdout) out of the display", async () => {
+    const job = (await programJob())!;
+    expect(job.inputs.logging).toBe("stderr");
+  });
+
+  it("exports the verification report as an object (pulumi stack output verification --json)", async () => {
+    expect(await valueOf(program.verification!)).toEqual(REPORT);
+  });
+
+  it("exports a failed report, not an empty or passing one, when the job's stdout holds no report", async () => {
+    const { MpiCluster } = await import("../../components/mpiCluster");
+    const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
+    const garbage = new MpiCluster("garbage", {
+      cluster: loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster,
+      adminPrivateKey: "k",
+    });
+    const report = await valueOf(garbage.verification!);
+    expect(report).toMatchObject({ version: 1, ok: false, failedStage: "report", from: "linux1" });
+    expect(report.summary).toMatch(
+      /^mpi-hosts verify: FAILED from linux1: the verification job printed no report \(its last output: Welcome to linux1!\)$/,
+    );
+    expect(report.failures).toEqual([expect.objectContaining({ stage: "report", kind: "no-report" })]);
   });
 
   it("exports a per-host summary", async () => {
