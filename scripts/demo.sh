@@ -67,16 +67,14 @@ fi
 up_seconds=$((SECONDS - up_started))
 
 step "verification report (stack output 'verification')"
-# The job prints a summary line, then its JSON report: show the summary, each stage and any failure.
+# The output is the job's report as an object: show the summary, each stage and any failure.
 # shellcheck disable=SC2016 # JavaScript, not shell
-pulumi stack output verification --stack "$STACK" | node -e '
+pulumi stack output verification --json --stack "$STACK" | node -e '
   let text = "";
   process.stdin.on("data", (d) => (text += d)).on("end", () => {
-    const lines = text.split("\n");
-    const json = lines.find((l) => l.startsWith("{"));
     let report;
     try {
-      report = json && JSON.parse(json);
+      report = JSON.parse(text);
     } catch {
       report = undefined;
     }
@@ -84,7 +82,7 @@ pulumi stack output verification --stack "$STACK" | node -e '
     console.log(report.summary);
     for (const s of report.stages) console.log(`    ${s.name.padEnd(11)} ${s.status}${s.seconds == null ? "" : ` (${s.seconds} s)`}${s.detail ? `: ${s.detail}` : ""}`);
     for (const f of report.failures || []) console.log(`    failure: ${typeof f === "string" ? f : JSON.stringify(f)}`);
-    console.log("(the whole JSON report: pulumi stack output verification --stack '"$STACK"')");
+    console.log("(the whole report: pulumi stack output verification --json --stack '"$STACK"')");
   });
 '
 
