@@ -574,13 +574,13 @@ async function runRemote(urn, props, cmd, previous, opts = {}) {
     if (!lost) {
       lost =
         e.message === "Keepalive timeout"
-          ? `${endpoint} stopped answering: no reply to ${keepaliveOf(opts).count} ssh keepalives ${keepaliveOf(opts).interval / 1000} s apart, the connection given up after ${seconds(Date.now() - started)}`
-          : `the ssh connection to ${endpoint} failed after ${seconds(Date.now() - started)}: ${e.message}`;
+          ? `${endpoint} stopped answering: no reply to ${keepaliveOf(opts).count} ssh keepalives ${keepaliveOf(opts).interval / 1000} s apart, the connection given up ${seconds(Date.now() - started)} into the run`
+          : `the ssh connection to ${endpoint} failed ${seconds(Date.now() - started)} into the run: ${e.message}`;
     }
   });
   client.on("close", () => {
     if (!lost) {
-      lost = `the ssh connection to ${endpoint} was closed by the host after ${seconds(Date.now() - started)}`;
+      lost = `the ssh connection to ${endpoint} was closed by the host ${seconds(Date.now() - started)} into the run`;
     }
   });
   try {
@@ -623,7 +623,7 @@ async function runRemote(urn, props, cmd, previous, opts = {}) {
             } else if (exit) {
               reject(commandError(remoteStatus(exit.code, exit.signal, exit.message), cmd, endpoint, "", all));
             } else {
-              const why = lost || `the host closed the session after ${seconds(Date.now() - started)} without an exit status`;
+              const why = lost || `the host closed the session ${seconds(Date.now() - started)} into the run without an exit status`;
               reject(commandError(EXIT_MISSING, cmd, endpoint, why, all));
             }
           });

@@ -128,6 +128,29 @@ describe("command:remote:Command (stand-in) on a real host", () => {
     expectOutputSoFar(r.error!.message, "cmdprov-signal");
   });
 
+  // customTimeouts become the request's deadline; like the official provider, the stand-in checks it between dial
+  // attempts (a running command is not stopped by it). Port 2401 is dropped by the host's firewall: every attempt
+  // times out, and with dialErrorLimit -1 only the deadline ends the loop.
+  test("customTimeouts end a dial loop that would retry for ever: context deadline exceeded, naming the host", async () => {
+    const h = labHost(lab, "host1");
+    const conn = { ...connection(), port: 2401, perDialTimeout: 1, dialErrorLimit: -1 };
+    const started = Date.now();
+    const run = standIn.runRemote("", { connection: conn, logging: "none" }, "true", undefined, { deadline: started + 3000 }).then(
+      () => new Error("the command ran"),
+      (e: Error) => e,
+    );
+    const hung = new Promise<Error>((resolve) => setTimeout(() => resolve(new Error("still dialing 30 s later")), 30000).unref());
+    const error = await Promise.race([run, hung]);
+    const ms = Date.now() - started;
+    timings.push(`customTimeouts 3 s while dialing a dropped port: reported after ${ms} ms`);
+    messages.push(error.message.split("\n")[0]);
+    expect(error.message).toMatch(
+      new RegExp(`^context deadline exceeded \\(customTimeouts: dialing ${h.user}@${h.address}:2401, \\d+ attempts failed`),
+    );
+    expect(ms).toBeGreaterThanOrEqual(3000);
+    expect(ms).toBeLessThan(6000);
+  });
+
   // The session's sshd process (the parent of the command's shell) dying is what a reboot or a crash of sshd
   // looks like from the client: no exit status, ever.
   test.each(["KILL", "TERM"])(
