@@ -49,7 +49,7 @@ config:
   mpi-hosts:mpi:
     network: 10.213.1.0/24
     btlPorts: 50000-50099
-    oobPorts: 50100-50199
+    oobPorts: ephemeral
   mpi-hosts:firewall:
     backend: auto
     allowFrom:

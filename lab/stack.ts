@@ -11,7 +11,7 @@ export function renderLabStack(lab: Lab): string {
     "mpi-hosts:ssh": { user: first.user, port: first.port, privateKeyPath: lab.privateKeyPath },
     "mpi-hosts:hosts": lab.hosts.map((h) => ({ name: h.name, address: h.address, os: "linux", slots: lab.slots, hostKey: h.hostKey })),
     "mpi-hosts:python": { kind: "system" },
-    "mpi-hosts:mpi": { network: lab.network, btlPorts: "50000-50099", oobPorts: "50100-50199" },
+    "mpi-hosts:mpi": { network: lab.network, btlPorts: "50000-50099", oobPorts: "ephemeral" },
     "mpi-hosts:firewall": { backend: "auto", allowFrom: [lab.network] },
     "mpi-hosts:verify": { from: first.name, tests: ["helloworld", "ringtest"], timeoutSeconds: 60 },
   };

@@ -90,7 +90,8 @@ describe("render for review", () => {
     const readme = tree.get("README.md")!;
     expect(readme).toContain("```mermaid");
     expect(readme).toContain("| linux3 | 128.5.5.23 | 2400 | mpi | linux | 16 |");
-    expect(readme).toContain("| MPI rank to rank (TCP BTL) | 50000-50099 | 128.5.5.0/24 |");
+    expect(readme).toContain("| MPI rank to rank (TCP BTL) | 50000-50099 | 128.5.5.0/24 (closed to others) |");
+    expect(readme).toContain("| runtime (ORTE 4.x / PRRTE 5.x) | 32768-65535 | 128.5.5.0/24 | the system (ephemeral ports");
   });
 
   it("changes only the files of what changed: a new BTL range touches MCA files, firewall rules and scripts", () => {

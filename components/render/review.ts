@@ -42,6 +42,10 @@ function reviewReadme(cluster: Cluster, perHost: Array<{ host: Cluster["hosts"][
     network: mpi.network,
     btl: formatPortRange(mpi.btlPorts),
     oob: formatPortRange(mpi.oobPorts),
+    oobSetBy: mpi.oobEphemeral
+      ? "the system (ephemeral ports: no port setting, so that several mpiruns can run at once on a host)"
+      : "`oob_tcp_dynamic_ipv4_ports` in ~/.openmpi/mca-params.conf and ~/.prte/mca-params.conf (one mpirun at a time per host)",
+    oobClosed: mpi.oobEphemeral ? "" : " (closed to others)",
     allowFrom: cluster.firewall.allowFrom.join(", "),
     sshPorts: [...new Set(cluster.hosts.map((h) => h.port))].sort((a, b) => a - b).join(", "),
     verify: cluster.verify,

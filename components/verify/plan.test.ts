@@ -17,6 +17,30 @@ describe("planVerification", () => {
     expect([plan.btl, plan.oob]).toEqual([cluster.mpi.btlPorts, cluster.mpi.oobPorts]);
   });
 
+  it("probes the runtime on a port the system hands out, inside the window the firewall opens, when oobPorts is ephemeral", () => {
+    const lines = planLines(planVerification(example()));
+    expect(lines).toContain("range btl 50000 50099 first");
+    expect(lines).toContain("range oob 32768 65535 system");
+  });
+
+  it("probes a fixed runtime range on its first free port, as Open MPI's daemons pick it", () => {
+    const cluster = example();
+    cluster.mpi.oobPorts = { first: 50100, last: 50199 };
+    cluster.mpi.oobEphemeral = false;
+    expect(planLines(planVerification(cluster))).toContain("range oob 50100 50199 first");
+  });
+
+  it("runs the pingpong pairs of a round at once with ephemeral runtime ports, one at a time with a fixed range (mpirun takes all of it)", () => {
+    const cluster = example();
+    const concurrent = planVerification(cluster).pingpongRounds;
+    expect(concurrent.some((round) => round.length > 1)).toBe(true);
+    cluster.mpi.oobPorts = { first: 50100, last: 50199 };
+    cluster.mpi.oobEphemeral = false;
+    const sequential = planVerification(cluster).pingpongRounds;
+    expect(sequential.every((round) => round.length === 1)).toBe(true);
+    expect(sequential.flat()).toEqual(concurrent.flat());
+  });
+
   it("uses the distribution's python and mpirun for system packages, with no prefix", () => {
     const plan = planVerification(system());
     for (const h of plan.hosts) expect(h).toMatchObject({ python: "/usr/bin/python3", mpirun: "/usr/bin/mpirun", prefix: undefined });
@@ -118,7 +142,7 @@ describe("planLines", () => {
     expect(lines).toContain(
       `host ${cluster.hosts[0].name} ${cluster.hosts[0].address} ${cluster.hosts[0].port} ${cluster.hosts[0].user} ${cluster.hosts[0].slots} /usr/bin/python3 /usr/bin/mpirun -`,
     );
-    expect(lines).toContain("range btl 50000 50000");
+    expect(lines).toContain("range btl 50000 50000 first");
     expect(lines.filter((l) => l.startsWith("fail plan btl-too-small "))).toHaveLength(cluster.hosts.filter((h) => h.slots > 1).length);
     expect(lines.filter((l) => l.startsWith("hint\t")).length).toBeGreaterThan(15);
     // Every record but the catalogue's is space-separated words: no field may hold a space or a tab.

@@ -49,6 +49,8 @@ export interface VerifyPlan {
   hosts: PlannedHost[];
   btl: PortRange;
   oob: PortRange;
+  /** The runtime listens on a port the system picks (ephemeral), which must lie in `oob`; else the first free port of it. */
+  oobEphemeral: boolean;
   tests: VerifyTest[];
   ranks: number;
   timeouts: {
@@ -98,6 +100,7 @@ export function planVerification(cluster: Cluster, options: VerifyOptions = {}):
     hosts,
     btl: cluster.mpi.btlPorts,
     oob: cluster.mpi.oobPorts,
+    oobEphemeral: cluster.mpi.oobEphemeral,
     tests: options.tests ?? cluster.verify.tests,
     ranks: hosts.reduce((n, h) => n + h.slots, 0),
     timeouts: {
@@ -127,7 +130,10 @@ export function planVerification(cluster: Cluster, options: VerifyOptions = {}):
       "--loop-huge",
       "3",
     ],
-    pingpongRounds: pingpongRounds(hosts.map((h) => h.name)),
+    // A fixed runtime range admits one mpirun per host at a time (mpirun listens on all of it): one pair per round.
+    pingpongRounds: cluster.mpi.oobEphemeral
+      ? pingpongRounds(hosts.map((h) => h.name))
+      : pingpongRounds(hosts.map((h) => h.name)).flatMap((round) => round.map((pair) => [pair])),
     staticFailures: staticFailures(cluster),
   };
 }
@@ -188,8 +194,9 @@ export function planLines(plan: VerifyPlan): string[] {
     `head ${plan.from}`,
     `kind ${plan.kind}`,
     ...plan.hosts.map((h) => ["host", h.name, h.address, h.port, h.user, h.slots, h.python, h.mpirun, dash(h.prefix)].join(" ")),
-    `range btl ${plan.btl.first} ${plan.btl.last}`,
-    `range oob ${plan.oob.first} ${plan.oob.last}`,
+    // range LABEL FIRST LAST HOW: how the probe listener picks its port, as Open MPI will (first free, or the system's).
+    `range btl ${plan.btl.first} ${plan.btl.last} first`,
+    `range oob ${plan.oob.first} ${plan.oob.last} ${plan.oobEphemeral ? "system" : "first"}`,
     ...plan.tests.map((t) => `test ${t} ${plan.timeouts.test}`),
     `timeout tcp ${plan.timeouts.tcpConnect}`,
     ...plan.staticFailures.map((f) => ["fail", "plan", f.kind, f.from, f.to, "-", f.label, f.expected, f.detail].join(" ")),

@@ -172,7 +172,7 @@ cat /tmp/listener.log; exit 1`,
     expect(config["mpi-hosts:hosts"]).toEqual(
       status.hosts.map((h) => ({ name: h.name, address: h.address, os: "linux", slots: 2, hostKey: h.hostKey })),
     );
-    expect(config["mpi-hosts:mpi"]).toEqual({ network: lab.network, btlPorts: "50000-50099", oobPorts: "50100-50199" });
+    expect(config["mpi-hosts:mpi"]).toEqual({ network: lab.network, btlPorts: "50000-50099", oobPorts: "ephemeral" });
     expect(config["mpi-hosts:firewall"]).toEqual({ backend: "auto", allowFrom: [lab.network] });
     expect(config["mpi-hosts:verify"]).toEqual({ from: "host1", tests: ["helloworld", "ringtest"], timeoutSeconds: 60 });
   });
