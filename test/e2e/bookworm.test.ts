@@ -28,8 +28,11 @@ describe("the real engine on 5 bookworm lab hosts", () => {
     expect(report.code).toBe(0);
     for (const h of HOSTS) {
       expect(report.stdout).toContain(h);
-      // Open MPI 4.x reads its runtime (ORTE) ports from the openmpi file.
-      expect(await root(e.lab, h, "cat /home/mpi/.openmpi/mca-params.conf")).toContain("oob_tcp_dynamic_ipv4_ports = 50100-50199");
+      // Open MPI 4.x reads its runtime (ORTE) settings from the openmpi file: the network, and no port range, so
+      // that mpiruns can run side by side (oobPorts: ephemeral).
+      const openmpi = await root(e.lab, h, "cat /home/mpi/.openmpi/mca-params.conf");
+      expect(openmpi).toContain(`oob_tcp_if_include = ${e.lab.network}`);
+      expect(openmpi).not.toContain("oob_tcp_dynamic_ipv4_ports");
     }
   });
 

@@ -83,11 +83,11 @@ describe("the real engine on 5 trixie lab hosts", () => {
 
   it("3. drift by hand on two hosts is named by npm run drift, fails --expect-no-changes, and pulumi up --refresh repairs it", async () => {
     const started = Date.now();
-    // host2: delete our rule that opens the runtime (OOB) ports to the cluster network.
+    // host2: delete our rule that opens the runtime's (ephemeral) ports to the cluster network.
     const rules = await root(e.lab, "host2", "iptables -S MPI-HOSTS");
     const rule = rules
       .split("\n")
-      .find((l) => l.includes(`-s ${e.lab.network}`) && l.includes("--dport 50100:50199") && l.includes("-j ACCEPT"));
+      .find((l) => l.includes(`-s ${e.lab.network}`) && l.includes("--dport 32768:65535") && l.includes("-j ACCEPT"));
     expect(rule).toBeDefined();
     const args = rule!.split(" ").slice(2).map(shellQuote).join(" ");
     await root(e.lab, "host2", `iptables -D MPI-HOSTS ${args}`);
@@ -97,7 +97,7 @@ describe("the real engine on 5 trixie lab hosts", () => {
     const found = await timings.time("step 3a: npm run drift (drift found)", () => drift(e));
     expectExit(found, 2);
     expect(found.stdout).toContain("host2:\n  firewall: changed on the host since the last `pulumi up`");
-    expect(found.stdout).toContain(`+ allow tcp 50100-50199 from ${e.lab.network}`);
+    expect(found.stdout).toContain(`+ allow tcp 32768-65535 from ${e.lab.network}`);
     expect(found.stdout).toContain("host4:\n  mcaParams: changed on the host since the last `pulumi up`");
     expect(found.stdout).toContain("- btl_tcp_port_range_v4 = 64");
     expect(found.stdout).toContain("+ btl_tcp_port_range_v4 = 100");

@@ -49,11 +49,17 @@ afterAll(async () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// The cluster the lab stands for, with the MPI ports allowed from host1 only (so host3 is "everyone else").
+// The cluster the lab stands for, with the MPI ports allowed from host1 only (so host3 is "everyone else"), and the
+// runtime on a fixed range, so that every backend both opens and closes two ranges (the ephemeral runtime window is
+// an allow rule like the others: its rendering is covered by the golden files, its traffic by the concurrency test).
 
 function labCluster(lab: Lab): Cluster {
   const doc = parse(renderLabStack(lab)) as { config: Record<string, unknown> };
-  const config = { ...doc.config, "mpi-hosts:firewall": { backend: "auto", allowFrom: [`${labHost(lab, "host1").address}/32`] } };
+  const config = {
+    ...doc.config,
+    "mpi-hosts:mpi": { ...(doc.config["mpi-hosts:mpi"] as object), oobPorts: "50100-50199" },
+    "mpi-hosts:firewall": { backend: "auto", allowFrom: [`${labHost(lab, "host1").address}/32`] },
+  };
   return loadClusterOrThrow(namespaceKeys(config)).cluster;
 }
 

@@ -62,14 +62,12 @@ describe("the facet provider on a real host", () => {
     expect(read.props.state).toEqual(inputs.state);
 
     // A hand edit shows up on the next read.
-    await rootOk(
-      lab,
-      "host1",
-      "sed -i 's/^oob_tcp_dynamic_ipv4_ports = 50100-50199$/oob_tcp_dynamic_ipv4_ports = 40000-40099/' /home/mpi/.prte/mca-params.conf",
-    );
+    await rootOk(lab, "host1", "sed -i 's/^prte_if_include = .*$/prte_if_include = 192.0.2.0\\/24/' /home/mpi/.prte/mca-params.conf");
     const drifted = await provider.read(id, outs);
     expect(drifted.props.state.openmpi).toBe(inputs.state.openmpi);
-    expect(drifted.props.state.prte).toBe((inputs.state.prte as string).replace("50100-50199", "40000-40099"));
+    expect(drifted.props.state.prte).toBe(
+      (inputs.state.prte as string).replace(/^prte_if_include = .*$/m, "prte_if_include = 192.0.2.0/24"),
+    );
     await provider.update(id, drifted.props as FacetOutputs, inputs);
   });
 

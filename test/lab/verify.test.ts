@@ -94,8 +94,9 @@ describe("a healthy 3-host trixie lab", () => {
       expect(p.tcp.oob).toMatchObject({ status: "ok" });
       expect(p.tcp.btl.port).toBeGreaterThanOrEqual(50000);
       expect(p.tcp.btl.port).toBeLessThanOrEqual(50099);
-      expect(p.tcp.oob.port).toBeGreaterThanOrEqual(50100);
-      expect(p.tcp.oob.port).toBeLessThanOrEqual(50199);
+      // The runtime probe listens where Open MPI's runtime will: a port the host hands out (Linux: 32768-60999).
+      expect(p.tcp.oob.port).toBeGreaterThanOrEqual(32768);
+      expect(p.tcp.oob.port).toBeLessThanOrEqual(60999);
       expect(p.latencyUs).toBeGreaterThan(0);
       expect(p.bandwidthMBs).toBeGreaterThan(0);
     }
