@@ -11,12 +11,16 @@ module.exports = {
     {
       ...common,
       displayName: "unit",
-      testMatch: ["<rootDir>/{components,cli,lab}/**/*.test.ts", "<rootDir>/test/unit/**/*.test.ts"],
+      testMatch: [
+        "<rootDir>/{components,cli,lab}/**/*.test.ts",
+        "<rootDir>/test/unit/**/*.test.ts",
+        "<rootDir>/test/security/**/*.unit.test.ts",
+      ],
     },
     {
       ...common,
       displayName: "lab",
-      testMatch: ["<rootDir>/test/lab/**/*.test.ts"],
+      testMatch: ["<rootDir>/test/lab/**/*.test.ts", "<rootDir>/test/security/**/*.lab.test.ts"],
     },
     {
       ...common,

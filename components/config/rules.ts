@@ -3,7 +3,17 @@
  * (defaults filled in) and returns problems at the path of the field to change.
  */
 import { configPath as at, show } from "./schema";
-import { EPHEMERAL, cidrContains, parseCidr, parsePortRange, portCount, rangeContains, rangesOverlap, formatPortRange, isIpv4 } from "./net";
+import {
+  EPHEMERAL,
+  cidrContains,
+  parseCidr,
+  parsePortRange,
+  portCount,
+  rangeContains,
+  rangesOverlap,
+  formatPortRange,
+  isIpv4,
+} from "./net";
 import { ConfigProblem, PortRange } from "./types";
 
 /** The raw config after the schema pass: shapes are right, defaults are in. */
@@ -20,7 +30,7 @@ export interface RawCluster {
     firewallBackend?: string;
   }>;
   python: { kind: string; prefix: string };
-  mpi: { network: string; btlPorts: string; oobPorts: string };
+  mpi: { network: string; btlPorts: string; oobPorts: string; extraMca?: Record<string, unknown>; allowUnsafeMca?: string[] };
   firewall: { backend: string; allowFrom?: string[]; allowAnywhere: boolean };
   verify: { from?: string };
 }
@@ -224,6 +234,73 @@ const samePrefixEverywhere: Rule = (c) => {
   );
 };
 
+/**
+ * MCA keys that undo what mpi-hosts manages: extraMca is written after the managed keys, and the last one wins. Matched
+ * with and without a project prefix (prte_oob_tcp_if_include is PRRTE's spelling of oob_tcp_if_include).
+ */
+interface Unsafe {
+  wrong: string;
+  expected: string;
+}
+const MANAGED_MCA: Array<{ name: RegExp; unsafe: (c: RawCluster) => Unsafe }> = [
+  {
+    name: /^btl_tcp_port_(min|range)_v[46]$/,
+    unsafe: () => ({
+      wrong: "overrides the MPI ports mpi-hosts sets from mpi.btlPorts, the ones the firewall opens",
+      expected: "change mpi.btlPorts instead",
+    }),
+  },
+  {
+    name: /^((btl_tcp|oob_tcp|prte)_)?if_(include|exclude)$/,
+    unsafe: () => ({
+      wrong: "overrides the interfaces of MPI and runtime traffic, which mpi-hosts confines to mpi.network",
+      expected: "change mpi.network instead",
+    }),
+  },
+  {
+    name: /^oob_tcp_(dynamic|static)_ipv[46]_ports$/,
+    unsafe: (c) =>
+      c.mpi.oobPorts === EPHEMERAL
+        ? {
+            wrong:
+              "fixes the runtime's ports, which breaks concurrent jobs: mpirun listens on every free port of a fixed range, so a second mpirun started on a host fails",
+            expected: "for a fixed range, set mpi.oobPorts",
+          }
+        : {
+            wrong: "overrides the runtime ports mpi-hosts sets from mpi.oobPorts, the ones the firewall opens",
+            expected: "change mpi.oobPorts instead",
+          },
+  },
+];
+
+/** Options that stop ssh from checking host keys, in ssh's own spellings (-o Key=value, -oKey value). */
+const HOST_KEY_CHECK_OFF = /StrictHostKeyChecking\s*[=\s]\s*"?(no|off|accept-new)\b|(Global|User)KnownHostsFile\s*[=\s]\s*"?\/dev\/null/i;
+
+function unsafeMca(c: RawCluster, name: string, value: unknown): Unsafe | undefined {
+  const bare = name.replace(/^(opal|ompi|orte|prte|pmix)_(?=.+_)/, "");
+  const managed = MANAGED_MCA.find((m) => m.name.test(name) || m.name.test(bare));
+  if (managed) return managed.unsafe(c);
+  if (HOST_KEY_CHECK_OFF.test(String(value))) {
+    return {
+      wrong: `turns off ssh host key checking for mpirun's daemons (${show(value)}), where mpi-hosts pins every host's key`,
+      expected: "leave host key checking on",
+    };
+  }
+  return undefined;
+}
+
+const extraMcaKeepsPromises: Rule = (c) => {
+  const allowed = new Set(c.mpi.allowUnsafeMca ?? []);
+  return Object.entries(c.mpi.extraMca ?? {}).flatMap(([name, value]) => {
+    const unsafe = unsafeMca(c, name, value);
+    if (!unsafe) return [];
+    const path = at("/mpi/extraMca", name);
+    return allowed.has(name)
+      ? [warning(path, `${unsafe.wrong} (allowed by mpi.allowUnsafeMca)`)]
+      : [error(path, `${unsafe.wrong} (${unsafe.expected}, or name ${name} in mpi.allowUnsafeMca to mean it)`)];
+  });
+};
+
 export const rules: Rule[] = [
   uniqueHostNames,
   uniqueAddresses,
@@ -240,6 +317,7 @@ export const rules: Rule[] = [
   systemPythonOnLinuxOnly,
   firewallBackendFitsOs,
   samePrefixEverywhere,
+  extraMcaKeepsPromises,
 ];
 
 export function checkRules(raw: RawCluster): ConfigProblem[] {
