@@ -165,7 +165,10 @@ function backendData(backend: ConcreteBackend, rules: PortRule[]): BackendData {
     }
     case "ufw": {
       const commands = ufwCommands(rules);
-      const listing = commands.map((args) => `ufw ${args.map(shellQuote).join(" ")}\n`).join("");
+      // A shell file for review: the directive lets shellcheck check it as sh (SC2148 without it).
+      const listing =
+        "#!/bin/sh\n# The ufw commands the firewall apply runs on this host (rules tagged with the comment mpi-hosts).\n" +
+        commands.map((args) => `ufw ${args.map(shellQuote).join(" ")}\n`).join("");
       return { partial, files: { "ufw/commands.sh": listing }, vars: { tag: FIREWALL_TAG, commands } };
     }
     case "firewalld": {

@@ -557,7 +557,13 @@ EOF`,
       // The double must copy this ufw: the same commands through it print the same status and listings.
       const dbl = "MH_DOUBLES=/tmp/ufw-double-state /tmp/ufw-double";
       await rootOk(lab, "host2", "cat >/tmp/ufw-double && chmod 755 /tmp/ufw-double", fs.readFileSync(path.join(DOUBLES, "ufw"), "utf8"));
-      const commands = ["allow 2400/tcp", "--force enable", ...linesOf(facet.files["ufw/commands.sh"]).map((l) => l.replace(/^ufw /, ""))];
+      const commands = [
+        "allow 2400/tcp",
+        "--force enable",
+        ...linesOf(facet.files["ufw/commands.sh"])
+          .filter((l) => l.startsWith("ufw "))
+          .map((l) => l.replace(/^ufw /, "")),
+      ];
       await rootOk(lab, "host2", commands.map((c) => `${dbl} ${c} >/dev/null`).join("\n"));
       for (const view of ["status", "status numbered", "show added"]) {
         expect(await rootOk(lab, "host2", `${dbl} ${view}`)).toBe(await rootOk(lab, "host2", `ufw ${view}`));

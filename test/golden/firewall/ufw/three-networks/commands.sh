@@ -1,3 +1,5 @@
+#!/bin/sh
+# The ufw commands the firewall apply runs on this host (rules tagged with the comment mpi-hosts).
 ufw 'allow' 'from' '128.5.5.0/24' 'to' 'any' 'port' '50000:50099' 'proto' 'tcp' 'comment' 'mpi-hosts'
 ufw 'allow' 'from' '10.1.0.0/16' 'to' 'any' 'port' '50000:50099' 'proto' 'tcp' 'comment' 'mpi-hosts'
 ufw 'allow' 'from' '192.0.2.7/32' 'to' 'any' 'port' '50000:50099' 'proto' 'tcp' 'comment' 'mpi-hosts'
