@@ -43,11 +43,7 @@ describe.each(["sh", "bash", "zsh"])("writing the cluster key under %s", (shell)
   });
   afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
 
-  it.each([
-    ["SIGINT", 130],
-    ["SIGTERM", 143],
-    ["SIGHUP", 129],
-  ] as const)("leaves no temp copy of the key when %s stops it half way", async (signal) => {
+  it.each(["SIGINT", "SIGTERM", "SIGHUP"] as const)("leaves no temp copy of the key when %s stops it half way", async (signal) => {
     // The key arrives, then the writer stalls: the temp file exists and holds the key when the signal comes.
     const script = `${applyLibrary()}
 { printf '%s\\n' "$MPI_HOSTS_CLUSTER_KEY"; sleep 30; } | mh_write_atomic "$HOME"/.ssh/mpi-hosts_ed25519 600
