@@ -159,8 +159,28 @@ function exportLines(env: Record<string, string> | undefined): string {
     .join("");
 }
 
-/** A failed `sudo -n` (no passwordless sudo) as a clear error, or undefined. */
+/**
+ * sudo and sh by absolute path: the login shell runs the command with the user's PATH, which the python facet puts the
+ * conda prefix in front of (~/.bashrc, ~/.zshenv), so `sudo` by name is whatever <prefix>/bin/sudo is (issue 15).
+ * /usr/bin/sudo on macOS and on Linux distributions alike; /bin/sh everywhere.
+ */
+export const SUDO = "/usr/bin/sudo";
+export const SH = "/bin/sh";
+const SH_COMMAND = `${SH} -s`;
+const SUDO_SH_COMMAND = `${SUDO} -n -H ${SH} -s`;
+/** The directories of system tools first (as the scripts' shell library sets them), for the frame of runParts. */
+const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** A failed `sudo -n` (no passwordless sudo, or no sudo at all) as a clear error, or undefined. */
 export function sudoRefusal(conn: Connection, step: string, result: RunResult): RemoteError | undefined {
+  if (result.code === 127 && !result.stdout && result.stderr.includes(`${SUDO}: `)) {
+    return new RemoteError(
+      `${conn.name}: ${step} needs root, and there is no ${SUDO} on ${conn.name}: ${result.stderr.trim().split("\n")[0]} ` +
+        `(install sudo there and give ${conn.user} passwordless sudo, e.g. a file in /etc/sudoers.d)`,
+      conn.name,
+      result,
+    );
+  }
   if (result.code === 0 || result.stdout || !/^sudo: /m.test(result.stderr)) return undefined;
   return new RemoteError(
     `${conn.name}: ${step} needs root, and \`sudo -n\` failed for ${conn.user}: ${result.stderr.trim().split("\n")[0]} ` +
@@ -170,11 +190,11 @@ export function sudoRefusal(conn: Connection, step: string, result: RunResult): 
   );
 }
 
-/** Runs `script` with sh on the host (through `sudo -n` when asked); resolves with its exit code. */
+/** Runs `script` with /bin/sh on the host (through `/usr/bin/sudo -n` when asked); resolves with its exit code. */
 export async function runScript(conn: Connection, script: string, options: RunOptions): Promise<RunResult> {
   const s = await session(conn);
   const exports = exportLines(options.env);
-  const command = options.sudo ? "sudo -n -H sh -s" : "sh -s";
+  const command = options.sudo ? SUDO_SH_COMMAND : SH_COMMAND;
   s.busy++;
   s.socket.ref();
   try {
@@ -255,7 +275,7 @@ export async function runParts(conn: Connection, parts: Part[], timeoutSeconds: 
   const files = parts.flatMap((_, i) => [`o${i}`, `e${i}`]);
   const body = parts
     .map((p, i) => {
-      const shell = p.sudo ? "sudo -n -H sh -s" : "sh -s";
+      const shell = p.sudo ? SUDO_SH_COMMAND : SH_COMMAND;
       return [
         `part=${shellQuote(exportLines(p.env) + p.script)}`,
         `printf '%s' "$part" | ${shell} >"$dir/o${i}" 2>"$dir/e${i}" && c${i}=0 || c${i}=$?`,
@@ -264,6 +284,8 @@ export async function runParts(conn: Connection, parts: Part[], timeoutSeconds: 
     .join("\n");
   const codes = parts.map((_, i) => `$c${i}`).join(" ");
   const script = [
+    `PATH=${SYSTEM_PATH}:$PATH`,
+    `export PATH`,
     `dir=$(mktemp -d)`,
     `trap 'rm -rf "$dir"' EXIT`,
     body,
