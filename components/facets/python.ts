@@ -20,6 +20,13 @@ const rcFilesByOs: Record<Os, string[]> = {
 
 const systemPackages = ["openmpi-bin", "python3-mpi4py"];
 
+/**
+ * What the conda probe reports for a prefix (and its bin) that only its owner, the login user or root, can write. Its
+ * bin is first on the user's PATH: anyone else who can write there runs programs as the user, and through sudo as
+ * root; apply refuses such a prefix, and a refresh reports it as drift (issue 15).
+ */
+export const PRIVATE_PREFIX = "writable by its owner only";
+
 /** Where python and mpirun are on a host, for the verification job. */
 export function pythonPaths(kind: "conda" | "system", prefix: string): { python: string; mpirun: string } {
   return kind === "conda"
@@ -53,7 +60,7 @@ export const python: FacetDefinition = {
       host: host.name,
       privileged: false,
       probePrivileged: false,
-      desired: { mpi4py: py.mpi4py, openmpi: py.openmpi, ...blocks },
+      desired: { mpi4py: py.mpi4py, openmpi: py.openmpi, prefixAccess: PRIVATE_PREFIX, ...blocks },
       files: {
         "conda-install": `conda install -y -q -p ${host.pythonPrefix} -c ${py.channel} --override-channels mpi4py=${py.mpi4py} openmpi=${py.openmpi}\n`,
         "path.block": pathBlock,
@@ -65,6 +72,7 @@ export const python: FacetDefinition = {
         openmpi: py.openmpi,
         pathBlock: pathBlock.replace(/\n$/, ""),
         rcFiles: rcFiles.join(" "),
+        privatePrefix: PRIVATE_PREFIX,
       }),
       secretEnv: [],
     };
