@@ -170,7 +170,7 @@ const hostsSitOnTheClusterNetwork: Rule = (c) => {
       ? [
           warning(
             at(`/hosts/${i}/address`),
-            `${h.address} is outside mpi.network ${c.mpi.network} (MPI traffic is confined to that network)`,
+            `${h.address} is outside mpi.network ${c.mpi.network} (MPI traffic, and logins with the cluster key, are confined to that network)`,
           ),
         ]
       : [],

@@ -1,7 +1,8 @@
 /**
  * clusterTrust: passwordless, host-key-pinned SSH between all hosts. Every host gets the cluster
  * key pair (~/.ssh/mpi-hosts_ed25519), a known_hosts file of our own with every host's pinned key,
- * and an authorized_keys block accepting the cluster key only from the cluster's networks.
+ * and an authorized_keys block accepting the cluster key only from mpi.network, for commands only (`restrict`: no pty,
+ * no ~/.ssh/rc, no agent, port or X11 forwarding): Open MPI's ssh launcher runs `ssh HOST <daemon command>`, no more.
  * The private key reaches the host through the environment at run time, never through a script.
  */
 import { knownHostsName } from "../config/knownHosts";
@@ -21,7 +22,9 @@ export const clusterTrust: FacetDefinition = {
       key: h.hostKey,
     }));
     const knownHosts = t.render("clusterTrust/known_hosts", { entries });
-    const from = [...new Set([cluster.mpi.network, ...cluster.firewall.allowFrom])].join(",");
+    // Only the cluster network: firewall.allowFrom may be wider (0.0.0.0/0 with allowAnywhere), and other hosts'
+    // ssh to start daemons comes from the cluster's own addresses.
+    const from = cluster.mpi.network;
     const authorizedKeys = t.render("clusterTrust/authorized_keys", { from, publicKey: clusterPublicKey });
     const identity = clusterPublicKey.split(" ").slice(0, 2).join(" ");
     const publicKey = `${clusterPublicKey}\n`;
