@@ -122,12 +122,32 @@ export const FAILURE_KINDS = {
   "test-failed": {
     stage: "test",
     message: "{stage}: {detail}",
-    hint: "preflight passed (ssh, versions, names and ports): the tail of the output of mpirun above says what failed",
+    hint: "preflight passed (ssh, versions, names and ports), so mpirun itself failed: the lines of its output above say why (a rank that exited with an error, a program missing on a host)",
   },
   "test-timeout": {
     stage: "test",
-    message: "{stage}: no result within {expected} s",
-    hint: "preflight found every pair and port open, so something else holds the ranks: a second network interface outside mpi-hosts:mpi.network, a firewall table that drops after ours, or a leftover mpirun",
+    message: "{stage}: {detail}",
+    hint: "preflight found every pair and port open, so something else held the ranks: a second network interface outside mpi-hosts:mpi.network, a firewall table that drops after ours, or a stopped or overloaded host",
+  },
+  "test-launch": {
+    stage: "test",
+    message: "{stage}: {detail}",
+    hint: "the Open MPI runtime could not start or keep its daemons, on the retry too: another mpirun holding a fixed runtime range (mpi-hosts:mpi.oobPorts) on these hosts, a host that went away or killed a daemon, or orted/prted missing on a host (the lines of mpirun above name it)",
+  },
+  "pair-failed": {
+    stage: "test",
+    message: "{stage}: {from} <-> {to}: {detail}",
+    hint: "preflight passed for {from} and {to} (ssh, versions, names and ports), so mpirun itself failed: the lines of its output above say why",
+  },
+  "pair-timeout": {
+    stage: "test",
+    message: "{stage}: {from} <-> {to}: {detail}",
+    hint: "preflight found {from} and {to} open to each other, so something else held the pair: a rank or daemon stopped or starved on one of them, a second network interface outside mpi-hosts:mpi.network, a firewall table that drops after ours",
+  },
+  "pair-launch": {
+    stage: "test",
+    message: "{stage}: {from} <-> {to}: {detail}",
+    hint: "the Open MPI runtime could not start or keep its daemons on {from} and {to}, on the retry too: another mpirun holding a fixed runtime range (mpi-hosts:mpi.oobPorts) there, a host that went away or killed a daemon, or orted/prted missing (the lines of mpirun above name the host)",
   },
 } as const satisfies Record<string, FailureKind>;
 

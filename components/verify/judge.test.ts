@@ -35,7 +35,13 @@ function cluster(hosts = 3, mutate: (c: Cluster) => void = () => undefined): Clu
       firewallBackend: "auto" as const,
     })),
     python: { kind: "system", prefix: "/opt/conda", channel: "conda-forge", mpi4py: "4.0.*", openmpi: "5.0.*", prefixLink: "auto" },
-    mpi: { network: "10.0.0.0/24", btlPorts: { first: 50000, last: 50099 }, oobPorts: { first: 50100, last: 50199 }, oobEphemeral: false, extraMca: {} },
+    mpi: {
+      network: "10.0.0.0/24",
+      btlPorts: { first: 50000, last: 50099 },
+      oobPorts: { first: 50100, last: 50199 },
+      oobEphemeral: false,
+      extraMca: {},
+    },
     firewall: { allowFrom: ["10.0.0.0/24"] },
     verify: { enabled: true, from: "h1", tests: ["helloworld", "ringtest", "pingpong"], timeoutSeconds: 60 },
   };
@@ -78,6 +84,37 @@ const TESTS_PASSED = [
   "pingpong h2 h3 4.0e-03 88.1",
   "ran pingpong pass 7.0 3 pairs measured",
   "total 11.5",
+];
+
+/** Pingpong: h1-h2 measured, then h1-h3 ran out of time (nothing printed) and the job ended what it left. */
+const PAIR_TIMED_OUT = [
+  "try pingpong h1 h2 1 pass 2.1 0",
+  "pingpong h1 h2 4.2e-03 83.07",
+  "try pingpong h1 h3 1 timeout 25.0 137",
+  "reaped pingpong h1 h3 1 h1 1 ssh all",
+  "reaped pingpong h1 h3 1 h3 3 prted,python3 all",
+  "ran pingpong timeout 27.5 1 pair measured, 1 failed; stopped after round 2 of 3, when a pair ran out of time",
+];
+
+/** Pingpong: h2-h3 lost its remote daemon, was tried once more, and lost it again. */
+const LOST_TWICE = [
+  "try pingpong h1 h2 1 pass 2.1 0",
+  "pingpong h1 h2 4.2e-03 83.07",
+  "try pingpong h2 h3 1 fail 0.3 1",
+  "out pingpong h2 h3 1 PRTE has lost communication with a remote daemon.",
+  "out pingpong h2 h3 1 Remote daemon: [prterun-h1-301@0,2] on node h3",
+  "launch pingpong h2 h3 1 the runtime lost communication with a remote daemon",
+  "reaped pingpong h2 h3 1 h1 0 - all",
+  "retry pingpong h2 h3 the runtime lost communication with a remote daemon",
+  "try pingpong h2 h3 2 fail 0.3 1",
+  "out pingpong h2 h3 2 PRTE has lost communication with a remote daemon.",
+  "out pingpong h2 h3 2 HNP daemon : [prterun-h1-322@0,0] on node h1",
+  "out pingpong h2 h3 2 Remote daemon: [prterun-h1-322@0,2] on node h3",
+  "launch pingpong h2 h3 2 the runtime lost communication with a remote daemon",
+  "reaped pingpong h2 h3 2 h3 ? - failed",
+  "try pingpong h1 h3 1 pass 2.0 0",
+  "pingpong h1 h3 3.5e-05 950.5",
+  "ran pingpong fail 7.0 2 pairs measured, 1 failed",
 ];
 
 function judge(awk: string, plan: VerifyPlan, records: string[], mode: string): string {
@@ -257,6 +294,54 @@ const cases: Case[] = [
     messages: [/^ringtest: no result within 60 s$/],
   },
   {
+    name: "a pingpong pair that ran out of time, with what it left behind ended",
+    records: (p) => [...healthy(p), ...TESTS_PASSED.slice(0, 2), ...PAIR_TIMED_OUT, "total 40"],
+    stage: "pingpong",
+    kinds: ["pair-timeout"],
+    messages: [
+      /^pingpong: h1 <-> h3: no result within 60 s, and mpirun printed nothing; ended the processes it left: 1 on h1 \(ssh\), 3 on h3 \(prted,python3\)$/,
+    ],
+  },
+  {
+    name: "a pair whose runtime lost a daemon on both tries",
+    records: (p) => [...healthy(p), ...TESTS_PASSED.slice(0, 2), ...LOST_TWICE, "total 12"],
+    stage: "pingpong",
+    kinds: ["pair-launch"],
+    messages: [
+      /^pingpong: h2 <-> h3: mpirun exited 1: PRTE has lost communication with a remote daemon\.; could not look for what it left on h3; tried twice, the first try failed too: the runtime lost communication with a remote daemon$/,
+    ],
+  },
+  {
+    name: "a runtime launch failure the test's limit left no room to try again",
+    records: (p) => [
+      ...healthy(p),
+      "try helloworld h1 - 1 fail 0.4 1",
+      "out helloworld h1 - 1 ORTE was unable to reliably start one or more daemons.",
+      "launch helloworld h1 - 1 a runtime daemon did not start",
+      "noretry helloworld h1 - the limit of helloworld left no room for another try",
+      "ran helloworld fail 0.9 -",
+      "total 3",
+    ],
+    stage: "helloworld",
+    kinds: ["test-launch"],
+    messages: [
+      /^helloworld: mpirun exited 1: ORTE was unable to reliably start one or more daemons\.; not tried again \(a runtime daemon did not start\): the limit of helloworld left no room for another try$/,
+    ],
+  },
+  {
+    name: "helloworld exiting 0 with ranks missing",
+    records: (p) => [
+      ...healthy(p),
+      "try helloworld h1 - 1 fail 1.2 0",
+      "why helloworld h1 - 1 4 of 6 ranks answered",
+      "ran helloworld fail 1.3 -",
+      "total 3",
+    ],
+    stage: "helloworld",
+    kinds: ["test-failed"],
+    messages: [/^helloworld: mpirun exited 0, but 4 of 6 ranks answered$/],
+  },
+  {
     name: "helloworld failing",
     records: (p) => [...healthy(p), "ran helloworld fail 1.2 mpirun exited 1: prted: command not found", "total 3"],
     stage: "helloworld",
@@ -354,6 +439,70 @@ describe.each(AWKS)("the judge under %s", (awk) => {
       `mpi-hosts: [${r.failures[0].stage}] ${r.failures[0].message}`,
     );
     expect(text).toContain(`mpi-hosts:     fix: ${r.failures[0].hint}`);
+  });
+
+  test("passes a test whose retry passed, and says it was retried and why, in the report, its stage and the summary", () => {
+    const plan = planVerification(cluster());
+    const records = [
+      ...healthy(plan),
+      ...TESTS_PASSED.slice(0, 2),
+      "try pingpong h1 h2 1 pass 2.1 0",
+      "pingpong h1 h2 4.2e-03 83.07",
+      "try pingpong h2 h3 1 fail 0.3 0",
+      "why pingpong h2 h3 1 it printed no figures",
+      "out pingpong h2 h3 1 [host1:00591] UNSUPPORTED DAEMON ERROR STATE: NO PATH TO TARGET",
+      "launch pingpong h2 h3 1 the runtime found no path to a daemon (NO PATH TO TARGET)",
+      "retry pingpong h2 h3 the runtime found no path to a daemon (NO PATH TO TARGET)",
+      "try pingpong h2 h3 2 pass 2.2 0",
+      "pingpong h2 h3 4.0e-03 88.1",
+      "try pingpong h1 h3 1 pass 2.0 0",
+      "pingpong h1 h3 3.5e-05 950.5",
+      "ran pingpong pass 7.0 3 pairs measured",
+      "total 11",
+    ];
+    const r = report(awk, plan, records);
+    expect(r).toMatchObject({ ok: true, failures: [] });
+    const note = "retried once: h2 <-> h3 (the runtime found no path to a daemon (NO PATH TO TARGET)), passed";
+    expect(r.retries).toEqual([
+      { stage: "pingpong", from: "h2", to: "h3", reason: "the runtime found no path to a daemon (NO PATH TO TARGET)", result: "pass" },
+    ]);
+    expect(r.stages.at(-1)).toMatchObject({ name: "pingpong", status: "pass", detail: `3 pairs measured; ${note}` });
+    expect(judge(awk, plan, records, "summary").endsWith(`, pingpong ok (${note})\n`)).toBe(true);
+    expect(judge(awk, plan, records, "text")).toBe(`mpi-hosts: [pingpong] ${note}\n`);
+  });
+
+  test("carries the lines of mpirun's last try into the failure, and shows them under it in the text", () => {
+    const plan = planVerification(cluster());
+    const records = [...healthy(plan), ...TESTS_PASSED.slice(0, 2), ...LOST_TWICE, "total 12"];
+    const r = report(awk, plan, records);
+    expect(r.failures).toHaveLength(1);
+    expect(r.failures[0]).toMatchObject({
+      from: "h2",
+      to: "h3",
+      expected: "60",
+      output: [
+        "PRTE has lost communication with a remote daemon.",
+        "HNP daemon : [prterun-h1-322@0,0] on node h1",
+        "Remote daemon: [prterun-h1-322@0,2] on node h3",
+      ],
+      retried: "the runtime lost communication with a remote daemon",
+    });
+    expect(r.retries).toEqual([
+      { stage: "pingpong", from: "h2", to: "h3", reason: "the runtime lost communication with a remote daemon", result: "fail" },
+    ]);
+    // The measured pairs keep their figures.
+    expect(r.pairs.find((x) => x.from === "h1" && x.to === "h3")).toMatchObject({ bandwidthMBs: 950.5 });
+    const text = judge(awk, plan, records, "text").split("\n");
+    expect(text.slice(0, 3)).toEqual([
+      `mpi-hosts: [pingpong] ${r.failures[0].message}`,
+      "mpi-hosts:     | HNP daemon : [prterun-h1-322@0,0] on node h1",
+      "mpi-hosts:     | Remote daemon: [prterun-h1-322@0,2] on node h3",
+    ]);
+    expect(text[3]).toMatch(/^mpi-hosts: {5}fix: the Open MPI runtime could not start or keep its daemons on h2 and h3, on the retry too/);
+    // Other failures carry no output and no retry.
+    const tcp = report(awk, plan, replace(healthy(plan), "tcp h1 h3 btl", "tcp h1 h3 btl 50000 timeout 2.003 no answer within 2s"));
+    expect(tcp.failures[0]).toMatchObject({ output: [], retried: null });
+    expect(tcp.retries).toEqual([]);
   });
 
   test("marks the pairs it could not check, rather than calling them fine", () => {

@@ -145,7 +145,34 @@ describe("planLines", () => {
     expect(lines).toContain("range btl 50000 50000 first");
     expect(lines.filter((l) => l.startsWith("fail plan btl-too-small "))).toHaveLength(cluster.hosts.filter((h) => h.slots > 1).length);
     expect(lines.filter((l) => l.startsWith("hint\t")).length).toBeGreaterThan(15);
-    // Every record but the catalogue's is space-separated words: no field may hold a space or a tab.
-    for (const l of lines.filter((x) => !x.startsWith("hint\t") && !x.startsWith("fail "))) expect(l).toMatch(/^[^\t]+$/);
+    // Every record but the catalogue's and mpirun's output rules is space-separated words: no field may hold a tab.
+    const tabbed = /^(hint|noise|launch|outmax)\t/;
+    for (const l of lines.filter((x) => !tabbed.test(x) && !x.startsWith("fail "))) expect(l).toMatch(/^[^\t]+$/);
+    expect(lines.filter((l) => l.startsWith("launch\t")).length).toBeGreaterThan(3);
+  });
+});
+
+describe("the limits of the MPI tests", () => {
+  const fixed = (c: Cluster) => {
+    c.mpi.oobPorts = { first: 50100, last: 50199 };
+    c.mpi.oobEphemeral = false;
+  };
+  it.each([
+    ["ephemeral runtime ports (pairs of a round at once)", (_c: Cluster) => undefined],
+    ["a fixed runtime range (one pair at a time)", fixed],
+  ])("hold every try and one retry, and the job holds them all: %s", (_what, mutate) => {
+    const cluster = example();
+    mutate(cluster);
+    const plan = planVerification(cluster, { tests: ["helloworld", "ringtest", "pingpong"] });
+    const t = plan.timeouts;
+    expect(t.test).toBe(cluster.verify.timeoutSeconds);
+    // One try: TERM at the limit, KILL later, then one ssh round that ends what it left.
+    expect(t.mpirun).toBe(t.test + t.killAfter + t.step);
+    expect(t.stages).toEqual({ helloworld: 2 * t.mpirun, ringtest: 2 * t.mpirun, pingpong: (plan.pingpongRounds.length + 1) * t.mpirun });
+    expect(t.job).toBe(t.preflight + t.stages.helloworld! + t.stages.ringtest! + t.stages.pingpong!);
+    const lines = planLines(plan);
+    expect(lines).toContain(`test pingpong ${t.test} ${t.stages.pingpong}`);
+    expect(lines).toContain(`timeout kill ${t.killAfter}`);
+    expect(lines).toContain(`timeout mpirun ${t.mpirun}`);
   });
 });

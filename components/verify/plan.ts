@@ -8,6 +8,7 @@ import { formatPortRange, portCount } from "../config/net";
 import { Cluster, PortRange, VerifyTest } from "../config/types";
 import { pythonPaths } from "../facets/python";
 import { hintLines } from "./failures";
+import { outputRuleLines } from "./mpirunOutput";
 
 export interface PlannedHost {
   name: string;
@@ -63,8 +64,21 @@ export interface VerifyPlan {
     tcpConnect: number;
     /** How long a probe listener waits for its connections. */
     listen: number;
-    /** Limit of one mpirun. */
+    /** Limit of one mpirun (verify.timeoutSeconds): TERM then, and KILL `killAfter` seconds later. */
     test: number;
+    /** Seconds from TERM to KILL: prterun does not exit on TERM while it waits for a lost daemon. */
+    killAfter: number;
+    /**
+     * One try of an mpirun, everything included: its limit, the KILL, and ending what is left of it on its hosts
+     * (one ssh round, `step`).
+     */
+    mpirun: number;
+    /** Limit of each MPI test: its tries (one per round of pingpong pairs) and room for one more, a retry. */
+    stages: Partial<Record<VerifyTest, number>>;
+    /** The preflight's rounds: the hosts' round, then the TCP matrix's listeners, connects and clean-up. */
+    preflight: number;
+    /** The whole job: the preflight and every test's limit. */
+    job: number;
   };
   sshParallel: number;
   pingpongArgs: string[];
@@ -73,7 +87,7 @@ export interface VerifyPlan {
   staticFailures: PlannedFailure[];
 }
 
-export const DEFAULTS = { pingpongMaxBytes: 1 << 20, tcpTimeoutSeconds: 2, sshParallel: 4, sshConnectMax: 5 };
+export const DEFAULTS = { pingpongMaxBytes: 1 << 20, tcpTimeoutSeconds: 2, sshParallel: 4, sshConnectMax: 5, killAfterSeconds: 5 };
 
 export function planVerification(cluster: Cluster, options: VerifyOptions = {}): VerifyPlan {
   const hosts = cluster.hosts.map((h): PlannedHost => {
@@ -94,6 +108,17 @@ export function planVerification(cluster: Cluster, options: VerifyOptions = {}):
   const step = sshConnect + 5;
   const maxBytes = options.pingpongMaxBytes ?? DEFAULTS.pingpongMaxBytes;
   const sshParallel = options.sshParallel ?? DEFAULTS.sshParallel;
+  const tests = options.tests ?? cluster.verify.tests;
+  // A fixed runtime range admits one mpirun per host at a time (mpirun listens on all of it): one pair per round.
+  const rounds = cluster.mpi.oobEphemeral
+    ? pingpongRounds(hosts.map((h) => h.name))
+    : pingpongRounds(hosts.map((h) => h.name)).flatMap((round) => round.map((pair): Array<[string, string]> => [pair]));
+  // The rounds of ssh logins, the host's own checks, and one retry round for logins that timed out under load.
+  const hostRound = step * (Math.ceil((hosts.length - 1) / sshParallel) + 2);
+  const test = cluster.verify.timeoutSeconds;
+  const mpirun = test + DEFAULTS.killAfterSeconds + step;
+  const stages = Object.fromEntries(tests.map((t) => [t, mpirun * ((t === "pingpong" ? Math.max(1, rounds.length) : 1) + 1)]));
+  const preflight = hostRound + 3 * step + 10;
   return {
     from: cluster.verify.from,
     kind: cluster.python.kind,
@@ -101,16 +126,20 @@ export function planVerification(cluster: Cluster, options: VerifyOptions = {}):
     btl: cluster.mpi.btlPorts,
     oob: cluster.mpi.oobPorts,
     oobEphemeral: cluster.mpi.oobEphemeral,
-    tests: options.tests ?? cluster.verify.tests,
+    tests,
     ranks: hosts.reduce((n, h) => n + h.slots, 0),
     timeouts: {
       sshConnect,
       step,
-      // The rounds of ssh logins, the host's own checks, and one retry round for logins that timed out under load.
-      hostRound: step * (Math.ceil((hosts.length - 1) / sshParallel) + 2),
+      hostRound,
       tcpConnect,
       listen: step + tcpConnect + 3,
-      test: cluster.verify.timeoutSeconds,
+      test,
+      killAfter: DEFAULTS.killAfterSeconds,
+      mpirun,
+      stages,
+      preflight,
+      job: preflight + Object.values(stages).reduce((sum, seconds) => sum + seconds, 0),
     },
     sshParallel,
     // Few iterations per size: the figures are a sanity check of each link, not a benchmark.
@@ -130,10 +159,7 @@ export function planVerification(cluster: Cluster, options: VerifyOptions = {}):
       "--loop-huge",
       "3",
     ],
-    // A fixed runtime range admits one mpirun per host at a time (mpirun listens on all of it): one pair per round.
-    pingpongRounds: cluster.mpi.oobEphemeral
-      ? pingpongRounds(hosts.map((h) => h.name))
-      : pingpongRounds(hosts.map((h) => h.name)).flatMap((round) => round.map((pair) => [pair])),
+    pingpongRounds: rounds,
     staticFailures: staticFailures(cluster),
   };
 }
@@ -197,10 +223,14 @@ export function planLines(plan: VerifyPlan): string[] {
     // range LABEL FIRST LAST HOW: how the probe listener picks its port, as Open MPI will (first free, or the system's).
     `range btl ${plan.btl.first} ${plan.btl.last} first`,
     `range oob ${plan.oob.first} ${plan.oob.last} ${plan.oobEphemeral ? "system" : "first"}`,
-    ...plan.tests.map((t) => `test ${t} ${plan.timeouts.test}`),
+    ...plan.tests.map((t) => `test ${t} ${plan.timeouts.test} ${plan.timeouts.stages[t]}`),
     `timeout tcp ${plan.timeouts.tcpConnect}`,
+    `timeout kill ${plan.timeouts.killAfter}`,
+    `timeout mpirun ${plan.timeouts.mpirun}`,
+    `timeout job ${plan.timeouts.job}`,
     ...plan.staticFailures.map((f) => ["fail", "plan", f.kind, f.from, f.to, "-", f.label, f.expected, f.detail].join(" ")),
     ...hintLines(),
+    ...outputRuleLines(),
   ];
 }
 

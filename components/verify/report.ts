@@ -58,6 +58,25 @@ export interface Failure {
   detail: string | null;
   message: string;
   hint: string | null;
+  /**
+   * An MPI test's failure: the lines of mpirun's output that say what went wrong (Open MPI's headline, the host
+   * it names, a rank's error), banners and blank lines left out; the first is in `detail` and `message` too.
+   */
+  output?: string[];
+  /** Set when this mpirun was tried twice: why the first try failed (a runtime launch failure). */
+  retried?: string | null;
+}
+
+/** An mpirun tried once more after its output showed a runtime launch failure. */
+export interface Retry {
+  stage: string;
+  /** The pair for pingpong; the head and null for a test of the whole cluster. */
+  from: string;
+  to: string | null;
+  /** Why: the runtime launch failure the first try's output showed. */
+  reason: string;
+  /** How the second try ended. */
+  result: "pass" | "fail" | "timeout";
 }
 
 export interface VerifyReport {
@@ -72,6 +91,8 @@ export interface VerifyReport {
   hosts: HostResult[];
   pairs: PairResult[];
   failures: Failure[];
+  /** Every retry, passed or not (absent in reports of older jobs). */
+  retries?: Retry[];
 }
 
 export class ReportError extends Error {}
