@@ -1,6 +1,7 @@
 /**
  * `npm run verify -- --stack NAME`: the verification job on demand, over SSH from here to the head host, with no
- * `pulumi up` and no engine. Prints the host x host matrix, versions and each problem with what to change;
+ * `pulumi up` and no engine. Prints the host x host matrix, versions, retries and each problem with what to change
+ * (under a failed MPI test, the lines of mpirun's output that say why);
  * `--html FILE` also writes the matrix as a page; `--json` prints the report instead. Exit 0 pass, 1 failure.
  */
 import * as fs from "fs";
@@ -27,6 +28,10 @@ any host.
   --html FILE    also write the host x host matrix as a self-contained HTML page
   --json         print the JSON report instead of the summary
   --quiet        no progress lines on stderr
+
+Each mpirun ends at mpi-hosts:verify.timeoutSeconds (KILL 5 s after TERM), and what a failed one left on any
+host is ended. A failed test shows the lines of mpirun that say why (the host they name, the connect that failed);
+a runtime launch failure (a daemon lost or not started) is tried once more, and the summary says so.
 
 Exit 0: every stage passed. Exit 1: a stage failed (each problem is listed with what to change), or the job
 could not run.

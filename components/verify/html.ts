@@ -2,7 +2,7 @@
  * The report as one self-contained HTML page (inline CSS, no scripts, nothing fetched): the host x host matrix
  * coloured by what works, the stages, versions per host, and each problem with what to change.
  */
-import { pairOf, formatBandwidth, formatLatency } from "./summary";
+import { pairOf, formatBandwidth, formatLatency, retryText } from "./summary";
 import { PairResult, VerifyReport } from "./report";
 
 export function escapeHtml(text: string): string {
@@ -54,6 +54,7 @@ td.ok { background: #e3f6e8; } td.bad { background: #fde4e1; } td.unknown { back
 .badge.ok { background: #2e7d32; color: #fff; } .badge.bad { background: #c62828; color: #fff; } .badge.unknown { background: #9e9e9e; color: #fff; }
 .figures { font-size: .85em; color: #444; margin-top: .2em; }
 li { margin-bottom: .6em; } .hint { color: #444; }
+pre.output { margin: .3em 0; padding: .3em .6em; background: #f6f6f6; font-size: .9em; white-space: pre-wrap; }
 code { font-size: .95em; }
 `;
 
@@ -85,9 +86,14 @@ export function renderHtml(report: VerifyReport): string {
     ? `<h2>Problems (${report.failures.length})</h2><ol>${report.failures
         .map(
           (f) =>
-            `<li><strong>[${e(f.stage)}]</strong> ${e(f.message)}${f.hint ? `<div class="hint">Likely cause and what to change: ${e(f.hint)}</div>` : ""}</li>`,
+            `<li><strong>[${e(f.stage)}]</strong> ${e(f.message)}${
+              f.output && f.output.length > 1 ? `<pre class="output">${f.output.slice(1).map(e).join("\n")}</pre>` : ""
+            }${f.hint ? `<div class="hint">Likely cause and what to change: ${e(f.hint)}</div>` : ""}</li>`,
         )
         .join("\n")}</ol>`
+    : "";
+  const retries = report.retries?.length
+    ? `<h2>Retried (${report.retries.length})</h2><ul>${report.retries.map((r) => `<li>${e(retryText(r))}</li>`).join("\n")}</ul>`
     : "";
   const legend = `Each cell, row to column: ${["ssh", ...report.ranges.map((r) => `tcp ${r.label} ${r.first}-${r.last}`)].map(e).join(", ")}; green works, red fails, grey not checked. Pingpong latency and bandwidth where measured. Hover a badge for details.`;
   return `<!doctype html>
@@ -100,6 +106,7 @@ export function renderHtml(report: VerifyReport): string {
 <p>${legend}</p>
 ${matrix}
 ${problems}
+${retries}
 <h2>Stages</h2>
 <table><tr><th>stage</th><th>status</th><th>time</th><th>detail</th></tr>
 ${stages}

@@ -126,6 +126,41 @@ describe("renderSummary", () => {
     expect(text).not.toContain("problems");
   });
 
+  it("shows the lines of mpirun under a failed test, and every retry", () => {
+    const report = sample(true);
+    report.failures = [
+      {
+        stage: "pingpong",
+        kind: "pair-launch",
+        from: "host2",
+        to: "host3",
+        port: null,
+        range: null,
+        expected: "60",
+        detail: "mpirun exited 1: PRTE has lost communication with a remote daemon.",
+        message: "pingpong: host2 <-> host3: mpirun exited 1: PRTE has lost communication with a remote daemon.",
+        hint: "the Open MPI runtime could not start or keep its daemons",
+        output: ["PRTE has lost communication with a remote daemon.", "Remote daemon: [prterun-host1-322@0,2] on node host3"],
+        retried: "the runtime lost communication with a remote daemon",
+      },
+    ];
+    report.retries = [
+      { stage: "pingpong", from: "host2", to: "host3", reason: "the runtime lost communication with a remote daemon", result: "fail" },
+      { stage: "helloworld", from: "host1", to: null, reason: "a runtime daemon did not start", result: "pass" },
+    ];
+    const text = renderSummary(report);
+    expect(text).toContain(
+      "  1. [pingpong] pingpong: host2 <-> host3: mpirun exited 1: PRTE has lost communication with a remote daemon.\n" +
+        "     | Remote daemon: [prterun-host1-322@0,2] on node host3\n" +
+        "     likely cause and what to change: the Open MPI runtime",
+    );
+    expect(text).toContain("  pingpong host2 <-> host3 retried once (the runtime lost communication with a remote daemon): failed again\n");
+    expect(text).toContain("  helloworld from host1 retried once (a runtime daemon did not start): passed the second time\n");
+    const html = renderHtml(report);
+    expect(html).toContain('<pre class="output">Remote daemon: [prterun-host1-322@0,2] on node host3</pre>');
+    expect(html).toContain("<li>helloworld from host1 retried once (a runtime daemon did not start): passed the second time</li>");
+  });
+
   it.each([
     [42.5, "43 us"],
     [999, "999 us"],

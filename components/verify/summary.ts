@@ -3,7 +3,7 @@
  * bandwidth where it ran), the stages, versions per host, and each problem with its likely cause and what to
  * change. Plain text for the terminal; renderHtml (./html) draws the same matrix for a browser.
  */
-import { PairResult, TcpStatus, VerifyReport } from "./report";
+import { PairResult, Retry, TcpStatus, VerifyReport } from "./report";
 
 const MARK: Record<TcpStatus | "ok" | "fail", string> = { ok: "✓", blocked: "✗", fail: "✗", unchecked: "?" };
 
@@ -41,6 +41,14 @@ function table(rows: string[][]): string[] {
   );
 }
 
+/** "pingpong host1 <-> host3 retried once (WHY): passed the second time". */
+export function retryText(r: Retry): string {
+  const what = r.to === null ? `${r.stage} from ${r.from}` : `${r.stage} ${r.from} <-> ${r.to}`;
+  const outcome =
+    { pass: "passed the second time", fail: "failed again", timeout: "ran out of time the second time" }[r.result] ?? r.result;
+  return `${what} retried once (${r.reason}): ${outcome}`;
+}
+
 export function renderMatrix(report: VerifyReport): string[] {
   const names = report.hosts.map((h) => h.name);
   const legend = [
@@ -62,6 +70,7 @@ export function renderSummary(report: VerifyReport): string {
   });
   lines.push(`stages: ${stages.join(", ")}`);
   for (const s of report.stages.filter((x) => x.status === "skip" && x.detail)) lines.push(`  ${s.name}: ${s.detail}`);
+  for (const r of report.retries ?? []) lines.push(`  ${retryText(r)}`);
   lines.push("", ...renderMatrix(report), "");
   lines.push(
     ...table([
@@ -81,6 +90,8 @@ export function renderSummary(report: VerifyReport): string {
     lines.push("", `problems (${report.failures.length}), in the order the stages ran:`);
     report.failures.forEach((f, i) => {
       lines.push(`${String(i + 1).padStart(3)}. [${f.stage}] ${f.message}`);
+      // The first line of mpirun's output is in the message already.
+      for (const line of (f.output ?? []).slice(1)) lines.push(`     | ${line}`);
       if (f.hint) lines.push(`     likely cause and what to change: ${f.hint}`);
     });
   }
