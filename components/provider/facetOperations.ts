@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { decodeProbe, describeDifferences, diffStates } from "../facets/compare";
-import { Connection, poolKey, RunResult, runParts, runScript, sudoRefusal } from "./remote";
+import { Connection, HostLock, KILL_GRACE_SECONDS, poolKey, RunResult, runParts, runScript, sudoRefusal } from "./remote";
 import { HostProbes, unpackHostProbes, unpackScripts } from "./scriptPack";
 
 export interface FacetInputs {
@@ -114,10 +114,21 @@ function forgetHost(conn: Connection): void {
   pendingProbes.delete(poolKey(conn));
 }
 
-/** Apply, then probe, in one round trip; fails when the host still differs. */
+/**
+ * Apply and remove hold the host lock (issue 15, item 6): two runs against one host (two `pulumi up`s, an up and a
+ * destroy) take turns step by step instead of interleaving. A waiter gives up after the facet's own limit plus the
+ * KILL grace and a margin: longer than a holder with the same limit can keep it. Probes take no lock.
+ */
+function hostLock(props: FacetInputs): HostLock {
+  return { waitSeconds: props.timeoutSeconds + KILL_GRACE_SECONDS + 10 };
+}
+
+/** Apply, then probe, in one round trip holding the host lock; fails when the host still differs. */
 async function converge(props: FacetInputs): Promise<FacetOutputs> {
   forgetHost(props.connection);
-  const [applied, probed] = await runParts(props.connection, [part(props, "apply"), part(props, "probe")], props.timeoutSeconds);
+  const [applied, probed] = await runParts(props.connection, [part(props, "apply"), part(props, "probe")], props.timeoutSeconds, {
+    lock: hostLock(props),
+  });
   const refused = props.privileged ? sudoRefusal(props.connection, `${props.facet} apply`, applied) : undefined;
   if (refused) throw refused;
   const notes = applied.stderr
@@ -178,7 +189,11 @@ export const facetOperations: Required<Pick<pulumi.dynamic.ResourceProvider, "di
   async delete(_id: string, props: FacetOutputs) {
     forgetHost(props.connection);
     const { script, ...options } = part(props, "remove");
-    const result = await runScript(props.connection, script, { ...options, timeoutSeconds: props.timeoutSeconds });
+    const result = await runScript(props.connection, script, {
+      ...options,
+      timeoutSeconds: props.timeoutSeconds,
+      lock: hostLock(props),
+    });
     if (result.code !== 0) {
       throw new Error(`${props.host}: ${props.facet} remove failed (exit ${result.code}): ${result.stderr.trim()}`);
     }

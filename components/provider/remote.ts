@@ -26,6 +26,15 @@ export interface RunOptions {
   step: string;
   /** Each line of stderr as it arrives (progress). */
   onStderrLine?: (line: string) => void;
+  /**
+   * Hold the host's lock while the script runs (apply and remove; probes stay concurrent): a second run waits up
+   * to waitSeconds for it, then fails naming who holds it. See hostLockFrame.
+   */
+  lock?: HostLock;
+}
+
+export interface HostLock {
+  waitSeconds: number;
 }
 
 export interface RunResult {
@@ -190,11 +199,154 @@ export function sudoRefusal(conn: Connection, step: string, result: RunResult): 
   );
 }
 
-/** Runs `script` with /bin/sh on the host (through `/usr/bin/sudo -n` when asked); resolves with its exit code. */
-export async function runScript(conn: Connection, script: string, options: RunOptions): Promise<RunResult> {
+/** Seconds between TERM and KILL when a script outlives its limit on the host. */
+export const KILL_GRACE_SECONDS = 5;
+/** How much longer than the host's own limit (lock wait + limit + KILL grace) the provider waits for an answer. */
+const ANSWER_MARGIN_SECONDS = 10;
+/** What the host says on stderr when its watchdog ended a script, and when the host lock stayed busy. */
+const TIMEOUT_MARK = "@@mpi-hosts-timeout";
+const LOCK_BUSY_MARK = "@@mpi-hosts-lock-busy";
+const LOCK_BUSY_CODE = 75;
+/** The host lock, under the login user's home: every step runs as that user or through its sudo. */
+export const LOCK_PATH = "~/.mpi-hosts/lock";
+/** perl by absolute path (the login PATH may hold a conda prefix): /usr/bin/perl on macOS and Debian (perl-base is essential). */
+const PERL = "/usr/bin/perl";
+const FLOCK = "/usr/bin/flock";
+
+/**
+ * The watchdog around every script with a limit (issue 15, item 6). Closing the SSH channel ends nothing on the host:
+ * without a pty sshd sends no signal, and a script that does not write to the closed pipes never notices; sudo
+ * forwards what it receives to its command only, not to what that command started, and ignores signals sent from its
+ * own process group. So the limit is kept on the host, by a process that runs as the script does (root under sudo):
+ * the script runs in a process group of its own; at the limit the watchdog says so on stderr (TIMEOUT_MARK), sends
+ * TERM to the group (so that scripts' cleanup traps run), waits up to KILL_GRACE_SECONDS for the whole group to end,
+ * KILLs what is left, and exits 124. perl, not GNU `timeout -k`: macOS has no `timeout`, and `timeout` returns as
+ * soon as its child ends, leaving the rest of the group (a child that ignores TERM) running. A process that makes a
+ * group or session of its own (`setsid`, a daemon) is not in the group, on purpose: it was meant to outlive the step.
+ * Where there is no /usr/bin/perl the script runs without a watchdog, as before.
+ */
+const WATCHDOG_PERL = [
+  `use POSIX ":sys_wait_h";`,
+  `my ($limit, $grace, $mark) = splice(@ARGV, 0, 3);`,
+  `my $pid = fork;`,
+  `defined $pid or die "mpi-hosts: fork: $!\\n";`,
+  `if (!$pid) { setpgrp(0, 0); exec { $ARGV[0] } @ARGV or die "mpi-hosts: cannot run $ARGV[0]: $!\\n" }`,
+  `setpgrp($pid, $pid);`,
+  `my $status;`,
+  `eval { local $SIG{ALRM} = sub { die "limit\\n" }; alarm $limit; waitpid($pid, 0); $status = $?; alarm 0 };`,
+  `if (defined $status) { exit($status & 127 ? 128 + ($status & 127) : $status >> 8) }`,
+  `print STDERR "$mark\\n";`,
+  `kill "TERM", -$pid;`,
+  `my $end = time + $grace;`,
+  `while (kill(0, -$pid) && time < $end) { waitpid($pid, WNOHANG); select(undef, undef, undef, 0.1) }`,
+  `kill "KILL", -$pid;`,
+  `waitpid($pid, 0);`,
+  `exit 124;`,
+].join("\n");
+
+/**
+ * Shell text that runs `body` with /bin/sh under the watchdog, for `sh -s` (as the user or through sudo). It reads its
+ * limit in seconds from `mh_limit`, which the text fed before it sets; 0 or less: the step is out of time already.
+ */
+export function guardedScript(body: string): string {
+  const mark = shellQuote(TIMEOUT_MARK);
+  return [
+    `mh_body=${shellQuote(body)}`,
+    `if [ "$mh_limit" -le 0 ]; then printf '%s\\n' ${mark} >&2; exit 124; fi`,
+    `if [ -x ${PERL} ]; then`,
+    `  printf '%s' "$mh_body" | ${PERL} -e ${shellQuote(WATCHDOG_PERL)} "$mh_limit" ${KILL_GRACE_SECONDS} ${mark} ${SH} -s`,
+    `else`,
+    `  printf '%s' "$mh_body" | ${SH_COMMAND}`,
+    `fi`,
+    ``,
+  ].join("\n");
+}
+
+/**
+ * Shell text for the frame (run as the login user) that takes the host lock, or exits LOCK_BUSY_CODE after
+ * `waitSeconds` saying who holds it (LOCK_BUSY_MARK, then "pid since step"). The lock is taken by the login user, in
+ * their home, for root steps too (which run inside the frame through sudo): root writes nothing there, so no link
+ * planted in the home can turn the lock into a root write elsewhere. flock(1) where there is one (util-linux, Linux):
+ * the kernel drops the lock when the frame ends, however it ends; the steps run with the descriptor closed, so a
+ * daemon they start does not keep the lock. Elsewhere (macOS) a directory made with mkdir, removed when the frame
+ * exits; one whose holder is no longer running is stale and taken over (renamed away first, so only one waiter
+ * removes it). `flock` names the flock(1) to use (tests pass a missing one to get the mkdir lock).
+ */
+export function hostLockFrame(step: string, waitSeconds: number, flock = FLOCK): string {
+  const wait = Math.max(0, Math.floor(waitSeconds));
+  const busy = (holder: string) => `printf '%s %s\\n' ${shellQuote(LOCK_BUSY_MARK)} "${holder}" >&2; exit ${LOCK_BUSY_CODE}`;
+  return [
+    `mh_lockdir=$HOME/${LOCK_PATH.slice(2, LOCK_PATH.lastIndexOf("/"))}`,
+    `(umask 077 && mkdir -p "$mh_lockdir") || exit 1`,
+    `mh_step=${shellQuote(step)}`,
+    `if [ -x ${shellQuote(flock)} ]; then`,
+    `  exec 9>>"$mh_lockdir/lock"`,
+    `  if ! ${shellQuote(flock)} -w ${wait} 9; then`,
+    `    mh_seen=$(cat "$mh_lockdir/lock.holder" 2>/dev/null) || mh_seen=`,
+    `    ${busy("$mh_seen")}`,
+    `  fi`,
+    `  printf '%s %s %s\\n' "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$mh_step" >"$mh_lockdir/lock.holder"`,
+    `else`,
+    `  mh_waited=0`,
+    `  until mkdir "$mh_lockdir/lock.d" 2>/dev/null; do`,
+    `    mh_seen=$(cat "$mh_lockdir/lock.d/holder" 2>/dev/null) || mh_seen=`,
+    `    mh_pid=\${mh_seen%% *}`,
+    `    if [ -n "$mh_pid" ] && ! kill -0 "$mh_pid" 2>/dev/null; then`,
+    `      if mv "$mh_lockdir/lock.d" "$mh_lockdir/lock.stale.$$" 2>/dev/null; then rm -rf "$mh_lockdir/lock.stale.$$"; fi`,
+    `      continue`,
+    `    fi`,
+    `    if [ "$mh_waited" -ge ${wait} ]; then ${busy("$mh_seen")}; fi`,
+    `    sleep 1`,
+    `    mh_waited=$((mh_waited + 1))`,
+    `  done`,
+    `  mh_lockd=$mh_lockdir/lock.d`,
+    `  printf '%s %s %s\\n' "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$mh_step" >"$mh_lockd/holder"`,
+    `fi`,
+    ``,
+  ].join("\n");
+}
+
+/** A step that ran out of time, as the error runScript and runParts give. */
+function timedOut(conn: Connection, step: string, timeoutSeconds: number, result: RunResult): RemoteError {
+  return new RemoteError(
+    `${conn.name}: ${step} did not finish within ${timeoutSeconds}s; ended it on ${conn.name} ` +
+      `(TERM to its process group, KILL ${KILL_GRACE_SECONDS}s later to what was left)`,
+    conn.name,
+    { ...result, stderr: result.stderr.split(`${TIMEOUT_MARK}\n`).join("") },
+  );
+}
+
+/** The lock stayed busy: who holds it, and what to do. */
+function lockBusy(conn: Connection, step: string, lock: HostLock, stderr: string): RemoteError {
+  const line = stderr.split("\n").find((l) => l.startsWith(`${LOCK_BUSY_MARK} `)) ?? "";
+  const [pid, since, ...holderStep] = line
+    .slice(LOCK_BUSY_MARK.length + 1)
+    .trim()
+    .split(" ");
+  const holder = pid
+    ? `pid ${pid} on ${conn.name} (${holderStep.join(" ") || "a step"}) holds it since ${since}`
+    : `its holder did not say who it is`;
+  return new RemoteError(
+    `${conn.name}: ${step} waited ${lock.waitSeconds}s for the host lock (${LOCK_PATH} of ${conn.user} on ${conn.name}), ` +
+      `held by another mpi-hosts run: ${holder}. Run one pulumi up or destroy per host at a time; ` +
+      `if no other run is going on, look at what that pid is on ${conn.name}.`,
+    conn.name,
+    { code: LOCK_BUSY_CODE, stdout: "", stderr },
+  );
+}
+
+interface ExecOptions {
+  step: string;
+  /** Give up after this long (the host's own limits plus a margin); undefined: wait for ever. */
+  answerSeconds?: number;
+  /** The limit the step was given, for the message when the host does not answer. */
+  timeoutSeconds?: number;
+  onStderrLine?: (line: string) => void;
+}
+
+/** Runs `command` on the host with `input` on its standard input; resolves with its exit code and output. */
+async function exec(conn: Connection, command: string, input: string, options: ExecOptions): Promise<RunResult> {
   const s = await session(conn);
-  const exports = exportLines(options.env);
-  const command = options.sudo ? SUDO_SH_COMMAND : SH_COMMAND;
   s.busy++;
   s.socket.ref();
   try {
@@ -207,17 +359,18 @@ export async function runScript(conn: Connection, script: string, options: RunOp
         let stdout = "";
         let stderr = "";
         let partial = "";
-        const timeout = options.timeoutSeconds
+        const timeout = options.answerSeconds
           ? setTimeout(() => {
               channel.close();
               reject(
-                new RemoteError(`${conn.name}: ${options.step} did not finish within ${options.timeoutSeconds}s`, conn.name, {
-                  code: -1,
-                  stdout,
-                  stderr,
-                }),
+                new RemoteError(
+                  `${conn.name}: ${options.step} did not finish within ${options.timeoutSeconds}s, and ${conn.name} did not ` +
+                    `answer within ${options.answerSeconds}s (is the connection lost? what the step started may still run there)`,
+                  conn.name,
+                  { code: -1, stdout, stderr },
+                ),
               );
-            }, options.timeoutSeconds * 1000)
+            }, options.answerSeconds * 1000)
           : undefined;
         channel.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
         channel.stderr.on("data", (chunk: Buffer) => {
@@ -227,25 +380,58 @@ export async function runScript(conn: Connection, script: string, options: RunOp
             partial += text;
             const lines = partial.split("\n");
             partial = lines.pop() ?? "";
-            lines.forEach(options.onStderrLine);
+            lines.filter((l) => l !== TIMEOUT_MARK).forEach(options.onStderrLine);
           }
         });
         channel.on("exit", () => undefined);
         channel.on("close", (code: number | null) => {
           if (timeout) clearTimeout(timeout);
           if (partial && options.onStderrLine) options.onStderrLine(partial);
-          const result = { code: code ?? -1, stdout, stderr };
-          const refused = options.sudo ? sudoRefusal(conn, options.step, result) : undefined;
-          if (refused) reject(refused);
-          else resolve(result);
+          resolve({ code: code ?? -1, stdout, stderr });
         });
-        channel.end(`${exports}${script}`);
+        channel.end(input);
       });
     });
   } finally {
     s.busy--;
     if (s.busy === 0) s.socket.unref();
   }
+}
+
+/** How long the provider waits for the host to answer a step with these limits. */
+function answerSeconds(timeoutSeconds: number | undefined, lock: HostLock | undefined): number | undefined {
+  if (!timeoutSeconds) return undefined;
+  return (lock?.waitSeconds ?? 0) + timeoutSeconds + KILL_GRACE_SECONDS + ANSWER_MARGIN_SECONDS;
+}
+
+/**
+ * Runs `script` with /bin/sh on the host (through `/usr/bin/sudo -n` when asked); resolves with its exit code. With
+ * timeoutSeconds, the host ends the script and what it started at that limit (guardedScript), and this rejects;
+ * with `lock`, the script runs holding the host lock (hostLockFrame).
+ */
+export async function runScript(conn: Connection, script: string, options: RunOptions): Promise<RunResult> {
+  if (options.lock) {
+    const [result] = await runFramed(conn, [{ script, sudo: options.sudo, env: options.env, step: options.step }], {
+      timeoutSeconds: options.timeoutSeconds,
+      lock: options.lock,
+    });
+    const refused = options.sudo ? sudoRefusal(conn, options.step, result) : undefined;
+    if (refused) throw refused;
+    return result;
+  }
+  const body = `${exportLines(options.env)}${script}`;
+  const limit = options.timeoutSeconds;
+  const input = limit ? `mh_limit=${Math.ceil(limit)}\n${guardedScript(body)}` : body;
+  const result = await exec(conn, options.sudo ? SUDO_SH_COMMAND : SH_COMMAND, input, {
+    step: options.step,
+    answerSeconds: answerSeconds(limit, undefined),
+    timeoutSeconds: limit,
+    onStderrLine: options.onStderrLine,
+  });
+  if (limit && result.code === 124 && result.stderr.includes(`${TIMEOUT_MARK}\n`)) throw timedOut(conn, options.step, limit, result);
+  const refused = options.sudo ? sudoRefusal(conn, options.step, result) : undefined;
+  if (refused) throw refused;
+  return result;
 }
 
 export interface Part {
@@ -255,39 +441,68 @@ export interface Part {
   step: string;
 }
 
+export interface PartsOptions {
+  /** Hold the host lock for all the parts (see RunOptions.lock). */
+  lock?: HostLock;
+}
+
 const FRAME = "@@mpi-hosts-parts";
 
 /**
  * Runs several scripts in one exec (one round trip): each in its own shell, privileged ones
  * through `sudo -n`. A part's failure is its own: the others still run. Check each privileged
- * result with `sudoRefusal`.
+ * result with `sudoRefusal`. All the parts together get `timeoutSeconds` (each under the watchdog with what is left);
+ * with `lock`, they run holding the host lock, and the time starts once it is taken.
  *
  * Each part's stdout and stderr go to files; at the end one line gives the exit codes, `wc -c`
  * the sizes, and one base64 of all the files together every byte (four programs per batch,
  * not four per part: at 50 lab hosts on one machine the hosts' process starts are what a
  * refresh waits for).
  */
-export async function runParts(conn: Connection, parts: Part[], timeoutSeconds: number): Promise<RunResult[]> {
-  if (parts.length === 1) {
+export async function runParts(conn: Connection, parts: Part[], timeoutSeconds: number, options: PartsOptions = {}): Promise<RunResult[]> {
+  if (parts.length === 1 && !options.lock) {
     const [p] = parts;
     return [await runScript(conn, p.script, { sudo: p.sudo, env: p.env, step: p.step, timeoutSeconds })];
   }
+  return runFramed(conn, parts, { timeoutSeconds, lock: options.lock });
+}
+
+interface FrameOptions {
+  timeoutSeconds?: number;
+  lock?: HostLock;
+  /** The flock(1) to use (tests: a missing one, for the mkdir lock). */
+  flock?: string;
+}
+
+/** The frame that runs `parts` in one `sh -s` as the login user (runParts); exported for tests. */
+export function partsScript(parts: Part[], options: FrameOptions): string {
+  const limit = options.timeoutSeconds ? Math.ceil(options.timeoutSeconds) : undefined;
+  const steps = parts.map((p) => p.step).join(", ");
   const files = parts.flatMap((_, i) => [`o${i}`, `e${i}`]);
   const body = parts
     .map((p, i) => {
       const shell = p.sudo ? SUDO_SH_COMMAND : SH_COMMAND;
+      const text = exportLines(p.env) + p.script;
+      // The lock's descriptor (9) stays with the frame: a daemon a step starts must not keep the lock.
+      const feed = limit ? `{ printf 'mh_limit=%s\\n' "$((mh_end - $(date +%s)))"; printf '%s' "$part"; }` : `printf '%s' "$part"`;
       return [
-        `part=${shellQuote(exportLines(p.env) + p.script)}`,
-        `printf '%s' "$part" | ${shell} >"$dir/o${i}" 2>"$dir/e${i}" && c${i}=0 || c${i}=$?`,
+        `part=${shellQuote(limit ? guardedScript(text) : text)}`,
+        `${feed} | ${shell} 9>&- >"$dir/o${i}" 2>"$dir/e${i}" && c${i}=0 || c${i}=$?`,
       ].join("\n");
     })
     .join("\n");
   const codes = parts.map((_, i) => `$c${i}`).join(" ");
-  const script = [
+  return [
     `PATH=${SYSTEM_PATH}:$PATH`,
     `export PATH`,
+    `mh_lockd=`,
+    `trap 'rm -rf "$dir"; if [ -n "$mh_lockd" ]; then rm -rf "$mh_lockd"; fi' EXIT`,
+    `trap 'exit 129' HUP`,
+    `trap 'exit 130' INT`,
+    `trap 'exit 143' TERM`,
+    options.lock ? hostLockFrame(steps, options.lock.waitSeconds, options.flock) : ``,
     `dir=$(mktemp -d)`,
-    `trap 'rm -rf "$dir"' EXIT`,
+    limit ? `mh_end=$(($(date +%s) + ${limit}))` : ``,
     body,
     `printf '${FRAME} codes %s\\n' "${codes}"`,
     `printf '${FRAME} sizes\\n'`,
@@ -297,13 +512,26 @@ export async function runParts(conn: Connection, parts: Part[], timeoutSeconds: 
     `echo`,
     ``,
   ].join("\n");
+}
+
+async function runFramed(conn: Connection, parts: Part[], options: FrameOptions): Promise<RunResult[]> {
+  const limit = options.timeoutSeconds ? Math.ceil(options.timeoutSeconds) : undefined;
   const steps = parts.map((p) => p.step).join(", ");
-  const combined = await runScript(conn, script, { step: steps, timeoutSeconds });
-  const results = decodeParts(combined.stdout, parts.length);
-  return results.map(
+  const combined = await exec(conn, SH_COMMAND, partsScript(parts, options), {
+    step: steps,
+    answerSeconds: answerSeconds(limit, options.lock),
+    timeoutSeconds: limit,
+  });
+  if (options.lock && combined.code === LOCK_BUSY_CODE && combined.stderr.includes(`${LOCK_BUSY_MARK} `)) {
+    throw lockBusy(conn, steps, options.lock, combined.stderr);
+  }
+  const results = decodeParts(combined.stdout, parts.length).map(
     (r, i) =>
       r ?? { code: -1, stdout: "", stderr: `${steps}: no result for ${parts[i].step} (exit ${combined.code}): ${combined.stderr.trim()}` },
   );
+  const late = results.findIndex((r) => r.code === 124 && r.stderr.includes(`${TIMEOUT_MARK}\n`));
+  if (limit && late >= 0) throw timedOut(conn, parts[late].step, limit, results[late]);
+  return results;
 }
 
 /** The results framed by runParts' script, undefined for a part whose result did not come back whole. */
