@@ -1,0 +1,131 @@
+/**
+ * Issue 15, item 6 on a real host (a 1-host trixie lab named "lock"), checked as root from inside the host (rootExec,
+ * `ps`), not with mpi-hosts' own tools:
+ *   - a step that outlives its limit is ended on the host with everything it started (a child that ignores TERM
+ *     included), as the login user and as root through sudo, alone (runScript) and in a batch (runParts);
+ *   - applies of facets on one host (root and user facets, as two `pulumi up`s would run them) take turns, and a run
+ *     that waited its bound for the lock fails naming the host, the holder's pid, step and since when.
+ *   npx jest --selectProjects lab --runInBand test/security/hostLock.lab.test.ts
+ */
+import { facetOperations, FacetInputs } from "../../components/provider/facetOperations";
+import { closeAll, Connection, KILL_GRACE_SECONDS, runParts, runScript } from "../../components/provider/remote";
+import { packHostProbes, packScripts } from "../../components/provider/scriptPack";
+import { Lab, startLab, stopLab } from "../../lab/lab";
+import { connectionFor } from "../lab/facetRunner";
+import { rootOk } from "../lab/lab-helpers";
+
+jest.setTimeout(600000);
+
+const LAB = "lock";
+const HOST = "host1";
+
+let lab: Lab;
+let conn: Connection;
+
+beforeAll(async () => {
+  lab = await startLab({ name: LAB, hosts: 1, release: "trixie", firewall: "none" });
+  conn = connectionFor(lab, HOST);
+});
+
+afterAll(async () => {
+  await closeAll();
+  await stopLab(LAB);
+});
+
+/** The processes on the host whose command line has `marker`, as root sees them (zombies excluded), one per line. */
+async function left(marker: string): Promise<string> {
+  const ps = await rootOk(lab, HOST, `ps -eo stat=,user=,pid=,args= | grep -F -- '${marker}' | grep -v -e grep -e '^Z' || true`);
+  return ps.trim();
+}
+
+/** A script that would run 300 s: a child that ignores TERM, and a plain one; `tag` names them in `ps`. */
+const stubborn = (tag: string) => `(trap '' TERM; exec sh -c 'exec sleep 300${tag}') &\nsh -c 'exec sleep 300${tag}' &\nwait\n`;
+
+describe("a step that outlives its limit", () => {
+  test.each([
+    ["as the login user", false, "1"],
+    ["as root through sudo", true, "2"],
+  ])("is ended on the host with what it started, %s (runScript)", async (_who, sudo, tag) => {
+    const started = Date.now();
+    const run = runScript(conn, stubborn(tag), { sudo, step: "lock stubborn apply", timeoutSeconds: 2 });
+    await expect(run).rejects.toThrow(/^host1: lock stubborn apply did not finish within 2s; ended it on host1 \(TERM/);
+    const seconds = (Date.now() - started) / 1000;
+    console.log(
+      `runScript ${sudo ? "root" : "user"}: rejected after ${seconds.toFixed(1)} s (limit 2 s, KILL grace ${KILL_GRACE_SECONDS} s)`,
+    );
+    expect(await left(`sleep 300${tag}`)).toBe("");
+  });
+
+  test("is ended on the host with what it started, in a batch of a user and a root part (runParts)", async () => {
+    const run = runParts(
+      conn,
+      [
+        { script: "echo quick", step: "lock quick probe" },
+        { script: stubborn("3"), sudo: true, step: "lock stubborn probe" },
+      ],
+      2,
+    );
+    await expect(run).rejects.toThrow(/^host1: lock stubborn probe did not finish within 2s; ended it on host1/);
+    expect(await left("sleep 3003")).toBe("");
+  });
+});
+
+describe("the host lock", () => {
+  /** A facet whose apply records when it starts and ends (in a file of its own: root's and the user's). */
+  const facet = (name: string, privileged: boolean): FacetInputs => {
+    const log = `/tmp/lock-${name}.log`;
+    return {
+      host: HOST,
+      facet: name,
+      hostProbes: packHostProbes({}),
+      connection: conn,
+      privileged,
+      scripts: packScripts({
+        probe: `printf '{"probe":1}\\n'\n`,
+        apply: `echo "start $(date +%s%N)" >>${log}; sleep 2; echo "end $(date +%s%N)" >>${log}\n`,
+        remove: `rm -f ${log}\n`,
+      }),
+      state: {},
+      secretEnv: {},
+      timeoutSeconds: 60,
+    };
+  };
+
+  test("keeps applies on one host apart: root and user facets, as two pulumi ups would run them", async () => {
+    const facets = [facet("locka", false), facet("lockb", true), facet("lockc", false), facet("lockd", true)];
+    await rootOk(lab, HOST, "rm -f /tmp/lock-*.log");
+    const started = Date.now();
+    await Promise.all(facets.map((f) => facetOperations.create(f)));
+    const seconds = (Date.now() - started) / 1000;
+    const logs = await rootOk(lab, HOST, "for f in /tmp/lock-*.log; do tr '\\n' ' ' <$f; echo; done");
+    const spans = logs
+      .trim()
+      .split("\n")
+      .map((l) => l.trim().split(" "))
+      .map(([, start, , end]) => [Number(start), Number(end)])
+      .sort((a, b) => a[0] - b[0]);
+    console.log(`4 applies of 2 s on one host: ${seconds.toFixed(1)} s in all`);
+    expect(spans).toHaveLength(4);
+    for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBeGreaterThanOrEqual(spans[i - 1][1]);
+  });
+
+  test("a run that waited its bound fails naming the host, and the holder's pid, step and since when", async () => {
+    const holder = runScript(conn, "sleep 6", { step: "lock holder apply", timeoutSeconds: 30, lock: { waitSeconds: 30 } });
+    await new Promise((r) => setTimeout(r, 1500));
+    const started = Date.now();
+    const waiter = runScript(conn, "touch /tmp/lock-waiter-ran", {
+      sudo: true,
+      step: "lock waiter apply",
+      timeoutSeconds: 30,
+      lock: { waitSeconds: 2 },
+    });
+    await expect(waiter).rejects.toThrow(
+      /^host1: lock waiter apply waited 2s for the host lock \(~\/\.mpi-hosts\/lock of mpi on host1\), held by another mpi-hosts run: pid \d+ on host1 \(lock holder apply\) holds it since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\. /,
+    );
+    console.log(`waiter gave up after ${((Date.now() - started) / 1000).toFixed(1)} s (wait bound 2 s)`);
+    expect((await holder).code).toBe(0);
+    expect(await rootOk(lab, HOST, "ls /tmp/lock-waiter-ran 2>&1 || true")).toMatch(/No such file/);
+    // The lock lives in the login user's home, written by that user only (root steps run inside the user's frame).
+    expect(await rootOk(lab, HOST, "stat -c '%U %a' ~mpi/.mpi-hosts ~mpi/.mpi-hosts/lock")).toBe("mpi 700\nmpi 600\n");
+  });
+});
