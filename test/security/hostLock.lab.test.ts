@@ -47,13 +47,14 @@ describe("a step that outlives its limit", () => {
     ["as root through sudo", true, "2"],
   ])("is ended on the host with what it started, %s (runScript)", async (_who, sudo, tag) => {
     const started = Date.now();
-    const run = runScript(conn, stubborn(tag), { sudo, step: "lock stubborn apply", timeoutSeconds: 2 });
-    await expect(run).rejects.toThrow(/^host1: lock stubborn apply did not finish within 2s; ended it on host1 \(TERM/);
+    const failed = await runScript(conn, stubborn(tag), { sudo, step: "lock stubborn apply", timeoutSeconds: 2 }).catch((e: Error) => e);
     const seconds = (Date.now() - started) / 1000;
     console.log(
       `runScript ${sudo ? "root" : "user"}: rejected after ${seconds.toFixed(1)} s (limit 2 s, KILL grace ${KILL_GRACE_SECONDS} s)`,
     );
     expect(await left(`sleep 300${tag}`)).toBe("");
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toMatch(/^host1: lock stubborn apply did not finish within 2s; ended it on host1 \(TERM/);
   });
 
   test("is ended on the host with what it started, in a batch of a user and a root part (runParts)", async () => {
@@ -65,8 +66,9 @@ describe("a step that outlives its limit", () => {
       ],
       2,
     );
-    await expect(run).rejects.toThrow(/^host1: lock stubborn probe did not finish within 2s; ended it on host1/);
+    const failed = await run.catch((e: Error) => e);
     expect(await left("sleep 3003")).toBe("");
+    expect((failed as Error).message).toMatch(/^host1: lock stubborn probe did not finish within 2s; ended it on host1/);
   });
 });
 
@@ -82,7 +84,7 @@ describe("the host lock", () => {
       privileged,
       scripts: packScripts({
         probe: `printf '{"probe":1}\\n'\n`,
-        apply: `echo "start $(date +%s%N)" >>${log}; sleep 2; echo "end $(date +%s%N)" >>${log}\n`,
+        apply: `echo "start $(date +%s%3N)" >>${log}; sleep 2; echo "end $(date +%s%3N)" >>${log}\n`,
         remove: `rm -f ${log}\n`,
       }),
       state: {},
