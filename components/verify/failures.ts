@@ -114,6 +114,12 @@ export const FAILURE_KINDS = {
     message: "{to}: no free port in {range} to listen on ({detail})",
     hint: "other programs hold every port of {ports} on {to} (ports of an MPI job that just ended stay taken for a minute): widen the range in mpi-hosts:mpi, or stop what holds them",
   },
+  "tcp-port-outside": {
+    stage: "tcp",
+    message:
+      "{to}: the runtime would listen on port {port}, outside {range} that the firewall opens (this host hands out ports {expected})",
+    hint: "with oobPorts: ephemeral the runtime listens on ports the system hands out: put net.ipv4.ip_local_port_range on {to} back inside {ports} (the Linux default is 32768 60999), or set mpi-hosts:mpi.oobPorts to a fixed range",
+  },
   "tcp-probe-failed": {
     stage: "tcp",
     message: "{to}: could not run {expected} for the TCP matrix ({detail})",

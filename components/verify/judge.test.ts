@@ -280,6 +280,22 @@ const cases: Case[] = [
     messages: [/^h2: no free port in oob 50100-50199 to listen on \(Address already in use on port 50199\)$/],
   },
   {
+    name: "a host whose system ports lie outside the runtime window the firewall opens",
+    cluster: cluster(3, (c) => {
+      c.mpi.oobPorts = { first: 32768, last: 65535 };
+      c.mpi.oobEphemeral = true;
+    }),
+    records: (p) =>
+      without(replace(healthy(p), "listen h2 oob", "listen h2 oob - outside 20417 20000-29999"), "tcp h1 h2 oob").filter(
+        (l) => !l.startsWith("tcp h3 h2 oob"),
+      ),
+    stage: "tcp",
+    kinds: ["tcp-port-outside"],
+    messages: [
+      /^h2: the runtime would listen on port 20417, outside oob 32768-65535 that the firewall opens \(this host hands out ports 20000-29999\)$/,
+    ],
+  },
+  {
     name: "a probe that could not run",
     records: (p) => [...healthy(p).filter((l) => !l.startsWith("tcp h3 ")), "probefail h3 connect python3: command not found"],
     stage: "tcp",
