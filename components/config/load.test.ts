@@ -32,6 +32,19 @@ describe("the example stack config", () => {
     ]);
   });
 
+  it("warns that a fixed runtime range admits one mpirun per host, and takes it", () => {
+    const raw = example();
+    raw.mpi.oobPorts = "50100-50199";
+    const { cluster, problems } = loadCluster(raw);
+    expect(problems.filter((p) => p.path === "mpi-hosts:mpi.oobPorts").map((p) => [p.severity, p.message])).toEqual([
+      [
+        "warning",
+        expect.stringMatching(/^50100-50199 lets only one mpirun at a time start on each host: mpirun listens on every free port/),
+      ],
+    ]);
+    expect(cluster!.mpi).toMatchObject({ oobPorts: { first: 50100, last: 50199 }, oobEphemeral: false });
+  });
+
   it("fills in the minimal config's defaults", () => {
     const { cluster } = loadCluster(
       {
@@ -122,6 +135,21 @@ const badInputs: Case[] = [
     (c) => (c.firewall.allowFrom = ["0.0.0.0/0"]),
     "mpi-hosts:firewall.allowFrom[0]",
     /every address \(a narrower network, or firewall.allowAnywhere: true/,
+  ],
+  [
+    "allowFrom everything, spelt out, with the runtime on ephemeral ports",
+    (c) => {
+      c.firewall.allowFrom = ["0.0.0.0/0"];
+      c.firewall.allowAnywhere = true;
+    },
+    "mpi-hosts:firewall.allowFrom[0]",
+    /with oobPorts: ephemeral would open every ephemeral port \(32768-65535\) of every host to every address/,
+  ],
+  [
+    "runtime ports that are neither a range nor ephemeral",
+    (c) => (c.mpi.oobPorts = "dynamic"),
+    "mpi-hosts:mpi.oobPorts",
+    /not a port range nor ephemeral/,
   ],
   [
     "allowFrom with a prefix above 32",

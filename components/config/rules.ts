@@ -94,7 +94,7 @@ function soundRange(text: string): PortRange | undefined {
   return text === EPHEMERAL || portRangeProblems("", text).length ? undefined : parsePortRange(text);
 }
 
-/** Measured in issue 14: with a fixed runtime range, 4-10 of 24 concurrent mpiruns from one host failed. */
+/** Measured (bench/results/concurrent-jobs-f38d0a2.txt): with a fixed runtime range, 12 of 24 concurrent mpiruns from one host failed. */
 const fixedRuntimeRangeAdmitsOneJob: Rule = (c) =>
   c.mpi.oobPorts === EPHEMERAL || !soundRange(c.mpi.oobPorts)
     ? []
@@ -118,6 +118,23 @@ const portRangesDoNotOverlap: Rule = (c) => {
 };
 
 // The ephemeral runtime window is only ever opened (no deny rule), so an SSH port inside it is safe.
+/** The ephemeral window is tens of thousands of ports, where every service bound to port 0 listens: never to every address. */
+const ephemeralRuntimeNotToEveryone: Rule = (c) => {
+  // Without allowAnywhere, networksAreSound already refuses 0.0.0.0/0.
+  if (c.mpi.oobPorts !== EPHEMERAL || !c.firewall.allowAnywhere) return [];
+  return (c.firewall.allowFrom ?? []).flatMap((cidr, i) => {
+    const parsed = parseCidr(cidr);
+    return typeof parsed !== "string" && parsed.prefix === 0
+      ? [
+          error(
+            at(`/firewall/allowFrom/${i}`),
+            `${show(cidr)} with oobPorts: ephemeral would open every ephemeral port (32768-65535) of every host to every address (a narrower network, or a fixed oobPorts range such as 50100-50199)`,
+          ),
+        ]
+      : [];
+  });
+};
+
 const portRangesAvoidSsh: Rule = (c) => {
   const ranges = fixedRanges(c).flatMap((key) => {
     const range = soundRange(c.mpi[key]);
@@ -308,6 +325,7 @@ export const rules: Rule[] = [
   portRangesAreSound,
   portRangesDoNotOverlap,
   fixedRuntimeRangeAdmitsOneJob,
+  ephemeralRuntimeNotToEveryone,
   portRangesAvoidSsh,
   btlRangeFitsSlots,
   networksAreSound,

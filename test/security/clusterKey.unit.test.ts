@@ -13,6 +13,8 @@ const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8CMOdAuu5Lm9h3jsiYNBvnpOhVLkC
 function authorizedEntry(firewall?: Record<string, unknown>): { options: string[]; key: string } {
   const raw = readStackFile("Pulumi.example.yaml") as Record<string, any>;
   if (firewall) raw.firewall = { ...raw.firewall, ...firewall };
+  // A firewall open to every address needs a fixed runtime range: the ephemeral window is refused there.
+  if (firewall?.allowAnywhere) raw.mpi = { ...raw.mpi, oobPorts: "50100-50199" };
   const cluster = loadClusterOrThrow(raw).cluster;
   const block = clusterTrust.render({ cluster, host: cluster.hosts[2], clusterPublicKey: KEY }).desired.authorizedKeys as string;
   const lines = block.split("\n").filter((l) => l && !l.startsWith("#"));
