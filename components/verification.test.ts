@@ -115,6 +115,27 @@ describe("the verification job's output", () => {
     }
   });
 
+  it("under pulumi up, leaves stdout empty when the job fails: the command's error would repeat the report after the lines already shown", () => {
+    const raw = fixture();
+    raw.hosts = [raw.hosts[0]];
+    const script = renderVerifyScript(loadClusterOrThrow(raw).cluster, { reportOnFailure: false });
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "verify-output-"));
+    try {
+      const run = spawnSync("sh", ["-s"], {
+        input: script,
+        cwd: home,
+        env: { ...process.env, HOME: home, TMPDIR: home },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 1, stdout: "" });
+      expect(run.stderr).toMatch(/^mpi-hosts verify: FAILED at stage software /m);
+      expect(run.stderr).not.toContain('{"version":1');
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   const report = {
     version: 1,
     ok: true,

@@ -16,11 +16,20 @@ import { parseVerifyOutput, VerifyReport } from "./verify/report";
  * The script the head host runs with `sh -s`: stdout is the JSON report (one line) and nothing else; stderr is
  * progress, the one-line summary and what failed; exit 1 on any failure.
  */
-export function renderVerifyScript(cluster: Cluster, options: VerifyOptions = {}): string {
-  return renderPlannedScript(planVerification(cluster, options));
+export function renderVerifyScript(cluster: Cluster, options: VerifyOptions & ScriptOptions = {}): string {
+  return renderPlannedScript(planVerification(cluster, options), options);
 }
 
-export function renderPlannedScript(plan: VerifyPlan): string {
+export interface ScriptOptions {
+  /**
+   * Print the report on stdout when the job fails too (npm run verify reads it to say what failed). Under
+   * `pulumi up` a failed job fails the update and its output is not kept, and the command's error would repeat the
+   * report's JSON after the lines the display already showed: there stdout stays empty on failure.
+   */
+  reportOnFailure?: boolean;
+}
+
+export function renderPlannedScript(plan: VerifyPlan, options: ScriptOptions = {}): string {
   const t = templates();
   const plan_ = planLines(plan).join("\n");
   const header = { facet: "verify", host: plan.from };
@@ -50,6 +59,7 @@ export function renderPlannedScript(plan: VerifyPlan): string {
     tests: plan.tests.join(" "),
     ranks: plan.ranks,
     hostCount: plan.hosts.length,
+    reportOnFailure: options.reportOnFailure === false ? "no" : "yes",
     pingpongArgs: plan.pingpongArgs.join(" "),
     pingpongRounds: plan.pingpongRounds.map((round) => round.map(([a, b]) => `${a},${b}`).join(" ")).join("\n"),
   });
@@ -96,7 +106,7 @@ export function verificationJob(
   opts: pulumi.CustomResourceOptions,
 ): command.remote.Command {
   const from = cluster.hosts.find((h) => h.name === cluster.verify.from)!;
-  const script = renderVerifyScript(cluster);
+  const script = renderVerifyScript(cluster, { reportOnFailure: false });
   const fingerprint = pulumi.output(desiredByHost).apply((d) => verificationFingerprint(d, script));
   return new command.remote.Command(
     name,
@@ -145,6 +155,7 @@ export function reportOfJob(stdout: string, from: string): JobReport {
         ok: false,
         failedStage: "report",
         from,
+        at: null,
         seconds: null,
         summary: `mpi-hosts verify: FAILED from ${from}: ${problem}`,
         stages: [],

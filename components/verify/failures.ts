@@ -117,7 +117,7 @@ export const FAILURE_KINDS = {
   "tcp-port-outside": {
     stage: "tcp",
     message:
-      "{to}: the runtime would listen on port {port}, outside {range} that the firewall opens (this host hands out ports {expected})",
+      "{to}: hands out ports {expected} (port {port} this time), where the runtime listens, not all inside {range} that the firewall opens",
     hint: "with oobPorts: ephemeral the runtime listens on ports the system hands out: put net.ipv4.ip_local_port_range on {to} back inside {ports} (the Linux default is 32768 60999), or set mpi-hosts:mpi.oobPorts to a fixed range",
   },
   "tcp-probe-failed": {
@@ -138,7 +138,7 @@ export const FAILURE_KINDS = {
   "test-launch": {
     stage: "test",
     message: "{stage}: {detail}",
-    hint: "the Open MPI runtime could not start or keep its daemons, on the retry too: another mpirun holding a fixed runtime range (mpi-hosts:mpi.oobPorts) on these hosts, a host that went away or killed a daemon, or orted/prted missing on a host (the lines of mpirun above name it)",
+    hint: "the Open MPI runtime could not start or keep its daemons, on the retry too: another mpirun holding the runtime range on these hosts (only when mpi-hosts:mpi.oobPorts is a fixed range, or a setting the user made fixes one), a host that went away or killed a daemon, or orted/prted missing on a host (the lines of mpirun above name it)",
   },
   "pair-failed": {
     stage: "test",
@@ -153,7 +153,7 @@ export const FAILURE_KINDS = {
   "pair-launch": {
     stage: "test",
     message: "{stage}: {from} <-> {to}: {detail}",
-    hint: "the Open MPI runtime could not start or keep its daemons on {from} and {to}, on the retry too: another mpirun holding a fixed runtime range (mpi-hosts:mpi.oobPorts) there, a host that went away or killed a daemon, or orted/prted missing (the lines of mpirun above name the host)",
+    hint: "the Open MPI runtime could not start or keep its daemons on {from} and {to}, on the retry too: another mpirun holding the runtime range there (only when mpi-hosts:mpi.oobPorts is a fixed range, or a setting the user made fixes one), a host that went away or killed a daemon, or orted/prted missing (the lines of mpirun above name the host)",
   },
 } as const satisfies Record<string, FailureKind>;
 

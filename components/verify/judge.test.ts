@@ -292,7 +292,7 @@ const cases: Case[] = [
     stage: "tcp",
     kinds: ["tcp-port-outside"],
     messages: [
-      /^h2: the runtime would listen on port 20417, outside oob 32768-65535 that the firewall opens \(this host hands out ports 20000-29999\)$/,
+      /^h2: hands out ports 20000-29999 \(port 20417 this time\), where the runtime listens, not all inside oob 32768-65535 that the firewall opens$/,
     ],
   },
   {
@@ -403,6 +403,12 @@ describe.each(AWKS)("the judge under %s", (awk) => {
     );
     expect(judge(awk, plan, records, "stage")).toBe("");
     expect(judge(awk, plan, records, "text")).toBe("");
+  });
+
+  test("says when the job ran, so that a report kept from an earlier run shows its age", () => {
+    const plan = planVerification(cluster());
+    expect(report(awk, plan, [...healthy(plan), "at 2026-12-01T16:00:00Z", "total 4"]).at).toBe("2026-12-01T16:00:00Z");
+    expect(report(awk, plan, [...healthy(plan), "total 4"]).at).toBeNull();
   });
 
   test("calls pingpong skipped, not failed, on mpi4py 3", () => {

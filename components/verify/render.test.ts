@@ -32,6 +32,7 @@ function sample(blocked: boolean): VerifyReport {
     ok: !blocked,
     failedStage: blocked ? "tcp" : null,
     from: "host1",
+    at: "2026-12-01T16:00:00Z",
     seconds: 3.1,
     summary: blocked
       ? "mpi-hosts verify: FAILED at stage tcp after 3.1 s from host1: host1 -> host3:50000 (btl 50000-50099) blocked"

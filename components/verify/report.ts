@@ -84,6 +84,8 @@ export interface VerifyReport {
   ok: boolean;
   failedStage: string | null;
   from: string;
+  /** When the job started, UTC (ISO 8601, seconds). */
+  at: string | null;
   seconds: number | null;
   summary: string;
   stages: StageResult[];

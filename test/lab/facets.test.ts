@@ -185,7 +185,6 @@ describe.each(["trixie", "bookworm"] as const)("facets on %s hosts", (release) =
     expect(btl).toMatch(new RegExp(`"btl_tcp_port_range_v4" \\(current value: "100", ${fromFile}`));
     expect(btl).toMatch(new RegExp(`"btl_tcp_if_include" \\(current value: "${network}", ${fromFile}`));
     if (release === "bookworm") {
-      // Open MPI 4.1's runtime (ORTE) reads the same file.
       // Open MPI 4.1's runtime (ORTE) reads the same file: the network, and no port range (oobPorts: ephemeral).
       const oob = (await sshExec(lab, "host2", "ompi_info --param oob tcp --level 9")).stdout;
       expect(oob).toMatch(new RegExp(`"oob_tcp_if_include" \\(current value: "${network}", ${fromFile}`));

@@ -26,6 +26,7 @@ const REPORT: VerifyReport = {
   ok: true,
   failedStage: null,
   from: "linux1",
+  at: "2026-12-01T16:00:00Z",
   seconds: 4.2,
   summary: "mpi-hosts verify: ok in 4.2 s from linux1: 5 hosts, 48 ranks; helloworld ok, ringtest ok",
   stages: [{ name: "helloworld", status: "pass", seconds: 1.1, detail: "48 ranks answered from 5 hosts" }],
