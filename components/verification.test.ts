@@ -88,52 +88,45 @@ describe("the verification scripts", () => {
 describe("the verification job's output", () => {
   const fixture = () => readStackFile("test/fixtures/Pulumi.linux-system.yaml") as any;
 
-  it("is the JSON report alone on stdout; progress and the summary line go to stderr (pulumi up logs only stderr)", () => {
-    // One host: the head runs every step itself, no ssh. With an empty HOME (no hostfile) it stops at stage software.
+  /**
+   * The job on one host, where the head runs every step itself (no ssh); with an empty HOME (no hostfile) it stops
+   * at stage software.
+   */
+  function runAlone(options: { reportOnFailure?: boolean } = {}) {
     const raw = fixture();
     raw.hosts = [raw.hosts[0]];
-    const script = renderVerifyScript(loadClusterOrThrow(raw).cluster);
+    const script = renderVerifyScript(loadClusterOrThrow(raw).cluster, options);
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "verify-output-"));
     try {
-      const run = spawnSync("sh", ["-s"], {
+      return spawnSync("sh", ["-s"], {
         input: script,
         cwd: home,
         env: { ...process.env, HOME: home, TMPDIR: home },
         encoding: "utf8",
         timeout: 60_000,
       });
-      expect({ status: run.status, stderr: run.stderr }).toMatchObject({ status: 1 });
-      expect(run.stdout.split("\n")).toEqual([expect.stringMatching(/^\{"version":1,"ok":false,/), ""]);
-      const { report, problem } = reportOfJob(run.stdout, "node1");
-      expect(problem).toBeUndefined();
-      expect(report).toMatchObject({ version: 1, ok: false, failedStage: "software", from: "node1" });
-      const stderr = run.stderr.split("\n");
-      expect(stderr).toContain(report.summary);
-      expect(stderr).toContain("mpi-hosts: verify: preflight failed at stage software: no MPI test started");
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }
+  }
+
+  it("is the JSON report alone on stdout; progress and the summary line go to stderr (pulumi up logs only stderr)", () => {
+    const run = runAlone();
+    expect({ status: run.status, stderr: run.stderr }).toMatchObject({ status: 1 });
+    expect(run.stdout.split("\n")).toEqual([expect.stringMatching(/^\{"version":1,"ok":false,/), ""]);
+    const { report, problem } = reportOfJob(run.stdout, "node1");
+    expect(problem).toBeUndefined();
+    expect(report).toMatchObject({ version: 1, ok: false, failedStage: "software", from: "node1" });
+    const stderr = run.stderr.split("\n");
+    expect(stderr).toContain(report.summary);
+    expect(stderr).toContain("mpi-hosts: verify: preflight failed at stage software: no MPI test started");
   });
 
   it("under pulumi up, leaves stdout empty when the job fails: the command's error would repeat the report after the lines already shown", () => {
-    const raw = fixture();
-    raw.hosts = [raw.hosts[0]];
-    const script = renderVerifyScript(loadClusterOrThrow(raw).cluster, { reportOnFailure: false });
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), "verify-output-"));
-    try {
-      const run = spawnSync("sh", ["-s"], {
-        input: script,
-        cwd: home,
-        env: { ...process.env, HOME: home, TMPDIR: home },
-        encoding: "utf8",
-        timeout: 60_000,
-      });
-      expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 1, stdout: "" });
-      expect(run.stderr).toMatch(/^mpi-hosts verify: FAILED at stage software /m);
-      expect(run.stderr).not.toContain('{"version":1');
-    } finally {
-      fs.rmSync(home, { recursive: true, force: true });
-    }
+    const run = runAlone({ reportOnFailure: false });
+    expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 1, stdout: "" });
+    expect(run.stderr).toMatch(/^mpi-hosts verify: FAILED at stage software /m);
+    expect(run.stderr).not.toContain('{"version":1');
   });
 
   const report = {
