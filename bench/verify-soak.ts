@@ -58,6 +58,13 @@ async function killStrays(lab: Lab): Promise<number> {
   return counts.reduce((a, b) => a + b, 0);
 }
 
+/** Each distinct item with how often it occurs, most frequent first. */
+function countOf(items: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[item] = (counts[item] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+}
+
 const loadavg = () => fs.readFileSync("/proc/loadavg", "utf8").trim();
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -106,21 +113,42 @@ async function main(): Promise<number> {
     .filter(Boolean)
     .map((l) => l.trim());
   const out = opts.out ?? path.join(repoDir, "bench", "results", `verify-soak-${opts.release}-${commit}.json`);
+  // Rewritten after every run, so that an interrupted soak still leaves its figures.
+  const partial = out.replace(/(\.json)?$/, ".partial.json");
+  const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg();
+  const runs: SoakRun[] = [];
+  let versions = { openmpi: "?", mpi4py: "?" };
+  const resultNow = () => {
+    const failed = runs.filter((r) => !r.ok);
+    return {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      commit,
+      "uncommitted in the measured tree": uncommitted.length ? uncommitted.join(", ") : "none",
+      machine: { ...machineInfo(), nproc: os.availableParallelism(), loadavgAtStart: loadAtStart, loadavgAtEnd: loadavg() },
+      versions: { node: process.version, ...versions },
+      settings: { rounds: opts.rounds, hosts: opts.hosts, release: opts.release, tests: opts.tests, lab: opts.name },
+      failures: failed.length,
+      runsDone: runs.length,
+      seconds: spread(runs.map((r) => r.seconds)),
+      failureMessages: countOf(failed.flatMap((r) => r.failures)),
+      failedPairs: countOf(failed.flatMap((r) => r.failedPairs)),
+      runs,
+    };
+  };
+
   // Once: Ctrl-C ends the run in progress, whose `finally` would stop the lab a second time meanwhile.
   let stopping: Promise<void> | undefined;
   const cleanup = () => (stopping ??= closeAll().then(() => stopLab(opts.name)));
   const onSignal = () => {
-    log(`soak: interrupted, stopping lab '${opts.name}' (no result written)`);
+    log(`soak: interrupted, stopping lab '${opts.name}'${runs.length ? `; the runs so far are in ${partial}` : ""}`);
     cleanup().finally(() => process.exit(130));
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
 
-  const startedAt = new Date().toISOString();
-  const loadAtStart = loadavg();
   log(`soak: starting lab '${opts.name}' (${opts.hosts} ${opts.release} hosts) and applying every facet... (load ${loadAtStart})`);
-  const runs: SoakRun[] = [];
-  let versions: { openmpi: string; mpi4py: string };
   try {
     const { lab, cluster } = await startVerifyLab({ name: opts.name, hosts: opts.hosts, release: opts.release });
     const key = fs.readFileSync(lab.privateKeyPath, "utf8");
@@ -169,7 +197,9 @@ async function main(): Promise<number> {
           mpirunTail: stderr.slice(-40),
         };
       }
+      if (stopping) break; // cut short by Ctrl-C: not a run to count
       runs.push(run);
+      fs.writeFileSync(partial, `${JSON.stringify(resultNow(), null, 2)}\n`);
       const what = run.ok ? "" : `  ${run.failedStage}: ${run.failures.join(" | ")}`;
       const pairs = run.failedPairs.length ? ` [failed pairs: ${run.failedPairs.join(", ")}]` : "";
       log(
@@ -182,40 +212,19 @@ async function main(): Promise<number> {
     process.removeListener("SIGTERM", onSignal);
   }
 
-  const loadAtEnd = loadavg();
-  const failed = runs.filter((r) => !r.ok);
-  const seconds = spread(runs.map((r) => r.seconds))!;
-  const countOf = (items: string[]) =>
-    Object.fromEntries(
-      [...new Set(items)]
-        .map((m) => [m, items.filter((x) => x === m).length] as const)
-        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
-    );
-  const messages = countOf(failed.flatMap((r) => r.failures));
-  const pairs = countOf(failed.flatMap((r) => r.failedPairs));
-  const result = {
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    commit,
-    "uncommitted in the measured tree": uncommitted.length ? uncommitted.join(", ") : "none",
-    machine: { ...machineInfo(), nproc: os.availableParallelism(), loadavgAtStart: loadAtStart, loadavgAtEnd: loadAtEnd },
-    versions: { node: process.version, ...versions },
-    settings: { rounds: opts.rounds, hosts: opts.hosts, release: opts.release, tests: opts.tests, lab: opts.name },
-    failures: failed.length,
-    seconds,
-    failureMessages: messages,
-    failedPairs: pairs,
-    runs,
-  };
+  const result = resultNow();
   await writeJson(out, result);
+  fs.rmSync(partial, { force: true });
+  const { seconds, failureMessages: messages, failedPairs: pairs } = result;
+  const loadAtEnd = result.machine.loadavgAtEnd;
 
   const f = (x: number) => x.toFixed(1);
   log("");
   log(
     `soak: ${opts.rounds} runs of ${opts.tests.join(",")} on ${opts.hosts} healthy ${opts.release} lab hosts (${versions.openmpi}, mpi4py ${versions.mpi4py}), commit ${commit}`,
   );
-  log(`  failures: ${failed.length} of ${runs.length}`);
-  log(`  seconds per run: median ${f(seconds.median)}, min ${f(seconds.min)}, max ${f(seconds.max)}`);
+  log(`  failures: ${result.failures} of ${runs.length}`);
+  if (seconds) log(`  seconds per run: median ${f(seconds.median)}, min ${f(seconds.min)}, max ${f(seconds.max)}`);
   log(
     `  load average (1/5/15 min): at start ${loadAtStart.split(" ").slice(0, 3).join(" ")}, at end ${loadAtEnd.split(" ").slice(0, 3).join(" ")}`,
   );
