@@ -37,6 +37,8 @@ interface SoakRun {
   failedStage: string | null;
   /** The report's failure messages, or why there was no report. */
   failures: string[];
+  /** Tests the job skipped, with why ("pingpong: ... needs mpi4py 4.0 or later"): a pass that did not test them. */
+  skipped: string[];
   /** Pingpong pairs whose mpirun failed ("host1-host3"), from the job's stderr. */
   failedPairs: string[];
   /** Failed runs: the job's stderr lines that quote mpirun's output, or its last stderr lines when it gave no report. */
@@ -134,6 +136,7 @@ async function main(): Promise<number> {
       seconds: spread(runs.map((r) => r.seconds)),
       failureMessages: countOf(failed.flatMap((r) => r.failures)),
       failedPairs: countOf(failed.flatMap((r) => r.failedPairs)),
+      skipped: countOf(runs.flatMap((r) => r.skipped)),
       runs,
     };
   };
@@ -178,6 +181,7 @@ async function main(): Promise<number> {
           strays,
           failedStage: r.report?.failedStage ?? (ok ? null : "(no report)"),
           failures: r.report?.failures.map((f) => f.message) ?? [r.problem ?? `exit ${r.code}, no report`],
+          skipped: (r.report?.stages ?? []).filter((st) => st.status === "skip").map((st) => `${st.name}: ${st.detail ?? "skipped"}`),
           failedPairs: failedPairsIn(stderr),
           mpirunTail: ok ? undefined : stderr.filter((l) => l.startsWith("mpi-hosts:   ")).slice(0, 60),
         };
@@ -193,6 +197,7 @@ async function main(): Promise<number> {
           strays,
           failedStage: "(no report)",
           failures: [(err as Error).message],
+          skipped: [],
           failedPairs: failedPairsIn(stderr),
           mpirunTail: stderr.slice(-40),
         };
@@ -200,7 +205,7 @@ async function main(): Promise<number> {
       if (stopping) break; // cut short by Ctrl-C: not a run to count
       runs.push(run);
       fs.writeFileSync(partial, `${JSON.stringify(resultNow(), null, 2)}\n`);
-      const what = run.ok ? "" : `  ${run.failedStage}: ${run.failures.join(" | ")}`;
+      const what = run.ok ? run.skipped.map((m) => `  skipped ${m}`).join("") : `  ${run.failedStage}: ${run.failures.join(" | ")}`;
       const pairs = run.failedPairs.length ? ` [failed pairs: ${run.failedPairs.join(", ")}]` : "";
       log(
         `run ${String(i).padStart(2)}/${opts.rounds}  ${run.ok ? "pass" : "FAIL"}  ${run.seconds.toFixed(1)} s  (load ${load1}${strays ? `; killed ${strays} processes left by the run before` : ""})${what}${pairs}`,
@@ -229,6 +234,7 @@ async function main(): Promise<number> {
     `  load average (1/5/15 min): at start ${loadAtStart.split(" ").slice(0, 3).join(" ")}, at end ${loadAtEnd.split(" ").slice(0, 3).join(" ")}`,
   );
   for (const [m, n] of Object.entries(messages)) log(`  ${n}x ${m}`);
+  for (const [m, n] of Object.entries(result.skipped)) log(`  skipped in ${n} runs: ${m}`);
   if (Object.keys(pairs).length)
     log(
       `  failed pingpong pairs: ${Object.entries(pairs)
