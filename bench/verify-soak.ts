@@ -13,6 +13,7 @@ import * as path from "path";
 import { parseArgs, UsageError } from "../cli/args";
 import { VerifyTest } from "../components/config/types";
 import { closeAll, RemoteError } from "../components/provider/remote";
+import { Failure } from "../components/verify/report";
 import { runVerification } from "../components/verify/run";
 import { isRelease } from "../lab/image";
 import { Lab, rootExec, stopLab } from "../lab/lab";
@@ -39,8 +40,10 @@ interface SoakRun {
   failures: string[];
   /** Tests the job skipped, with why ("pingpong: ... needs mpi4py 4.0 or later"): a pass that did not test them. */
   skipped: string[];
-  /** Pingpong pairs whose mpirun failed ("host1-host3"), from the job's stderr. */
+  /** Pingpong pairs whose mpirun failed ("host1-host3"), from the report or the job's stderr. */
   failedPairs: string[];
+  /** mpiruns the job tried once more after a runtime launch failure, and how the second try ended (jobs since issue 14). */
+  retries: string[];
   /** Failed runs: the job's stderr lines that quote mpirun's output, or its last stderr lines when it gave no report. */
   mpirunTail?: string[];
 }
@@ -137,6 +140,7 @@ async function main(): Promise<number> {
       failureMessages: countOf(failed.flatMap((r) => r.failures)),
       failedPairs: countOf(failed.flatMap((r) => r.failedPairs)),
       skipped: countOf(runs.flatMap((r) => r.skipped)),
+      retries: countOf(runs.flatMap((r) => r.retries)),
       runs,
     };
   };
@@ -159,9 +163,15 @@ async function main(): Promise<number> {
     const [openmpi = "?", mpi4py = "?"] = v.stdout.trim().split("\n");
     versions = { openmpi, mpi4py };
     log(`soak: ${versions.openmpi}, mpi4py ${versions.mpi4py}; commit ${commit}; ${opts.rounds} runs of ${opts.tests.join(",")}`);
-    // The job quotes a failed pingpong's mpirun output as "mpi-hosts:   A-B | ...".
+    // Reports name a failed pair in from/to; before issue 14 the job named it only where it quoted mpirun's output
+    // on stderr, as "mpi-hosts:   A-B | ...".
     const pairNames = cluster.hosts.flatMap((a) => cluster.hosts.map((b) => `${a.name}-${b.name}`));
-    const failedPairsIn = (stderr: string[]) => pairNames.filter((p) => stderr.some((l) => l.startsWith(`mpi-hosts:   ${p} | `)));
+    const failedPairsIn = (stderr: string[], failures: Failure[]) =>
+      pairNames.filter(
+        (p) =>
+          failures.some((f) => f.stage === "pingpong" && `${f.from}-${f.to}` === p) ||
+          stderr.some((l) => l.startsWith(`mpi-hosts:   ${p} | `)),
+      );
 
     for (let i = 1; i <= opts.rounds; i++) {
       const load1 = Number(loadavg().split(" ")[0]);
@@ -182,7 +192,10 @@ async function main(): Promise<number> {
           failedStage: r.report?.failedStage ?? (ok ? null : "(no report)"),
           failures: r.report?.failures.map((f) => f.message) ?? [r.problem ?? `exit ${r.code}, no report`],
           skipped: (r.report?.stages ?? []).filter((st) => st.status === "skip").map((st) => `${st.name}: ${st.detail ?? "skipped"}`),
-          failedPairs: failedPairsIn(stderr),
+          failedPairs: failedPairsIn(stderr, r.report?.failures ?? []),
+          retries: (r.report?.retries ?? []).map(
+            (t) => `${t.stage} ${t.to ? `${t.from}-${t.to}` : `from ${t.from}`}: ${t.reason} -> ${t.result}`,
+          ),
           mpirunTail: ok ? undefined : stderr.filter((l) => l.startsWith("mpi-hosts:   ")).slice(0, 60),
         };
       } catch (err) {
@@ -198,7 +211,8 @@ async function main(): Promise<number> {
           failedStage: "(no report)",
           failures: [(err as Error).message],
           skipped: [],
-          failedPairs: failedPairsIn(stderr),
+          failedPairs: failedPairsIn(stderr, []),
+          retries: [],
           mpirunTail: stderr.slice(-40),
         };
       }
@@ -206,9 +220,10 @@ async function main(): Promise<number> {
       runs.push(run);
       fs.writeFileSync(partial, `${JSON.stringify(resultNow(), null, 2)}\n`);
       const what = run.ok ? run.skipped.map((m) => `  skipped ${m}`).join("") : `  ${run.failedStage}: ${run.failures.join(" | ")}`;
+      const retried = run.retries.map((m) => `  tried once more: ${m}`).join("");
       const pairs = run.failedPairs.length ? ` [failed pairs: ${run.failedPairs.join(", ")}]` : "";
       log(
-        `run ${String(i).padStart(2)}/${opts.rounds}  ${run.ok ? "pass" : "FAIL"}  ${run.seconds.toFixed(1)} s  (load ${load1}${strays ? `; killed ${strays} processes left by the run before` : ""})${what}${pairs}`,
+        `run ${String(i).padStart(2)}/${opts.rounds}  ${run.ok ? "pass" : "FAIL"}  ${run.seconds.toFixed(1)} s  (load ${load1}${strays ? `; killed ${strays} processes left by the run before` : ""})${what}${retried}${pairs}`,
       );
     }
   } finally {
@@ -235,6 +250,7 @@ async function main(): Promise<number> {
   );
   for (const [m, n] of Object.entries(messages)) log(`  ${n}x ${m}`);
   for (const [m, n] of Object.entries(result.skipped)) log(`  skipped in ${n} runs: ${m}`);
+  for (const [m, n] of Object.entries(result.retries)) log(`  ${n}x tried once more: ${m}`);
   if (Object.keys(pairs).length)
     log(
       `  failed pingpong pairs: ${Object.entries(pairs)
