@@ -276,19 +276,22 @@ export function hostLockFrame(step: string, waitSeconds: number, flock = FLOCK):
   const busy = (holder: string) => `printf '%s %s\\n' ${shellQuote(LOCK_BUSY_MARK)} "${holder}" >&2; exit ${LOCK_BUSY_CODE}`;
   return [
     `mh_lockdir=$HOME/${LOCK_PATH.slice(2, LOCK_PATH.lastIndexOf("/"))}`,
-    `(umask 077 && mkdir -p "$mh_lockdir") || exit 1`,
     `mh_step=${shellQuote(step)}`,
     `if [ -x ${shellQuote(flock)} ]; then`,
-    `  (umask 077 && : >>"$mh_lockdir/lock") || exit 1`,
-    `  exec 9>>"$mh_lockdir/lock"`,
+    // The lock is the home directory itself, so that nothing of it stays on the host after the run (destroy gives
+    // the home back as it was); the holder's line is removed by the frame's EXIT trap, while the lock is still held.
+    `  exec 9<"$HOME"`,
     `  if ! ${shellQuote(flock)} -w ${wait} 9; then`,
     `    mh_seen=$(cat "$mh_lockdir/lock.holder" 2>/dev/null) || mh_seen=`,
     `    ${busy("$mh_seen")}`,
     `  fi`,
-    `  printf '%s %s %s\\n' "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$mh_step" >"$mh_lockdir/lock.holder"`,
+    `  (umask 077 && mkdir -p "$mh_lockdir") || exit 1`,
+    `  mh_holder=$mh_lockdir/lock.holder`,
+    `  printf '%s %s %s\\n' "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$mh_step" >"$mh_holder"`,
     `else`,
     `  mh_waited=0`,
-    `  until mkdir "$mh_lockdir/lock.d" 2>/dev/null; do`,
+    // The holder before removes ~/.mpi-hosts once it is empty: make it again on every try.
+    `  until (umask 077 && mkdir -p "$mh_lockdir") && mkdir "$mh_lockdir/lock.d" 2>/dev/null; do`,
     `    mh_seen=$(cat "$mh_lockdir/lock.d/holder" 2>/dev/null) || mh_seen=`,
     `    mh_pid=\${mh_seen%% *}`,
     `    if [ -n "$mh_pid" ] && ! kill -0 "$mh_pid" 2>/dev/null; then`,
@@ -327,7 +330,7 @@ function lockBusy(conn: Connection, step: string, lock: HostLock, stderr: string
     ? `pid ${pid} on ${conn.name} (${holderStep.join(" ") || "a step"}) holds it since ${since}`
     : `its holder did not say who it is`;
   return new RemoteError(
-    `${conn.name}: ${step} waited ${lock.waitSeconds}s for the host lock (${LOCK_PATH} of ${conn.user} on ${conn.name}), ` +
+    `${conn.name}: ${step} waited ${lock.waitSeconds}s for the host lock (of ${conn.user}'s home on ${conn.name}), ` +
       `held by another mpi-hosts run: ${holder}. Run one pulumi up or destroy per host at a time; ` +
       `if no other run is going on, look at what that pid is on ${conn.name}.`,
     conn.name,
@@ -496,7 +499,8 @@ export function partsScript(parts: Part[], options: FrameOptions): string {
     `PATH=${SYSTEM_PATH}:$PATH`,
     `export PATH`,
     `mh_lockd=`,
-    `trap 'rm -rf "$dir"; if [ -n "$mh_lockd" ]; then rm -rf "$mh_lockd"; fi' EXIT`,
+    `mh_holder=`,
+    `trap 'rm -rf "$dir"; if [ -n "$mh_lockd" ]; then rm -rf "$mh_lockd"; fi; if [ -n "$mh_holder" ]; then rm -f "$mh_holder"; fi; if [ -n "$mh_lockd$mh_holder" ]; then rmdir "$mh_lockdir" 2>/dev/null; fi' EXIT`,
     `trap 'exit 129' HUP`,
     `trap 'exit 130' INT`,
     `trap 'exit 143' TERM`,
