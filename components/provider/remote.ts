@@ -85,13 +85,44 @@ export function hostKeyBlob(hostKey: string): Buffer {
   return Buffer.from(hostKey.trim().split(/\s+/)[1] ?? "", "base64");
 }
 
+/** How the host's key is checked: the pinned key only; the message on a mismatch. */
+function hostKeyCheck(conn: Connection, where: string): { verify: (key: Buffer) => boolean; problem: () => string | undefined } {
+  const expected = hostKeyBlob(conn.hostKey);
+  let problem: string | undefined;
+  return {
+    verify: (key: Buffer) => {
+      if (Buffer.compare(key, expected) === 0) return true;
+      problem =
+        `${where}: host key mismatch: expected ${fingerprint(expected)} (pinned), got ${fingerprint(key)}. ` +
+        `If the host was reinstalled, check the new key out of band and update its hostKey in the stack config.`;
+      return false;
+    },
+    problem: () => problem,
+  };
+}
+
+/** What ssh2 authenticates with. */
+function authOptions(conn: Connection): Pick<ssh2.ConnectConfig, "username" | "privateKey"> {
+  return { username: conn.user, privateKey: conn.privateKey };
+}
+
+/** The message when every authentication method was refused. */
+function authRefusal(conn: Connection, where: string): string {
+  return `${where}: the key was refused for user ${conn.user} (is its public key in ~${conn.user}/.ssh/authorized_keys?)`;
+}
+
+/** The TCP stream the SSH session runs over: a direct connection to the host. */
+function openStream(conn: Connection): net.Socket {
+  return net.connect({ host: conn.address, port: conn.port });
+}
+
 function connect(conn: Connection): Promise<Session> {
   const where = `${conn.name} (${conn.user}@${conn.address}:${conn.port})`;
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
-    const socket = net.connect({ host: conn.address, port: conn.port });
+    const socket = openStream(conn);
+    const hostKey = hostKeyCheck(conn, where);
     let settled = false;
-    let keyProblem: string | undefined;
     const fail = (message: string) => {
       if (settled) return;
       settled = true;
@@ -108,10 +139,10 @@ function connect(conn: Connection): Promise<Session> {
     });
     client.on("error", (err) => {
       clearTimeout(timer);
+      const keyProblem = hostKey.problem();
       if (keyProblem) fail(keyProblem);
-      else if (/authentication/i.test(err.message)) {
-        fail(`${where}: the key was refused for user ${conn.user} (is its public key in ~${conn.user}/.ssh/authorized_keys?)`);
-      } else fail(`${where}: ${err.message}`);
+      else if (/authentication/i.test(err.message)) fail(authRefusal(conn, where));
+      else fail(`${where}: ${err.message}`);
     });
     client.on("close", () => pool().delete(poolKey(conn)));
     client.on("ready", () => {
@@ -119,21 +150,13 @@ function connect(conn: Connection): Promise<Session> {
       settled = true;
       resolve({ client, socket, busy: 0 });
     });
-    const expected = hostKeyBlob(conn.hostKey);
     try {
       client.connect({
         sock: socket,
-        username: conn.user,
-        privateKey: conn.privateKey,
+        ...authOptions(conn),
         readyTimeout: conn.connectTimeoutSeconds * 1000,
         keepaliveInterval: 15000,
-        hostVerifier: (key: Buffer) => {
-          if (Buffer.compare(key, expected) === 0) return true;
-          keyProblem =
-            `${where}: host key mismatch: expected ${fingerprint(expected)} (pinned), got ${fingerprint(key)}. ` +
-            `If the host was reinstalled, check the new key out of band and update its hostKey in the stack config.`;
-          return false;
-        },
+        hostVerifier: hostKey.verify,
       });
     } catch (err) {
       clearTimeout(timer);
