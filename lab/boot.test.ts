@@ -31,11 +31,24 @@ describe("the boot script of a lab host", () => {
     expect(b).toContain("\nprovision='0'\n");
   });
 
-  test("locks the host down to loopback, replies and SSH only when the firewall is iptables", () => {
+  test("locks the host down to loopback, replies and SSH when the firewall is iptables", () => {
     const script = renderBootScript(plan);
     expect(script).toContain(":INPUT DROP [0:0]");
     expect(script).toContain("-A INPUT -p tcp --dport $port -j ACCEPT");
-    expect(script).toMatch(/if \[ "\$firewall" = iptables \]; then lock_down; fi/);
+    expect(script).toMatch(/\n {4}iptables\) lock_down ;;\n/);
+  });
+
+  test("loads each kind of firewall at every boot as the OS would, and sets it up on the first", () => {
+    const script = renderBootScript({
+      ...plan,
+      firewall: "nftables-debian",
+      provision: { ...plan.provision!, nftablesConf: "table inet filter {}\n" },
+    });
+    expect(script).toContain("\nfirewall='nftables-debian'\n");
+    expect(script).toContain("nftables-debian | nftables-foreign) nft -f /etc/nftables.conf ;;");
+    expect(script).toContain("ufw) /lib/ufw/ufw-init start quiet ;;");
+    expect(script).toMatch(/\n {2}load_firewall\n/);
+    expect(script).toMatch(/\n {2}provision_firewall\n/);
   });
 });
 

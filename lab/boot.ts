@@ -6,6 +6,7 @@
  * Phase `inside` (PID 1 of the new PID namespace): mounts the overlay root and fresh /proc, /sys, /dev,
  * /dev/shm, /tmp and /run, pivots into it, provisions on first boot, loads the firewall and becomes sshd.
  */
+import { FirewallKind } from "./firewallKinds";
 import { shellAssignments } from "./shell";
 
 export interface BootPlan {
@@ -18,9 +19,18 @@ export interface BootPlan {
   /** The host's directory in the lab state: upper/, work/, root/, pid, console.log. */
   dir: string;
   port: number;
-  firewall: "iptables" | "none";
+  /** The firewall its admin left on it (lab/firewallKinds.ts): set up on first boot, loaded on every boot. */
+  firewall: FirewallKind;
   /** First boot only: what a fresh host gets. Later boots keep the disk as it was. */
-  provision?: { user: string; authorizedKey: string; etcHosts: string };
+  provision?: {
+    user: string;
+    authorizedKey: string;
+    etcHosts: string;
+    /** /etc/nftables.conf of the nftables kinds (empty for the others). */
+    nftablesConf?: string;
+    /** Debian's ufw package on this machine, installed into the host for the ufw kind. */
+    ufwDeb?: string;
+  };
 }
 
 export function renderBootScript(plan: BootPlan): string {
@@ -36,6 +46,8 @@ export function renderBootScript(plan: BootPlan): string {
     user: plan.provision?.user ?? "",
     authorized_key: plan.provision?.authorizedKey.trim() ?? "",
     etc_hosts: plan.provision?.etcHosts ?? "",
+    nftables_conf: plan.provision?.nftablesConf ?? "",
+    ufw_deb: plan.provision?.ufwDeb ?? "",
   });
   return `#!/bin/bash
 # Boots the mpi-hosts lab host ${plan.host}. Written by lab/boot.ts on every start; safe to read, not to edit.
@@ -46,7 +58,7 @@ ${BODY}`;
 
 const BODY = String.raw`
 outside() {
-  # IPv6 off: the lab firewall is IPv4 iptables, and link-local IPv6 between hosts would bypass it.
+  # IPv6 off: link-local IPv6 between hosts would bypass the IPv4 rules of the lab's firewalls.
   nsenter --net="/run/netns/$netns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
   ip -n "$netns" addr add "$address" dev eth0
   ip -n "$netns" link set lo up
@@ -88,6 +100,8 @@ inside() {
   mount -t mqueue -o nosuid,nodev,noexec mqueue "$root/dev/mqueue"
   mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
   mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$root/run"
+  # The package comes from this machine's cache, which the host cannot see once it has pivoted.
+  if [ "$provision" = 1 ] && [ -n "$ufw_deb" ]; then cp "$ufw_deb" "$root/tmp/ufw.deb"; fi
 
   # pivot_root, not chroot: the machine's mounts (other hosts' /run/netns entries among them) must not stay
   # referenced from here, or a stopped host's network namespace would live on inside this one.
@@ -106,7 +120,7 @@ inside() {
     ssh-keygen -q -t ed25519 -N "" -C "root@$host" -f /etc/ssh/ssh_host_ed25519_key
   fi
   if [ "$provision" = 1 ]; then provision; fi
-  if [ "$firewall" = iptables ]; then lock_down; fi
+  load_firewall
   echo "lab: $host is up at $address, sshd on port $port"
   exec /usr/sbin/sshd -D -e
 }
@@ -138,6 +152,35 @@ KbdInteractiveAuthentication no
 PermitRootLogin no
 CONF
   sshd -t
+  provision_firewall
+}
+
+# The admin's firewall, set up once as they would: a hand-written /etc/nftables.conf, or ufw installed and enabled.
+provision_firewall() {
+  case $firewall in
+    nftables-debian | nftables-foreign)
+      printf '%s' "$nftables_conf" >/etc/nftables.conf
+      nft -c -f /etc/nftables.conf
+      ;;
+    ufw)
+      DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/ufw.deb >/tmp/ufw-install.log 2>&1 || { cat /tmp/ufw-install.log >&2; return 1; }
+      rm -f /tmp/ufw.deb /tmp/ufw-install.log
+      ufw allow "$port/tcp" >/dev/null
+      ufw --force enable >/dev/null
+      ;;
+  esac
+}
+
+# What the OS runs at boot for each kind (there is no systemd here): nftables.service's ExecStart, ufw.service's
+# ExecStart; the iptables kind is loaded from this script, as before.
+load_firewall() {
+  case $firewall in
+    iptables) lock_down ;;
+    nftables-debian | nftables-foreign) nft -f /etc/nftables.conf ;;
+    ufw) /lib/ufw/ufw-init start quiet ;;
+    none) ;;
+    *) echo "lab: unknown firewall kind '$firewall'" >&2; return 1 ;;
+  esac
 }
 
 # Locked down like a real lab machine: only loopback, replies and SSH come in.

@@ -25,7 +25,9 @@ describe("npm run lab", () => {
   test.each([
     [["up", "--hosts", "0"], /--hosts must be a positive whole number, got '0'/],
     [["up", "--release", "sid"], /--release must be one of trixie, bookworm, got 'sid'/],
-    [["up", "--firewall", "nft"], /--firewall must be iptables or none, got 'nft'/],
+    [["up", "--firewall", "nft"], /firewall kind 'nft' is not one of none, iptables, ufw, nftables-debian, nftables-foreign/],
+    [["up", "--hosts", "2", "--firewall", "none,ufw,iptables"], /--firewall lists 3 kinds for 2 hosts/],
+    [["up", "--firewall", "host9=ufw"], /--firewall names host 'host9', but the lab's hosts are host1, host2, host3/],
     [["up", "--bogus"], /Unknown option '--bogus'/],
     [["status", "--name", "Bad_Name"], /lab name 'Bad_Name' must be/],
     [["reboot"], /unknown subcommand 'reboot'/],

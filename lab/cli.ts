@@ -1,9 +1,10 @@
 /** `npm run lab -- up|down|status`: the local lab of test hosts (see lab/lab.ts). */
 import * as fs from "fs";
 import { parseArgs } from "util";
+import { DEFAULT_FIREWALL, FIREWALL_KIND_HELP, FIREWALL_KINDS, parseFirewallKinds } from "./firewallKinds";
 import { isRelease, RELEASES } from "./image";
 import { Lab, labStatus, startLab, stopLab } from "./lab";
-import { MAX_HOSTS } from "./names";
+import { defaultHostNames, MAX_HOSTS } from "./names";
 import { renderLabStack } from "./stack";
 
 const HELP: Record<string, string> = {
@@ -17,7 +18,7 @@ Real test hosts on this machine (Linux namespaces + an overlay root + sshd on po
 Run a subcommand with --help for its options.
 `,
   up: `usage: npm run lab -- up [--hosts N] [--release trixie|bookworm] [--name NAME]
-                        [--firewall iptables|none] [--slots N] [--out FILE]
+                        [--firewall KIND|K1,K2,...|HOST=KIND,...] [--slots N] [--out FILE]
 
 Starts N hosts (default 3) named host1..hostN on 10.213.<lab index>.0/24, each with its own address,
 hostname, /tmp, /dev/shm and firewall, sshd on port 2400 and the user mpi (passwordless sudo).
@@ -27,7 +28,10 @@ name is stopped first.
   --hosts N        number of hosts, 1-${MAX_HOSTS} (default 3)
   --release R      trixie (Open MPI 5.0, default) or bookworm (Open MPI 4.1)
   --name NAME      lab name (default lab); several labs can run at once
-  --firewall F     iptables (default: INPUT policy DROP, only SSH comes in) or none
+  --firewall F     the firewall each host comes with: one kind for every host (default ${DEFAULT_FIREWALL}),
+                   one per host in order (none,iptables,ufw), or by host (host2=ufw,host3=none; others
+                   keep the default). Kinds:
+${FIREWALL_KINDS.map((k) => `                     ${k.padEnd(17)}${FIREWALL_KIND_HELP[k]}`).join("\n")}
   --slots N        MPI slots per host in the stack file (default 2)
   --out FILE       stack config to write (default Pulumi.lab.yaml, or Pulumi.<name>.yaml)
 `,
@@ -97,8 +101,7 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
     const slots = positiveInt("--slots", str(values.slots) ?? "2");
     const release = str(values.release) ?? "trixie";
     if (!isRelease(release)) throw new Error(`--release must be one of ${RELEASES.join(", ")}, got '${release}'`);
-    const firewall = str(values.firewall) ?? "iptables";
-    if (firewall !== "iptables" && firewall !== "none") throw new Error(`--firewall must be iptables or none, got '${firewall}'`);
+    const firewall = parseFirewallKinds(str(values.firewall) ?? DEFAULT_FIREWALL, defaultHostNames(hosts));
     const out = str(values.out) ?? (labName === "lab" ? "Pulumi.lab.yaml" : `Pulumi.${labName}.yaml`);
 
     const started = Date.now();
@@ -156,9 +159,17 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
 };
 
 function hostTable(lab: Lab): string {
-  const rows = [["HOST", "ADDRESS", "RELEASE", "STATE", "PID", "SSH"]];
+  const rows = [["HOST", "ADDRESS", "RELEASE", "FIREWALL", "STATE", "PID", "SSH"]];
   for (const h of lab.hosts)
-    rows.push([h.name, h.address, h.release, h.up ? "up" : "down", h.up ? String(h.pid) : "-", `${h.user}@${h.address}:${h.port}`]);
+    rows.push([
+      h.name,
+      h.address,
+      h.release,
+      h.firewall,
+      h.up ? "up" : "down",
+      h.up ? String(h.pid) : "-",
+      `${h.user}@${h.address}:${h.port}`,
+    ]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c])).join("  ")}`.trimEnd()).join("\n");
 }

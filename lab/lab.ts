@@ -8,6 +8,15 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { renderBootScript } from "./boot";
+import {
+  DEFAULT_FIREWALL,
+  describeFirewalls,
+  FIREWALL_KINDS,
+  FirewallKind,
+  isFirewallKind,
+  nftablesConfFor,
+  ufwPackagePath,
+} from "./firewallKinds";
 import { ensureImage, isRelease, Release } from "./image";
 import {
   bridgeName,
@@ -40,7 +49,8 @@ export interface LabOptions {
   release?: Release;
   /** Release of each host, in order; overrides `release` and sets the host count. */
   releases?: string[];
-  firewall?: "iptables" | "none";
+  /** The firewall each host comes with (lab/firewallKinds.ts): one kind for all, or one per host in order (default iptables). */
+  firewall?: FirewallKind | FirewallKind[];
   /** MPI slots per host, for the stack file (default 2). */
   slots?: number;
   /** Progress lines (image build, boot); silent by default. */
@@ -61,6 +71,8 @@ export interface LabHost {
   /** PID of the host's init (its sshd) as this machine sees it; 0 when the host is down. */
   pid: number;
   up: boolean;
+  /** The firewall its admin left on it. */
+  firewall: FirewallKind;
 }
 
 export interface Lab {
@@ -76,7 +88,8 @@ export interface Lab {
   bridge: string;
   /** State directory: key pair, lab.json, per-host overlay upper dirs and boot logs. */
   dir: string;
-  firewall: "iptables" | "none";
+  /** The hosts' firewall kinds in one word: the kind they share, or each host's, comma separated. */
+  firewall: string;
   slots: number;
 }
 
@@ -89,8 +102,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const log = opts.log ?? (() => undefined);
   const name = opts.name ?? "lab";
   const releases = resolveReleases(opts);
-  const firewall = opts.firewall ?? "iptables";
-  if (firewall !== "iptables" && firewall !== "none") throw new Error(`firewall must be 'iptables' or 'none', got '${String(firewall)}'`);
+  const firewalls = resolveFirewalls(opts.firewall, releases.length);
   const slots = opts.slots ?? 2;
   if (!Number.isInteger(slots) || slots < 1) throw new Error(`slots must be a positive integer, got ${slots}`);
   checkOrThrow(checkLabName(name));
@@ -114,7 +126,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       bridge: bridgeName(name),
       dir,
       privateKeyPath,
-      firewall,
+      firewall: describeFirewalls(firewalls),
       slots,
       port: SSH_PORT,
       user: LAB_USER,
@@ -128,6 +140,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         hostKey: "",
         pid: 0,
         provisioned: false,
+        firewall: firewalls[i],
       })),
     };
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -209,7 +222,8 @@ export async function stopHost(lab: Lab, host: string): Promise<void> {
 
 /**
  * Boots the host again, like a reboot: same disk (overlay upper dir), address and host key; fresh /tmp,
- * /dev/shm and /run, and the lab's default firewall again (rules added at run time are gone, as after a reboot).
+ * /dev/shm and /run; rules added at run time are gone, and the host's firewall is loaded as its OS does at boot
+ * (lab/boot.ts load_firewall).
  */
 export async function startHost(lab: Lab, host: string): Promise<LabHost> {
   requireRoot("starting a lab host");
@@ -255,6 +269,20 @@ export async function rootExec(lab: Lab, host: string, script: string, opts: Roo
   );
 }
 
+function resolveFirewalls(spec: LabOptions["firewall"], hosts: number): FirewallKind[] {
+  const kinds = Array.isArray(spec) ? spec : Array.from({ length: hosts }, () => spec ?? DEFAULT_FIREWALL);
+  if (kinds.length !== hosts) throw new Error(`firewall lists ${kinds.length} kinds for ${hosts} hosts; give one kind, or one per host`);
+  for (const k of kinds)
+    if (!isFirewallKind(k)) throw new Error(`firewall must be one of ${FIREWALL_KINDS.join(", ")}, got '${String(k)}'`);
+  return kinds;
+}
+
+/** The firewall kind of a host (records written before per-host kinds hold one kind for the whole lab). */
+export function hostFirewall(record: LabRecord, h: HostRecord): FirewallKind {
+  if (h.firewall) return h.firewall;
+  return isFirewallKind(record.firewall) ? record.firewall : DEFAULT_FIREWALL;
+}
+
 function resolveReleases(opts: LabOptions): Release[] {
   const releases = opts.releases ?? Array.from({ length: opts.hosts ?? DEFAULT_HOSTS }, () => opts.release ?? "trixie");
   if (opts.releases && opts.hosts !== undefined && opts.hosts !== opts.releases.length) {
@@ -297,13 +325,15 @@ async function bootHost(record: LabRecord, h: HostRecord, deadlineAt: number): P
       image: h.image,
       dir,
       port: record.port,
-      firewall: record.firewall,
+      firewall: hostFirewall(record, h),
       provision: h.provisioned
         ? undefined
         : {
             user: record.user,
             authorizedKey: fs.readFileSync(`${record.privateKeyPath}.pub`, "utf8"),
             etcHosts: renderEtcHosts(record.hosts),
+            nftablesConf: nftablesConfFor(hostFirewall(record, h), record.port),
+            ufwDeb: hostFirewall(record, h) === "ufw" ? ufwPackagePath() : undefined,
           },
     }),
     { mode: 0o700 },
@@ -388,6 +418,7 @@ function toLabHost(record: LabRecord, h: HostRecord): LabHost {
     netns: h.netns,
     pid: up ? h.pid : 0,
     up,
+    firewall: hostFirewall(record, h),
   };
 }
 

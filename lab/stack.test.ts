@@ -22,6 +22,7 @@ const lab: Lab = {
     netns: `mhlab_lab_host${n}`,
     pid: 100 + n,
     up: true,
+    firewall: "iptables" as const,
   })),
 };
 

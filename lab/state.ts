@@ -1,6 +1,7 @@
 /** What a running lab remembers about itself: `lab.json` in its state directory, written atomically. */
 import * as fs from "fs";
 import * as path from "path";
+import type { FirewallKind } from "./firewallKinds";
 
 export interface HostRecord {
   name: string;
@@ -16,6 +17,8 @@ export interface HostRecord {
   pid: number;
   /** Set after the first successful boot: later boots keep the disk (users, keys, files) as it is. */
   provisioned: boolean;
+  /** The firewall this host came with (absent in records written before per-host kinds: the lab's `firewall`). */
+  firewall?: FirewallKind;
 }
 
 export interface LabRecord {
@@ -27,7 +30,8 @@ export interface LabRecord {
   bridge: string;
   dir: string;
   privateKeyPath: string;
-  firewall: "iptables" | "none";
+  /** The hosts' firewall kinds in one word (lab/firewallKinds.ts describeFirewalls). */
+  firewall: string;
   slots: number;
   port: number;
   user: string;
