@@ -3,32 +3,24 @@
  * with a verification job. The config is validated before any resource is declared: a bad config
  * stops here, with one line per problem, and no host is touched.
  */
-import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, formatProblems, loadCluster, namespaceKeys } from "./components/config/load";
 import { MpiCluster } from "./components/mpiCluster";
+import { jobLogin, loginSourcesOf } from "./components/provider/credentials";
 
 const { cluster, problems } = loadCluster(namespaceKeys(pulumi.runtime.allConfig()));
 if (!cluster) throw new ConfigError(problems);
 for (const p of problems) pulumi.log.warn(formatProblems([p]));
 
-const adminPrivateKey = pulumi.secret(cluster.sshPrivateKey ?? readKey(cluster.ssh.privateKeyPath));
-
-function readKey(file: string): string {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new ConfigError([
-      {
-        path: "mpi-hosts:ssh.privateKeyPath",
-        message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (a private key file, or set the secret mpi-hosts:sshPrivateKey)`,
-        severity: "error",
-      },
-    ]);
-  }
+// The facets log in in the provider, at run time (ssh-agent first, then the key file or secret); only the verification
+// job's @pulumi/command connection is decided here, and it carries a key only when there is no agent to use.
+const login = jobLogin(loginSourcesOf(cluster));
+if (login.kind === "none") {
+  throw new ConfigError([{ path: "mpi-hosts:ssh.privateKeyPath", message: login.problem, severity: "error" }]);
 }
+if (login.kind === "key") void pulumi.log.warn(login.warning);
 
-const mpiCluster = new MpiCluster(pulumi.getStack(), { cluster, adminPrivateKey });
+const mpiCluster = new MpiCluster(pulumi.getStack(), { cluster, jobLogin: login });
 
 export const hosts = mpiCluster.summary;
 export const verification = mpiCluster.verification;

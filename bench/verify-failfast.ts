@@ -30,13 +30,13 @@ async function main(): Promise<number> {
   const problems: string[] = [];
   try {
     const healthy: VerifyRun[] = [];
-    for (let i = 0; i < RUNS; i++) healthy.push(await runVerification(cluster, key, { tests: ["helloworld", "ringtest"] }));
-    const withPingpong = await runVerification(cluster, key, { tests: ["helloworld", "ringtest", "pingpong"] });
+    for (let i = 0; i < RUNS; i++) healthy.push(await runVerification(cluster, { privateKey: key }, { tests: ["helloworld", "ringtest"] }));
+    const withPingpong = await runVerification(cluster, { privateKey: key }, { tests: ["helloworld", "ringtest", "pingpong"] });
     if (healthy.some((r) => r.code !== 0) || withPingpong.code !== 0) problems.push("the healthy job did not pass");
 
     await blockPorts(lab, "host1", "host3", cluster.mpi.btlPorts.first, cluster.mpi.btlPorts.last);
     const blocked: VerifyRun[] = [];
-    for (let i = 0; i < RUNS; i++) blocked.push(await runVerification(cluster, key));
+    for (let i = 0; i < RUNS; i++) blocked.push(await runVerification(cluster, { privateKey: key }));
     const named = blocked[0].report?.failures[0]?.message ?? blocked[0].problem ?? "(no report)";
     if (blocked.some((r) => r.code !== 1 || r.report?.failedStage !== "tcp"))
       problems.push("the job did not fail at the tcp stage on the blocked lab");

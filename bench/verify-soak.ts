@@ -180,7 +180,7 @@ async function main(): Promise<number> {
       const started = Date.now();
       let run: SoakRun;
       try {
-        const r = await runVerification(cluster, key, { tests: opts.tests });
+        const r = await runVerification(cluster, { privateKey: key }, { tests: opts.tests });
         const ok = r.code === 0 && r.report?.ok === true;
         const stderr = r.stderr.split("\n");
         run = {

@@ -6,6 +6,7 @@
  */
 import * as fs from "fs";
 import { VerifyTest } from "../components/config/types";
+import { loginSourcesOf } from "../components/provider/credentials";
 import { closeAll } from "../components/provider/remote";
 import { renderHtml } from "../components/verify/html";
 import { runVerification, VerifyRun } from "../components/verify/run";
@@ -20,8 +21,9 @@ const help = `usage: npm run verify -- [--stack NAME | FILE] [--tests LIST] [--h
 Runs the verification job now, the one \`pulumi up\` runs: from the head host (mpi-hosts:verify.from), a
 preflight (ssh between every pair of hosts without prompts, Open MPI and mpi4py versions, what a non-interactive
 shell finds, name resolution, a TCP connect from every host to every other in each MPI port range), then the MPI
-tests. Reaches the head over SSH with mpi-hosts:ssh.privateKeyPath and its pinned host key; changes nothing on
-any host.
+tests. Reaches the head over SSH as ssh does: the keys of ssh-agent (SSH_AUTH_SOCK) first, then the key file
+mpi-hosts:ssh.privateKeyPath (a passphrase-protected one must be in the agent: the stack file's secrets, such as
+mpi-hosts:sshKeyPassphrase, need the engine), checking its pinned or known host keys; changes nothing on any host.
 
   --stack NAME   read Pulumi.NAME.yaml (or give the file)
   --tests LIST   comma-separated, instead of mpi-hosts:verify.tests (${TESTS.join(", ")})
@@ -75,18 +77,12 @@ export async function run(args: string[]): Promise<number> {
     return fail(error.startsWith(`${file}: `) ? error : `${file} is not a valid cluster config (npm run validate -- ${file}):\n${error}`);
   }
 
-  let privateKey = cluster.sshPrivateKey;
-  if (!privateKey) {
-    try {
-      privateKey = fs.readFileSync(cluster.ssh.privateKeyPath, "utf8");
-    } catch (err) {
-      return fail(`cannot read the SSH key ${cluster.ssh.privateKeyPath} (mpi-hosts:ssh.privateKeyPath): ${(err as Error).message}`);
-    }
-  }
+  // What cannot be read here (an unreadable key file, one with a passphrase) is named if the host refuses the rest.
+  const login = loginSourcesOf(cluster);
 
   let result: VerifyRun;
   try {
-    result = await runVerification(cluster, privateKey, {
+    result = await runVerification(cluster, login, {
       tests,
       onProgress: options.quiet ? undefined : (line) => line.startsWith("mpi-hosts: verify: ") && process.stderr.write(`${line}\n`),
     });

@@ -3,13 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./config/types";
 import { HostSummary, MpiHost } from "./mpiHost";
 import { ClusterKey } from "./provider/clusterKey";
+import { JobLogin } from "./provider/credentials";
 import { verificationJob, verificationReport } from "./verification";
 import { VerifyReport } from "./verify/report";
 
 export interface MpiClusterArgs {
   cluster: Cluster;
-  /** Private key Pulumi uses to reach the hosts (secret). */
-  adminPrivateKey: pulumi.Input<string>;
+  /** How the verification job logs in (facets resolve their login in the provider, at run time). */
+  jobLogin: JobLogin;
 }
 
 export class MpiCluster extends pulumi.ComponentResource {
@@ -32,7 +33,6 @@ export class MpiCluster extends pulumi.ComponentResource {
             host,
             clusterPublicKey: this.clusterKey.publicKey,
             clusterPrivateKey: this.clusterKey.privateKey,
-            adminPrivateKey: args.adminPrivateKey,
           },
           { parent: this },
         ),
@@ -43,7 +43,7 @@ export class MpiCluster extends pulumi.ComponentResource {
       const appliedAt = Object.fromEntries(
         this.hosts.flatMap((h, i) => Object.entries(h.appliedAt).map(([facet, at]) => [`${cluster.hosts[i].name}/${facet}`, at])),
       );
-      const job = verificationJob(`${name}-verify`, cluster, desired, appliedAt, args.adminPrivateKey, {
+      const job = verificationJob(`${name}-verify`, cluster, desired, appliedAt, args.jobLogin, {
         parent: this,
         dependsOn: this.hosts,
       });

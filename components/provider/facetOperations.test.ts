@@ -4,16 +4,19 @@
  * test/lab/provider.test.ts.
  */
 import { facetOperations, FacetInputs, FacetOutputs } from "./facetOperations";
-import { RunResult } from "./remote";
+import { Connection, RunResult } from "./remote";
 import { packHostProbes, packScripts } from "./scriptPack";
 
 /** The host double: apply prints a note, probe prints the declared file (the host converged). */
 const ran: string[] = [];
+/** The connection each round trip ran on (with the login the operations resolved for it). */
+const connections: Connection[] = [];
 jest.mock("./remote", () => {
   const actual = jest.requireActual("./remote");
   return {
     ...actual,
-    runParts: jest.fn(async (_conn: unknown, parts: Array<{ step: string }>): Promise<RunResult[]> => {
+    runParts: jest.fn(async (conn: Connection, parts: Array<{ step: string }>): Promise<RunResult[]> => {
+      connections.push(conn);
       ran.push(...parts.map((p) => p.step));
       return parts.map((p) =>
         p.step.endsWith(" apply")
@@ -33,8 +36,7 @@ const inputs: FacetInputs = {
     address: "192.0.2.1",
     port: 22,
     user: "u",
-    privateKey: "k",
-    hostKey: "ssh-ed25519 AAAA",
+    hostKeys: ["ssh-ed25519 AAAA"],
     connectTimeoutSeconds: 5,
   },
   privileged: false,
@@ -70,5 +72,43 @@ describe("when apply last ran (appliedAt, the verification job's trigger)", () =
     const { id, outs } = (await facetOperations.create(inputs)) as { id: string; outs: FacetOutputs };
     const { appliedAt: _dropped, ...older } = outs;
     expect(await facetOperations.diff(id, older, inputs)).toMatchObject({ changes: true });
+  });
+});
+
+describe("the login (issue 12): resolved by the provider at run time, never kept in the state", () => {
+  const config = (values: Record<string, string>) => ({
+    config: { get: (key: string) => values[key], require: (key: string) => values[key] },
+  });
+
+  it("logs in with what configure found in the stack config and the environment, and writes no key into the outputs", async () => {
+    const previous = process.env.SSH_AUTH_SOCK;
+    process.env.SSH_AUTH_SOCK = "/run/user/1000/agent.sock";
+    try {
+      await facetOperations.configure(
+        config({ "mpi-hosts:ssh": JSON.stringify({ privateKeyPath: "/keys/admin" }), "mpi-hosts:sshKeyPassphrase": "pass phrase" }),
+      );
+    } finally {
+      if (previous === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = previous;
+    }
+    connections.length = 0;
+    const { outs } = (await facetOperations.create(inputs)) as { outs: FacetOutputs };
+    expect(connections[0].login).toEqual({ agentSocket: "/run/user/1000/agent.sock", keyFile: "/keys/admin", passphrase: "pass phrase" });
+    expect(outs.connection).toEqual(inputs.connection);
+    expect(JSON.stringify(outs)).not.toContain("pass phrase");
+  });
+
+  it("rewrites, once, a state that recorded the admin's private key, and falls back to that key only after its own", async () => {
+    const { id, outs } = (await facetOperations.create(inputs)) as { id: string; outs: FacetOutputs };
+    const recorded = { ...outs, connection: { ...outs.connection, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nold\n" } };
+    expect(await facetOperations.diff(id, recorded, inputs)).toMatchObject({ changes: true });
+    expect(await facetOperations.diff(id, outs, inputs)).toMatchObject({ changes: false });
+
+    connections.length = 0;
+    const read = (await facetOperations.read(id, recorded)).props as FacetOutputs;
+    expect(connections[0].login).toMatchObject({ keyFile: "/keys/admin", recordedKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nold\n" });
+    expect(connections[0]).not.toHaveProperty("privateKey");
+    const { outs: rewritten } = (await facetOperations.update(id, read, inputs)) as { outs: FacetOutputs };
+    expect(JSON.stringify(rewritten)).not.toContain("PRIVATE KEY");
   });
 });

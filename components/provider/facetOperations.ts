@@ -5,6 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { decodeProbe, describeDifferences, diffStates } from "../facets/compare";
+import { LoginSources, loginSourcesFromConfig } from "./credentials";
 import { Connection, HostLock, KILL_GRACE_SECONDS, poolKey, RunResult, runParts, runScript, sudoRefusal } from "./remote";
 import { HostProbes, unpackHostProbes, unpackScripts } from "./scriptPack";
 
@@ -38,6 +39,26 @@ export interface FacetOutputs extends FacetInputs {
 }
 
 type Json = Parameters<typeof diffStates>[0];
+
+/** A connection as states written before the login left the state recorded it (issue 12). */
+type RecordedConnection = Connection & { privateKey?: string };
+
+/**
+ * How this provider process logs in (configure: the stack config and the CLI's SSH_AUTH_SOCK). Unset when the
+ * provider was never configured: a state written before configure existed (its serialized loader has none) is read
+ * and deleted with ssh-agent and the key it recorded, until the first `up` rewrites it.
+ */
+let configured: LoginSources | undefined;
+
+/**
+ * The connection to run on: the login of this process (configured; a caller in the same process, such as a lab test,
+ * may give its own), never the key a state recorded, which is only a last resort.
+ */
+function reach(recorded: RecordedConnection): Connection {
+  const { privateKey: recordedKey, ...connection } = recorded;
+  const login = connection.login ?? configured ?? { agentSocket: process.env.SSH_AUTH_SOCK || undefined };
+  return { ...connection, login: recordedKey ? { ...login, recordedKey } : login };
+}
 
 /** The probes of every facet of the host (none in states written before hostProbes). */
 function hostProbesIn(props: FacetInputs): HostProbes {
@@ -94,7 +115,7 @@ async function probeHost(props: FacetInputs): Promise<Record<string, unknown>> {
   if (!usable(props.facet)) {
     const missing = Object.keys(probes).filter((f) => !usable(f));
     const parts = missing.map((f) => ({ script: probes[f].script, sudo: probes[f].privileged, step: `${f} probe` }));
-    const run = runParts(props.connection, parts, props.timeoutSeconds);
+    const run = runParts(reach(props.connection), parts, props.timeoutSeconds);
     missing.forEach((f, i) => {
       const result = run.then((results) => results[i]);
       result.catch(() => undefined); // a result nobody reads must not fail the process; readers still get the error
@@ -126,7 +147,7 @@ function hostLock(props: FacetInputs): HostLock {
 /** Apply, then probe, in one round trip holding the host lock; fails when the host still differs. */
 async function converge(props: FacetInputs): Promise<FacetOutputs> {
   forgetHost(props.connection);
-  const [applied, probed] = await runParts(props.connection, [part(props, "apply"), part(props, "probe")], props.timeoutSeconds, {
+  const [applied, probed] = await runParts(reach(props.connection), [part(props, "apply"), part(props, "probe")], props.timeoutSeconds, {
     lock: hostLock(props),
   });
   const refused = props.privileged ? sudoRefusal(props.connection, `${props.facet} apply`, applied) : undefined;
@@ -151,8 +172,8 @@ async function converge(props: FacetInputs): Promise<FacetOutputs> {
 /** Compares what was last seen on the host (olds.state) with what the config asks for (news.state). */
 function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  const { privateKey: _oldKey, ...oldConnection } = olds.connection;
-  const { privateKey: _newKey, ...newConnection } = news.connection;
+  const { privateKey: recordedKey, ...oldConnection } = olds.connection as RecordedConnection;
+  const newConnection = news.connection;
   const desiredKeys = Object.keys(news.state);
   const seen = Object.fromEntries(desiredKeys.map((k) => [k, olds.state?.[k] ?? null]));
   return (
@@ -166,12 +187,22 @@ function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
     !same(unpackScripts(olds.scripts), unpackScripts(news.scripts)) ||
     olds.privileged !== news.privileged ||
     !same(Object.keys(olds.secretEnv ?? {}).sort(), Object.keys(news.secretEnv).sort()) ||
-    _oldKey !== _newKey ||
+    // A state written before the login left the state (issue 12) holds the admin's private key: rewritten once.
+    recordedKey !== undefined ||
     !same(olds.secretEnv, news.secretEnv)
   );
 }
 
-export const facetOperations: Required<Pick<pulumi.dynamic.ResourceProvider, "diff" | "create" | "update" | "read" | "delete">> = {
+export const facetOperations: Required<
+  Pick<pulumi.dynamic.ResourceProvider, "configure" | "diff" | "create" | "update" | "read" | "delete">
+> = {
+  /**
+   * Called once per serialized provider by the engine's dynamic-provider host, with the whole stack config (values as
+   * strings, secrets decrypted) and in the CLI's environment (SSH_AUTH_SOCK).
+   */
+  async configure(req: pulumi.dynamic.ConfigureRequest) {
+    configured = loginSourcesFromConfig((key) => req.config.get(key));
+  },
   async diff(_id: string, olds: FacetOutputs, news: FacetInputs) {
     return { changes: needsUpdate(olds, news), replaces: [], deleteBeforeReplace: false };
   },
@@ -189,7 +220,7 @@ export const facetOperations: Required<Pick<pulumi.dynamic.ResourceProvider, "di
   async delete(_id: string, props: FacetOutputs) {
     forgetHost(props.connection);
     const { script, ...options } = part(props, "remove");
-    const result = await runScript(props.connection, script, {
+    const result = await runScript(reach(props.connection), script, {
       ...options,
       timeoutSeconds: props.timeoutSeconds,
       lock: hostLock(props),

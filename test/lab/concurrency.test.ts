@@ -82,9 +82,13 @@ describe.each<Release>(["trixie", "bookworm"])("concurrent jobs on %s hosts conf
   });
 
   test("the verification job passes with pingpong, whose pairs of a round run as concurrent mpiruns from the head", async () => {
-    const run = await runVerification(cluster, fs.readFileSync(lab.privateKeyPath, "utf8"), {
-      tests: ["helloworld", "ringtest", "pingpong"],
-    });
+    const run = await runVerification(
+      cluster,
+      { keyFile: lab.privateKeyPath },
+      {
+        tests: ["helloworld", "ringtest", "pingpong"],
+      },
+    );
     expect({ code: run.code, failures: run.report?.failures.map((f) => f.message) }).toEqual({ code: 0, failures: [] });
     if (release === "trixie") expect(run.report?.pairs.every((p) => (p.latencyUs ?? 0) > 0)).toBe(true);
   });
@@ -93,7 +97,7 @@ describe.each<Release>(["trixie", "bookworm"])("concurrent jobs on %s hosts conf
     // The runtime would listen where the firewall drops: a check that passed here would lie.
     await rootOk(lab, "host3", "sysctl -q -w net.ipv4.ip_local_port_range='20000 29999'");
     try {
-      const run = await runVerification(cluster, fs.readFileSync(lab.privateKeyPath, "utf8"), { tests: ["helloworld"] });
+      const run = await runVerification(cluster, { keyFile: lab.privateKeyPath }, { tests: ["helloworld"] });
       expect(run.code).toBe(1);
       expect(run.report?.failedStage).toBe("tcp");
       expect(run.report?.failures.map((f) => f.message)).toContainEqual(

@@ -33,7 +33,7 @@ async function verify(
   c: Cluster = cluster,
   tests: readonly (typeof ALL_TESTS)[number][] = ALL_TESTS,
 ): Promise<VerifyRun & { report: VerifyReport }> {
-  const result = await runVerification(c, key, { tests: [...tests] });
+  const result = await runVerification(c, { privateKey: key }, { tests: [...tests] });
   if (!result.report) throw new Error(`no report: ${result.problem}\n${result.stderr}`);
   return result as VerifyRun & { report: VerifyReport };
 }
@@ -306,7 +306,7 @@ describe("a mixed lab: two trixie hosts and a bookworm host", () => {
     const started = Date.now();
     const mixed = await startVerifyLab({ name: MIXED, releases: ["trixie", "trixie", "bookworm"] });
     timings.push(`start a trixie, trixie, bookworm lab and apply every facet: ${Date.now() - started} ms`);
-    const result = await runVerification(mixed.cluster, fs.readFileSync(mixed.lab.privateKeyPath, "utf8"), { tests: [...ALL_TESTS] });
+    const result = await runVerification(mixed.cluster, { keyFile: mixed.lab.privateKeyPath }, { tests: [...ALL_TESTS] });
     expect(result.report).toBeDefined();
     const report = result.report!;
     expect(result.code).toBe(1);

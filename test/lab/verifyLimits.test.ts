@@ -38,7 +38,7 @@ interface Started {
 const labs: Record<string, Started> = {};
 
 async function verify(s: Started, tests: Array<"helloworld" | "ringtest" | "pingpong">): Promise<VerifyRun & { report: VerifyReport }> {
-  const result = await runVerification(s.cluster, s.key, { tests });
+  const result = await runVerification(s.cluster, { privateKey: s.key }, { tests });
   if (!result.report) throw new Error(`no report: ${result.problem}\n${result.stderr}`);
   return result as VerifyRun & { report: VerifyReport };
 }

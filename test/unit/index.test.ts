@@ -4,6 +4,7 @@
  * exercised by the lab tests.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -67,12 +68,17 @@ pulumi.runtime.setMocks(
   false,
 );
 
+let adminKey = "";
+
 function useStackFile(file: string) {
   const doc = YAML.parse(fs.readFileSync(file, "utf8"));
   const config: Record<string, string> = {};
   for (const [key, value] of Object.entries(doc.config)) config[key] = typeof value === "string" ? value : JSON.stringify(value);
+  // A real key, and no agent: the verification job then carries the key (the fallback), so the test can see where it goes.
   const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "key-")), "id");
-  fs.writeFileSync(keyFile, "ADMIN KEY");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "admin", "-f", keyFile]);
+  adminKey = fs.readFileSync(keyFile, "utf8");
+  delete process.env.SSH_AUTH_SOCK;
   config["mpi-hosts:ssh"] = JSON.stringify({ ...JSON.parse(config["mpi-hosts:ssh"]), privateKeyPath: keyFile });
   pulumi.runtime.setAllConfig(config);
 }
@@ -98,7 +104,7 @@ describe("index.ts on the example stack", () => {
     const { MpiCluster } = await import("../../components/mpiCluster");
     const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
     const raw = readStackFile("Pulumi.example.yaml");
-    cluster = new MpiCluster("probe-of-shape", { cluster: loadClusterOrThrow(raw).cluster, adminPrivateKey: "k" });
+    cluster = new MpiCluster("probe-of-shape", { cluster: loadClusterOrThrow(raw).cluster, jobLogin: { kind: "agent", keys: 1 } });
   });
 
   it("declares one MpiHost component per host, parented to the MpiCluster", async () => {
@@ -139,13 +145,20 @@ describe("index.ts on the example stack", () => {
     }
   });
 
-  it("keeps secrets out of plain inputs: the cluster key and admin key reach hosts only through secret inputs", async () => {
+  it("keeps secrets out of plain inputs: the cluster key reaches hosts only through a secret input, the admin key not at all", async () => {
     const trust = created.find((c) => c.name === "linux1-clusterTrust");
     expect(trust).toBeDefined();
     expect(JSON.stringify(unpackScripts(trust!.inputs.scripts))).not.toContain("MOCK PRIVATE KEY");
     expect(JSON.stringify(trust!.inputs.state)).not.toContain("MOCK PRIVATE KEY");
     expect(secretValue(trust!.inputs.secretEnv)).toEqual({ MPI_HOSTS_CLUSTER_KEY: "MOCK PRIVATE KEY" });
-    expect(secretValue(trust!.inputs.connection).privateKey).toBe("ADMIN KEY");
+    // The facets' connection says how to reach the host and as whom, nothing else (issue 12): the provider logs in.
+    expect(Object.keys(trust!.inputs.connection).sort()).not.toContain("privateKey");
+    expect(Object.keys(trust!.inputs.connection)).not.toContain("login");
+    expect(trust!.inputs.connection).toMatchObject({ name: "linux1", user: "mpi", port: 2400 });
+    for (const facet of created.filter((c) => c.type === "pulumi-nodejs:dynamic/mpi-hosts:Facet")) {
+      expect(JSON.stringify(facet.inputs)).not.toContain("BEGIN OPENSSH PRIVATE KEY");
+      expect(JSON.stringify(facet.inputs)).not.toContain(adminKey.split("\n")[1]);
+    }
     const mcaParams = created.find((c) => c.name === "linux1-mcaParams")!;
     expect(secretValue(mcaParams.inputs.secretEnv)).toEqual({});
   });
@@ -165,6 +178,32 @@ describe("index.ts on the example stack", () => {
       user: "mpi",
       hostKey: expect.stringMatching(/^ssh-ed25519 /),
     });
+  });
+
+  it("without an ssh-agent, gives the verification job the admin key as a secret (the one place it still goes, with a warning)", async () => {
+    const job = await programJob();
+    // @pulumi/command makes the whole connection secret.
+    expect(secretValue(job!.inputs.connection).privateKey).toBe(adminKey);
+    expect(secretValue(job!.inputs.connection)).not.toHaveProperty("privateKeyPassword");
+  });
+
+  it("with an ssh-agent, gives the verification job no key: the command provider uses SSH_AUTH_SOCK itself", async () => {
+    const { MpiCluster } = await import("../../components/mpiCluster");
+    const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
+    const agentCluster = new MpiCluster("with-agent", {
+      cluster: loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster,
+      jobLogin: { kind: "agent", keys: 2 },
+    });
+    await valueOf(agentCluster.verification!);
+    const job = created.find((c) => c.type === "command:remote:Command" && c.name === "with-agent-verify");
+    expect(Object.keys(secretValue(job!.inputs.connection)).sort()).toEqual([
+      "dialErrorLimit",
+      "host",
+      "hostKey",
+      "perDialTimeout",
+      "port",
+      "user",
+    ]);
   });
 
   it("re-runs the verification job when a desired state changes or any facet's apply runs (a drift repair too)", async () => {
@@ -197,7 +236,7 @@ describe("index.ts on the example stack", () => {
     const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
     const garbage = new MpiCluster("garbage", {
       cluster: loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster,
-      adminPrivateKey: "k",
+      jobLogin: { kind: "agent", keys: 1 },
     });
     const report = await valueOf(garbage.verification!);
     expect(report).toMatchObject({ version: 1, ok: false, failedStage: "report", from: "linux1" });

@@ -1,0 +1,189 @@
+/**
+ * How mpi-hosts logs in, without a host: what is tried and in which order (a real ssh-agent started for the test, real
+ * keys made by ssh-keygen), what is skipped and why, and what the messages say. Against real sshd: test/lab/login.test.ts.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { startAgent, TestAgent } from "../../lab/login";
+import { jobLogin, loginAttempt, loginSourcesFromConfig, refusalMessage, resolveLogin } from "./credentials";
+
+let dir: string;
+let plain: string;
+let encrypted: string;
+let agent: TestAgent;
+const PASSPHRASE = "correct horse";
+
+function keygen(name: string, passphrase: string): string {
+  const file = path.join(dir, name);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", name, "-f", file]);
+  return file;
+}
+
+function fingerprintOf(file: string): string {
+  return execFileSync("ssh-keygen", ["-l", "-f", `${file}.pub`], { encoding: "utf8" }).split(" ")[1];
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "credentials-"));
+  plain = keygen("plain", "");
+  encrypted = keygen("encrypted", PASSPHRASE);
+  agent = await startAgent([{ file: encrypted, passphrase: PASSPHRASE }, { file: keygen("other", "") }]);
+});
+
+afterAll(() => {
+  agent?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe("resolveLogin: what is tried, in OpenSSH's order", () => {
+  it("tries the agent's keys first, then the key file", async () => {
+    const login = await resolveLogin({ agentSocket: agent.socket, keyFile: plain });
+    expect(login.methods.map((m) => m.auth.type)).toEqual(["agent", "publickey"]);
+    expect(login.methods[0].label).toBe(
+      `ssh-agent at ${agent.socket} with 2 keys (ssh-ed25519 ${fingerprintOf(encrypted)} encrypted, ssh-ed25519 ${fingerprintOf(path.join(dir, "other"))} other)`,
+    );
+    expect(login.methods[1].label).toBe(`key file ${plain} (ssh-ed25519 ${fingerprintOf(plain)})`);
+    expect(login.unusable).toEqual([]);
+  });
+
+  it("without SSH_AUTH_SOCK, or with an agent that does not answer, goes on with the key file and says why", async () => {
+    expect(await resolveLogin({ keyFile: plain })).toMatchObject({
+      methods: [{ auth: { type: "publickey" } }],
+      unusable: ["no ssh-agent (SSH_AUTH_SOCK is not set)"],
+    });
+    const gone = path.join(dir, "no-agent.sock");
+    const login = await resolveLogin({ agentSocket: gone, keyFile: plain });
+    expect(login.methods.map((m) => m.auth.type)).toEqual(["publickey"]);
+    expect(login.unusable).toEqual([
+      expect.stringMatching(new RegExp(`^ssh-agent at ${gone} \\(SSH_AUTH_SOCK\\) cannot be used: Failed to connect to agent$`)),
+    ]);
+  });
+
+  it("skips a passphrase-protected key file without mpi-hosts:sshKeyPassphrase (the agent may hold it), saying what to do", async () => {
+    const login = await resolveLogin({ agentSocket: agent.socket, keyFile: encrypted });
+    expect(login.methods.map((m) => m.auth.type)).toEqual(["agent"]);
+    expect(login.unusable).toEqual([
+      `key file ${encrypted} is passphrase-protected and mpi-hosts:sshKeyPassphrase is not set ` +
+        `(load it into ssh-agent: ssh-add ${encrypted}; or pulumi config set --secret mpi-hosts:sshKeyPassphrase ...)`,
+    ]);
+  });
+
+  it("decrypts a passphrase-protected key file with mpi-hosts:sshKeyPassphrase, and names a wrong one", async () => {
+    const right = await resolveLogin({ keyFile: encrypted, passphrase: PASSPHRASE });
+    expect(right.methods.map((m) => m.label)).toEqual([`key file ${encrypted} (ssh-ed25519 ${fingerprintOf(encrypted)})`]);
+    // Decrypted once per process (bcrypt_pbkdf is slow), and handed to ssh2 decrypted.
+    const key = right.methods[0].auth.type === "publickey" ? right.methods[0].auth.key : undefined;
+    expect(key?.isPrivateKey()).toBe(true);
+    const again = Date.now();
+    expect((await resolveLogin({ keyFile: encrypted, passphrase: PASSPHRASE })).methods[0].auth).toEqual({ type: "publickey", key });
+    expect(Date.now() - again).toBeLessThan(200);
+    const wrong = await resolveLogin({ keyFile: encrypted, passphrase: "wrong" });
+    expect(wrong.methods).toEqual([]);
+    expect(wrong.unusable).toContainEqual(
+      expect.stringMatching(/^key file .*encrypted: mpi-hosts:sshKeyPassphrase does not decrypt it \(.*bad passphrase/),
+    );
+  });
+
+  it("uses the secret key instead of the key file, and a key recorded by an old state last", async () => {
+    const login = await resolveLogin({
+      keyFile: path.join(dir, "missing"),
+      privateKey: fs.readFileSync(plain, "utf8"),
+      recordedKey: fs.readFileSync(path.join(dir, "other"), "utf8"),
+    });
+    expect(login.methods.map((m) => m.label)).toEqual([
+      `the key of the secret mpi-hosts:sshPrivateKey (ssh-ed25519 ${fingerprintOf(plain)})`,
+      `the key recorded in the state by an earlier mpi-hosts (ssh-ed25519 ${fingerprintOf(path.join(dir, "other"))})`,
+    ]);
+  });
+
+  it("names a key file it cannot read", async () => {
+    const missing = path.join(dir, "missing");
+    expect((await resolveLogin({ keyFile: missing })).unusable).toContain(`key file ${missing}: cannot read it (ENOENT)`);
+  });
+});
+
+describe("loginAttempt: the order ssh2 is given", () => {
+  it("hands ssh2 the agent, then the key, then false (nothing left)", async () => {
+    const attempt = loginAttempt("mpi", { agentSocket: agent.socket, keyFile: plain });
+    const next = () => new Promise<unknown>((resolve) => attempt.authHandler([], false, (m) => resolve(m as unknown)));
+    expect(await next()).toEqual({ type: "agent", agent: agent.socket, username: "mpi" });
+    expect(await next()).toMatchObject({ type: "publickey", username: "mpi" });
+    expect(await next()).toBe(false);
+    expect(attempt.refusal("host1 (mpi@10.0.0.1:2400)", "mpi")).toMatch(
+      /^host1 \(mpi@10\.0\.0\.1:2400\): every way to log in as mpi was refused: tried ssh-agent at .* with 2 keys/,
+    );
+  });
+});
+
+describe("refusalMessage: host, user, each method and what was not usable", () => {
+  it("names every method tried and every source skipped, and where the public key must be", () => {
+    const message = refusalMessage("host2 (mpi@10.0.0.2:2400)", "mpi", {
+      methods: [{ label: "ssh-agent at /a.sock with 1 key (ssh-ed25519 SHA256:abc laptop)", auth: { type: "agent", agent: "/a.sock" } }],
+      unusable: ["key file /k is passphrase-protected and mpi-hosts:sshKeyPassphrase is not set (...)"],
+    });
+    expect(message).toBe(
+      "host2 (mpi@10.0.0.2:2400): every way to log in as mpi was refused: tried ssh-agent at /a.sock with 1 key " +
+        "(ssh-ed25519 SHA256:abc laptop); not usable: key file /k is passphrase-protected and mpi-hosts:sshKeyPassphrase is not set (...). " +
+        "Put the public key of one of them in ~mpi/.ssh/authorized_keys on that host, or load an authorized key into ssh-agent (ssh-add).",
+    );
+  });
+
+  it("with nothing to try, says so and how to give a key", () => {
+    expect(refusalMessage("h (u@a:22)", "u", { methods: [], unusable: ["no ssh-agent (SSH_AUTH_SOCK is not set)"] })).toBe(
+      "h (u@a:22): every way to log in as u was refused: there was nothing to try; not usable: no ssh-agent (SSH_AUTH_SOCK is not set). " +
+        "Start ssh-agent and ssh-add your key, or set mpi-hosts:ssh.privateKeyPath (and mpi-hosts:sshKeyPassphrase for a passphrase-protected key).",
+    );
+  });
+});
+
+describe("loginSourcesFromConfig: the facet provider's configure", () => {
+  it("reads the key file (default ~/.ssh/id_ed25519), the secret key and the passphrase from the stack config, the agent from the environment", () => {
+    const get = (values: Record<string, string>) => (key: string) => values[key];
+    expect(loginSourcesFromConfig(get({}), {})).toEqual({
+      agentSocket: undefined,
+      keyFile: path.join(os.homedir(), ".ssh/id_ed25519"),
+      privateKey: undefined,
+      passphrase: undefined,
+    });
+    expect(
+      loginSourcesFromConfig(
+        get({
+          "mpi-hosts:ssh": JSON.stringify({ user: "mpi", privateKeyPath: "~/keys/k" }),
+          "mpi-hosts:sshKeyPassphrase": "p",
+        }),
+        { SSH_AUTH_SOCK: "/s" },
+      ),
+    ).toEqual({ agentSocket: "/s", keyFile: path.join(os.homedir(), "keys/k"), privateKey: undefined, passphrase: "p" });
+    expect(loginSourcesFromConfig(get({ "mpi-hosts:sshPrivateKey": "KEY" }), {})).toMatchObject({ keyFile: undefined, privateKey: "KEY" });
+  });
+});
+
+describe("jobLogin: what the verification job's connection carries", () => {
+  it("with an agent that holds keys: no key at all", () => {
+    expect(jobLogin({ agentSocket: agent.socket, keyFile: plain })).toEqual({ kind: "agent", keys: 2 });
+  });
+
+  it("without an agent: the key and its passphrase, with a warning that says where it lands and how to avoid it", () => {
+    const login = jobLogin({ keyFile: encrypted, passphrase: PASSPHRASE });
+    expect(login).toMatchObject({ kind: "key", privateKey: fs.readFileSync(encrypted, "utf8"), passphrase: PASSPHRASE });
+    expect(login.kind === "key" && login.warning).toBe(
+      `no ssh-agent (SSH_AUTH_SOCK is not set): the verification job logs in with key file ${encrypted}, which @pulumi/command ` +
+        `keeps in the state (encrypted, as a secret), and a preview from a machine with another key shows the job changing. ` +
+        `Load the key into ssh-agent (ssh-add) to keep it out.`,
+    );
+  });
+
+  it("without an agent and with a passphrase key but no passphrase: nothing to log in with, and why", () => {
+    const empty = path.join(dir, "empty-agent.sock");
+    expect(jobLogin({ agentSocket: empty, keyFile: encrypted })).toEqual({
+      kind: "none",
+      problem: expect.stringMatching(
+        new RegExp(
+          `^no ssh-agent \\(ssh-add -l: .*\\), and key file ${encrypted} is passphrase-protected and mpi-hosts:sshKeyPassphrase is not set`,
+        ),
+      ),
+    });
+  });
+});
