@@ -2,6 +2,7 @@
  * Probe output -> state, and desired vs actual. Pure functions, used by the facet provider and
  * by `npm run drift`.
  */
+import { describeBoot } from "./firewallPersistence";
 
 /** A JSON value as the probe prints it, before decoding. */
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -47,7 +48,11 @@ export function describeDifferences(differences: Difference[]): string {
   for (const d of differences) {
     const expected = d.expected ?? null;
     const actual = d.actual ?? null;
-    if (typeof expected === "string" && typeof actual === "string" && (expected.includes("\n") || actual.includes("\n"))) {
+    if (d.key === "boot" && typeof actual === "string") {
+      // The firewall's boot-time rules: a finding of its own when the rules are open now (firewallPersistence.ts).
+      const keys = differences.map((x) => x.key);
+      lines.push(`boot: ${describeBoot(actual, keys)}`);
+    } else if (typeof expected === "string" && typeof actual === "string" && (expected.includes("\n") || actual.includes("\n"))) {
       lines.push(`${d.key}:`);
       const want = expected.split("\n");
       const have = actual.split("\n");

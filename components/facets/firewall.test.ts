@@ -66,6 +66,7 @@ describe("desired state", () => {
       rules:
         "allow tcp 50000-50099 from 128.5.5.0/24\n" + "allow tcp 32768-65535 from 128.5.5.0/24\n" + "deny tcp 50000-50099 from others\n",
       effective: "open",
+      boot: "persistent",
     });
   });
 
@@ -78,6 +79,7 @@ describe("desired state", () => {
         "deny tcp 50000-50099 from others\n" +
         "deny tcp 50100-50199 from others\n",
       effective: "open",
+      boot: "persistent",
     });
   });
 
@@ -224,7 +226,7 @@ describe("rendered rules", () => {
 
   it("cover every backend and both OSes", () => {
     const dirs = new Set(golden.map((g) => g.file.split("/")[0]));
-    expect([...dirs].sort()).toEqual(["alf", "firewalld", "iptables", "linux", "macos", "nftables", "pf", "ufw"]);
+    expect([...dirs].sort()).toEqual(["alf", "firewalld", "iptables", "linux", "macos", "nftables", "persist", "pf", "ufw"]);
   });
 
   it.each(golden.map((g) => [g.file, g.content]))("match the reviewed golden file %s", (file, content) => {

@@ -16,6 +16,7 @@ import { Cluster, FirewallBackend, Host } from "../config/types";
 import { shellQuote } from "../render/shellQuote";
 import { templates } from "../render/templates";
 import { FacetDefinition, FacetState, HEADER, RenderedFacet } from "./facet";
+import { persistVars, PERSISTENT } from "./firewallPersistence";
 import { renderScripts } from "./scripts";
 
 export type LinuxBackend = "ufw" | "firewalld" | "iptables" | "nftables";
@@ -86,6 +87,8 @@ export function backendCandidates(host: Host): ConcreteBackend[] {
 
 export function desiredFirewallState(cluster: Cluster, host: Host): FacetState {
   const state: FacetState = { rules: describeRules(firewallRules(cluster)), effective: "open" };
+  // pf rules are not persisted yet (firewallPersistence.ts): no boot expectation for macOS.
+  if (host.os === "linux") state.boot = PERSISTENT;
   if (host.os === "macos") state.apps = "allowed";
   return state;
 }
@@ -213,13 +216,22 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
   const vars: Record<string, unknown> = {
     backend: host.firewallBackend,
     candidates: candidates.join(" "),
-    partials: candidates.map((b) => ({ partial: data[b]!.partial })),
+    // Each backend's lib, then its persist partial (the Linux ones share firewall/linux/persist.sh).
+    partials: [
+      ...(host.os === "linux" ? [{ partial: "firewall/linux/persist.sh" }] : []),
+      ...candidates.flatMap((b) => [{ partial: data[b]!.partial }, { partial: `firewall/${b}/persist.sh` }]),
+    ],
     rules: noNewline(desired.rules as string),
     noBackend: noBackendSentence(host, candidates),
   };
   for (const b of candidates) {
     Object.assign(files, data[b]!.files);
     vars[b] = data[b]!.vars;
+  }
+  if (host.os === "linux") {
+    const persist = persistVars(IPTABLES_CHAIN, renderIptables(rules));
+    vars.persist = persist.vars;
+    Object.assign(files, persist.files);
   }
   if (host.os === "macos") {
     const alf = {

@@ -1,0 +1,134 @@
+/**
+ * Firewall persistence: how the MPI port rules come back after a reboot, per Linux backend, the way the host's own
+ * boot loads its firewall (issue 13). The scripts (templates/firewall/<backend>/persist.sh.hbs) read which loader the
+ * host has enabled and write our part of what it loads; this module holds the paths, the files and the blocks.
+ *
+ *   nftables: when nftables.service is enabled, /etc/nftables.conf includes our file through one managed block at
+ *     its end (after its `flush ruleset`); otherwise a unit of our own loads the file (`nft -f`).
+ *   iptables: when netfilter-persistent is enabled and /etc/iptables/rules.v4 exists, our chain and its jump go into
+ *     that file's *filter as one managed block (every other line keeps its bytes); otherwise a unit of our own loads
+ *     our chain with `iptables-restore --noflush`.
+ *   ufw: persists by itself (every `ufw allow` is saved in /etc/ufw/user*.rules); boot needs ENABLED=yes.
+ *   firewalld: our rich rules are permanent ones; boot loads the permanent configuration.
+ *   pf (macOS): not persisted yet (a launchd job of our own would load the anchor file at boot; see README).
+ */
+import { BLOCK_BEGIN, BLOCK_END, HEADER } from "./facet";
+
+/** Where our own boot-time files live. */
+export const PERSIST_DIR = "/etc/mpi-hosts";
+export const NFT_PERSIST_FILE = `${PERSIST_DIR}/firewall.nft`;
+export const IPTABLES_PERSIST_FILE = `${PERSIST_DIR}/firewall.iptables`;
+export const NFTABLES_CONF = "/etc/nftables.conf";
+export const IPTABLES_RULES_V4 = "/etc/iptables/rules.v4";
+/** Our unit per backend (one each, so that one backend's remove never takes the other's unit). */
+export function unitName(backend: "nftables" | "iptables"): string {
+  return `mpi-hosts-${backend}.service`;
+}
+export function unitFile(backend: "nftables" | "iptables"): string {
+  return `/etc/systemd/system/${unitName(backend)}`;
+}
+/** What `systemctl enable` makes for WantedBy=multi-user.target (made by hand: it must work while systemd is not running). */
+export function unitWantsLink(backend: "nftables" | "iptables"): string {
+  return `/etc/systemd/system/multi-user.target.wants/${unitName(backend)}`;
+}
+/** The value of the probe's `boot` field when the host's boot loads exactly the declared rules. */
+export const PERSISTENT = "persistent";
+/** How the drift report names a firewall whose rules are open now but would not come back after a reboot. */
+export const NOT_PERSISTENT_FINDING = "open now but not persistent";
+
+/** The loaders of the host's own firewall our unit must run after (a loader that flushes would take our rules out). */
+const HOST_LOADERS = ["nftables.service", "netfilter-persistent.service", "ufw.service", "firewalld.service"];
+
+/**
+ * Our unit. ExecStart names the program without a path: systemd (>= 239) looks it up in its fixed search path, so the
+ * same unit works where nft and iptables-restore live in /usr/sbin or /sbin.
+ */
+export function renderPersistUnit(backend: "nftables" | "iptables", execStart: string): string {
+  return `${HEADER}
+[Unit]
+Description=mpi-hosts: the MPI port rules (firewall backend ${backend})
+After=${HOST_LOADERS.join(" ")}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${execStart}
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+export function nftablesPersistUnit(): string {
+  return renderPersistUnit("nftables", `nft -f ${NFT_PERSIST_FILE}`);
+}
+
+export function iptablesPersistUnit(): string {
+  return renderPersistUnit("iptables", `iptables-restore -w --noflush ${IPTABLES_PERSIST_FILE}`);
+}
+
+/** The block at the end of /etc/nftables.conf (without final newline): one include of our file. */
+export function nftablesIncludeBlock(): string {
+  return `${BLOCK_BEGIN}\ninclude "${NFT_PERSIST_FILE}"\n${BLOCK_END}`;
+}
+
+/**
+ * The block inside rules.v4's *filter (without final newline): our chain, the jump as the first rule of INPUT, our
+ * rules. It goes in before the table's first rule, so the jump is INPUT's rule 1 as at run time.
+ */
+export function iptablesRulesBlock(chain: string, chainRules: string): string {
+  return `${BLOCK_BEGIN}\n:${chain} - [0:0]\n-A INPUT -j ${chain}\n${chainRules.replace(/\n+$/, "")}\n${BLOCK_END}`;
+}
+
+/** Our own file for the unit: one iptables-restore --noflush transaction, the same one apply runs on a host without our chain. */
+export function iptablesPersistFile(chain: string, chainRules: string): string {
+  return `${HEADER}\n*filter\n:${chain} - [0:0]\n${chainRules.replace(/\n+$/, "")}\n-I INPUT 1 -j ${chain}\nCOMMIT\n`;
+}
+
+/** Template variables (under `persist`) and files for review of the Linux persistence partials. */
+export function persistVars(chain: string, iptablesChainRules: string): { vars: object; files: Record<string, string> } {
+  const noNewline = (text: string) => text.replace(/\n$/, "");
+  const nft = { unit: unitFile("nftables"), text: nftablesPersistUnit() };
+  const ipt = { unit: unitFile("iptables"), text: iptablesPersistUnit() };
+  const fileText = iptablesPersistFile(chain, iptablesChainRules);
+  return {
+    vars: {
+      dir: PERSIST_DIR,
+      nftables: {
+        file: NFT_PERSIST_FILE,
+        conf: NFTABLES_CONF,
+        block: nftablesIncludeBlock(),
+        unit: nft.unit,
+        unitText: noNewline(nft.text),
+        link: unitWantsLink("nftables"),
+      },
+      iptables: {
+        rulesV4: IPTABLES_RULES_V4,
+        block: iptablesRulesBlock(chain, iptablesChainRules),
+        file: IPTABLES_PERSIST_FILE,
+        fileText: noNewline(fileText),
+        unit: ipt.unit,
+        unitText: noNewline(ipt.text),
+        link: unitWantsLink("iptables"),
+      },
+    },
+    files: {
+      [`persist/${unitName("nftables")}`]: nft.text,
+      "persist/nftables.conf-block": `${nftablesIncludeBlock()}\n`,
+      [`persist/${unitName("iptables")}`]: ipt.text,
+      "persist/rules.v4-block": `${iptablesRulesBlock(chain, iptablesChainRules)}\n`,
+      "persist/firewall.iptables": fileText,
+    },
+  };
+}
+
+/**
+ * The firewall's `boot` difference in words. When the running rules are as declared (no `rules` or `effective`
+ * difference), the host is "open now but not persistent": MPI works until the next reboot, then silently stops.
+ */
+export function describeBoot(actual: string, differingKeys: string[]): string {
+  const why = actual.replace(/^not persistent: /, "");
+  if (actual === PERSISTENT) return PERSISTENT;
+  const openNow = !differingKeys.includes("rules") && !differingKeys.includes("effective");
+  return openNow ? `${NOT_PERSISTENT_FINDING}: ${why}` : `not persistent: ${why}`;
+}
