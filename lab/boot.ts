@@ -7,6 +7,7 @@
  * /dev/shm, /tmp and /run, pivots into it, provisions on first boot, loads the firewall and becomes sshd.
  */
 import { FirewallKind } from "./firewallKinds";
+import { bootUnitsShell } from "./bootUnits";
 import { shellAssignments } from "./shell";
 
 export interface BootPlan {
@@ -53,7 +54,7 @@ export function renderBootScript(plan: BootPlan): string {
 # Boots the mpi-hosts lab host ${plan.host}. Written by lab/boot.ts on every start; safe to read, not to edit.
 set -euo pipefail
 ${values}
-${BODY}`;
+${bootUnitsShell()}${BODY}`;
 }
 
 const BODY = String.raw`
@@ -121,6 +122,8 @@ inside() {
   fi
   if [ "$provision" = 1 ]; then provision; fi
   load_firewall
+  # Then what systemd would run at boot: the host's enabled firewall units (lab/bootUnits.ts).
+  run_boot_units
   echo "lab: $host is up at $address, sshd on port $port"
   exec /usr/sbin/sshd -D -e
 }

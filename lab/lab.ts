@@ -242,6 +242,16 @@ export async function startHost(lab: Lab, host: string): Promise<LabHost> {
   return toLabHost(record, h);
 }
 
+/**
+ * A reboot: the host goes down (its network namespace, and with it every rule loaded at run time, is gone) and boots
+ * again from the same disk, loading its firewall only the way its OS would at boot (the lab's own firewall kind, then
+ * the host's enabled firewall units: lab/bootUnits.ts). Returns once sshd answers again.
+ */
+export async function rebootHost(lab: Lab, host: string): Promise<LabHost> {
+  await stopHost(lab, host);
+  return startHost(lab, host);
+}
+
 export interface RootExecOptions {
   input?: string;
   timeoutMs?: number;
