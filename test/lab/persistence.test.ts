@@ -1,0 +1,258 @@
+/**
+ * Firewall persistence on real lab hosts (issue 13): after apply and a reboot (lab/lab.ts rebootHost: the network
+ * namespace and every rule loaded at run time gone, then what the OS runs at boot: the host's firewall kind and its
+ * enabled firewall units, lab/bootUnits.ts), the MPI ports are open to the cluster and closed to others again
+ * without running anything of mpi-hosts; after remove and a reboot, none of our rules come back and /etc is as it
+ * was, byte for byte. One host per way of persisting, firewallBackend auto everywhere:
+ *   host3 iptables DROP + netfilter-persistent (rules.v4)    host4 iptables DROP, no netfilter-persistent (our unit)
+ *   host5 nftables.service enabled (/etc/nftables.conf)       host6 nftables, service not enabled (our unit)
+ *   host7 ufw (persists by itself)
+ * host1 is the cluster (allowFrom), host2 everyone else. firewalld and pf: only test doubles exist here, and a double
+ * cannot show what a real boot loads, so they have no reboot test.
+ *   npx jest --selectProjects lab --runInBand test/lab/persistence.test.ts
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { loadClusterOrThrow, namespaceKeys } from "../../components/config/load";
+import { Cluster } from "../../components/config/types";
+import { describeDifferences } from "../../components/facets/compare";
+import { RenderedFacet } from "../../components/facets/facet";
+import { renderFirewall } from "../../components/facets/firewall";
+import { closeAll } from "../../components/provider/remote";
+import { shellQuote } from "../../components/render/shellQuote";
+import { Lab, rebootHost, renderLabStack, startLab, stopLab } from "../../lab/lab";
+import { connectionFor, probe, runFacet } from "./facetRunner";
+import { labHost, rootOk } from "./lab-helpers";
+
+jest.setTimeout(600000);
+
+const LAB = "ps1";
+const BTL = 50050;
+const OOB = 50150;
+
+let lab: Lab;
+const timings: string[] = [];
+async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings.push(`${label}: ${Date.now() - started} ms`);
+  }
+}
+
+beforeAll(async () => {
+  lab = await timed("lab up (7 hosts)", () =>
+    startLab({ name: LAB, hosts: 7, firewall: ["none", "none", "iptables", "iptables", "none", "none", "ufw"] }),
+  );
+});
+afterAll(async () => {
+  await closeAll();
+  await stopLab(LAB);
+  console.log(`persistence.test.ts timings\n  ${timings.join("\n  ")}`);
+});
+
+function labCluster(): Cluster {
+  const doc = parse(renderLabStack(lab)) as { config: Record<string, unknown> };
+  const config = {
+    ...doc.config,
+    "mpi-hosts:mpi": { ...(doc.config["mpi-hosts:mpi"] as object), oobPorts: "50100-50199" },
+    "mpi-hosts:firewall": { backend: "auto", allowFrom: [`${labHost(lab, "host1").address}/32`] },
+  };
+  return loadClusterOrThrow(namespaceKeys(config)).cluster;
+}
+
+function firewallOf(host: string): RenderedFacet {
+  const cluster = labCluster();
+  return renderFirewall(
+    cluster,
+    cluster.hosts.find((h) => h.name === host)!,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Looking at a host with plain tools.
+
+/** Every path under /etc with its type, mode and link target, and every regular file's sha256. */
+const ETC_SNAPSHOT =
+  "find /etc -xdev -printf '%y %m %p %l\\n' | LC_ALL=C sort; find /etc -xdev -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum";
+/** The running rules of every table, counters aside. */
+const RULESET =
+  "iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]/[0:0]/'; echo ---; nft list ruleset | sed 's/counter packets [0-9]* bytes [0-9]*/counter/'";
+
+/** A listener in each MPI range on `host`, as root; started anew after each reboot. */
+async function listen(host: string): Promise<void> {
+  const py = [
+    "import socket, sys, threading",
+    "def serve(port):",
+    "    s = socket.socket()",
+    "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+    "    s.bind(('0.0.0.0', port))",
+    "    s.listen(16)",
+    "    while True:",
+    "        c, _ = s.accept()",
+    "        c.close()",
+    "for p in sys.argv[1:]:",
+    "    threading.Thread(target=serve, args=(int(p),)).start()",
+  ].join("\n");
+  await rootOk(
+    lab,
+    host,
+    `setsid python3 -c ${shellQuote(py)} ${BTL} ${OOB} </dev/null >/dev/null 2>&1 &
+for i in $(seq 100); do
+  if ss -Hltn "sport = :${BTL}" | grep -q . && ss -Hltn "sport = :${OOB}" | grep -q .; then exit 0; fi
+  sleep 0.05
+done
+echo "listeners did not come up" >&2; exit 1`,
+  );
+}
+
+/** How a TCP connection from `from` to `to`:port ends: connected, timeout (dropped) or the error's name. */
+async function connect(from: string, to: string, port: number): Promise<string> {
+  const py = [
+    "import socket",
+    "try:",
+    `    socket.create_connection((${JSON.stringify(labHost(lab, to).address)}, ${port}), timeout=1.5).close()`,
+    "    print('connected')",
+    "except socket.timeout:",
+    "    print('timeout')",
+    "except OSError as e:",
+    "    print(type(e).__name__)",
+  ].join("\n");
+  return (await rootOk(lab, from, `python3 -c ${shellQuote(py)}`)).trim();
+}
+
+/** The TCP matrix for one target: the cluster (host1) gets in on both ranges, everyone else (host2) does not. */
+async function matrix(target: string): Promise<Record<string, string>> {
+  await listen(target);
+  const [a, b, c, d] = await Promise.all([
+    connect("host1", target, BTL),
+    connect("host1", target, OOB),
+    connect("host2", target, BTL),
+    connect("host2", target, OOB),
+  ]);
+  return { "host1 btl": a, "host1 oob": b, "host2 btl": c, "host2 oob": d };
+}
+const OPEN_TO_CLUSTER_ONLY = { "host1 btl": "connected", "host1 oob": "connected", "host2 btl": "timeout", "host2 oob": "timeout" };
+
+/** Debian's netfilter-persistent and iptables-persistent (Architecture: all), fetched once into the lab cache. */
+function persistentPackages(): string[] {
+  const dir = path.join(process.env.MPI_HOSTS_CACHE || "/var/cache/mpi-hosts", "debs");
+  const names = ["netfilter-persistent", "iptables-persistent"];
+  const find = (n: string) =>
+    fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.startsWith(`${n}_`) && f.endsWith("_all.deb")) : undefined;
+  if (names.some((n) => !find(n))) {
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "persistent-deb-"));
+    fs.chmodSync(tmp, 0o755);
+    execFileSync("apt-get", ["download", ...names], { cwd: tmp, stdio: "pipe" });
+    for (const f of fs.readdirSync(tmp)) fs.renameSync(path.join(tmp, f), path.join(dir, f));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return names.map((n) => path.join(dir, find(n)!));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// How each host's admin set it up, before mpi-hosts comes.
+
+const SETUP: Record<string, () => Promise<void>> = {
+  // The lab's iptables kind (INPUT DROP, SSH only), saved for netfilter-persistent as an admin does after install.
+  host3: async () => {
+    for (const deb of persistentPackages()) {
+      await rootOk(
+        lab,
+        "host3",
+        `base64 -d >/tmp/p.deb && dpkg -i /tmp/p.deb >/dev/null 2>&1 && rm /tmp/p.deb`,
+        fs.readFileSync(deb).toString("base64"),
+      );
+    }
+    await rootOk(lab, "host3", "netfilter-persistent save >/dev/null 2>&1; test -s /etc/iptables/rules.v4");
+  },
+  host4: async () => undefined,
+  // Debian's stock /etc/nftables.conf (it comes with the package), enabled and started as `systemctl enable --now
+  // nftables` does.
+  host5: async () => {
+    await rootOk(
+      lab,
+      "host5",
+      "ln -s /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.wants/nftables.service && nft -f /etc/nftables.conf",
+    );
+  },
+  host6: async () => undefined,
+  host7: async () => undefined,
+};
+
+/** What each host's boot uses to bring our rules back, checked with plain tools after apply. */
+const PERSISTED: Record<string, string> = {
+  host3: "grep -c -x -e ':MPI-HOSTS - \\[0:0\\]' -e '-A INPUT -j MPI-HOSTS' /etc/iptables/rules.v4",
+  host4: "readlink /etc/systemd/system/multi-user.target.wants/mpi-hosts-iptables.service",
+  host5: "grep -c -x 'include \"/etc/mpi-hosts/firewall.nft\"' /etc/nftables.conf",
+  host6: "readlink /etc/systemd/system/multi-user.target.wants/mpi-hosts-nftables.service",
+  host7: "grep -c -e '^-A ufw-user-input .*--dports* 50000:50099' /etc/ufw/user.rules",
+};
+const PERSISTED_OUTPUT: Record<string, string> = {
+  host3: "2",
+  host4: "/etc/systemd/system/mpi-hosts-iptables.service",
+  host5: "1",
+  host6: "/etc/systemd/system/mpi-hosts-nftables.service",
+  host7: "2",
+};
+
+describe.each([
+  { host: "host3", way: "iptables: chain and jump in /etc/iptables/rules.v4 (netfilter-persistent)", backend: "iptables" },
+  { host: "host4", way: "iptables: a unit of our own (no netfilter-persistent)", backend: "iptables" },
+  { host: "host5", way: "nftables: an include in /etc/nftables.conf (nftables.service enabled)", backend: "nftables" },
+  { host: "host6", way: "nftables: a unit of our own (nftables.service not enabled)", backend: "nftables" },
+  { host: "host7", way: "ufw: its own saved rules", backend: "ufw" },
+])("$way", ({ host, backend }) => {
+  test("open after a reboot without mpi-hosts; after remove and a reboot nothing of ours comes back, /etc byte for byte", async () => {
+    await SETUP[host]();
+    const conn = connectionFor(lab, host);
+    const facet = firewallOf(host);
+    const etcBefore = await rootOk(lab, host, ETC_SNAPSHOT);
+    const rulesBefore = await rootOk(lab, host, RULESET);
+
+    await timed(`${host} apply`, () => runFacet(conn, facet, "apply"));
+    const applied = await probe(conn, facet);
+    expect(applied.state).toMatchObject({ backend, boot: "persistent" });
+    expect(applied.differences).toEqual([]);
+    expect((await rootOk(lab, host, PERSISTED[host])).trim()).toBe(PERSISTED_OUTPUT[host]);
+
+    await timed(`${host} reboot`, () => rebootHost(lab, host));
+    expect(await timed(`${host} TCP matrix after reboot`, () => matrix(host))).toEqual(OPEN_TO_CLUSTER_ONLY);
+    expect((await probe(conn, facet)).differences).toEqual([]);
+    const again = await runFacet(conn, facet, "apply");
+    expect(again.stderr).toContain("no change");
+    expect(await rootOk(lab, host, ETC_SNAPSHOT)).not.toBe(etcBefore);
+
+    await timed(`${host} remove`, () => runFacet(conn, facet, "remove"));
+    expect(await rootOk(lab, host, ETC_SNAPSHOT)).toBe(etcBefore);
+    await timed(`${host} reboot after remove`, () => rebootHost(lab, host));
+    expect(await rootOk(lab, host, RULESET)).toBe(rulesBefore);
+    expect(await rootOk(lab, host, ETC_SNAPSHOT)).toBe(etcBefore);
+  });
+});
+
+describe("drift", () => {
+  test("a host whose rules are open but whose boot would not load them is named 'open now but not persistent'; apply repairs it", async () => {
+    const conn = connectionFor(lab, "host6");
+    const facet = firewallOf("host6");
+    await runFacet(conn, facet, "apply");
+    // By hand, as `systemctl disable mpi-hosts-nftables` would.
+    await rootOk(lab, "host6", "rm /etc/systemd/system/multi-user.target.wants/mpi-hosts-nftables.service");
+    const { state, differences } = await probe(conn, facet);
+    expect(differences.map((d) => d.key)).toEqual(["boot"]);
+    expect(state.effective).toBe("open");
+    expect(describeDifferences(differences)).toBe(
+      "boot: open now but not persistent: unit /etc/systemd/system/mpi-hosts-nftables.service is not enabled " +
+        "(no link /etc/systemd/system/multi-user.target.wants/mpi-hosts-nftables.service), so it does not run at boot (apply enables it)",
+    );
+    const repaired = await runFacet(conn, facet, "apply");
+    expect(repaired.stderr).toContain("enabled /etc/systemd/system/mpi-hosts-nftables.service");
+    expect((await probe(conn, facet)).differences).toEqual([]);
+    await runFacet(conn, facet, "remove");
+  });
+});
