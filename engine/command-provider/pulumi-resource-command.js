@@ -10,7 +10,7 @@
 //   command:remote:Command  the same over SSH (ssh2 from the program's node_modules): host, port,
 //                            user, password, privateKey(+Password), agentSocketPath/SSH_AUTH_SOCK,
 //                            hostKey (authorized_keys format, checked exactly), dialErrorLimit,
-//                            perDialTimeout (proxy: not supported)
+//                            perDialTimeout, proxy (a bastion: dialed first, the host through it)
 //   command:local:run       invoke
 // Semantics follow the 1.x provider: a change of `triggers` replaces, any other input change
 // updates (runs `update`, else `create`); `delete` runs on delete; PULUMI_COMMAND_STDOUT/STDERR
@@ -442,15 +442,36 @@ function endpointOf(conn) {
 // (-1: no limit), Go's back-off between them, and the deadline of customTimeouts checked between attempts (then
 // "context deadline exceeded"). Differences kept on purpose: an authentication failure or a host key mismatch
 // fails at once instead of being retried, and perDialTimeout bounds the SSH handshake as well as the TCP connect.
-function connectSSH(conn, opts = {}) {
+// With connection.proxy (connection.go Dial): the bastion is dialed first with its own settings (proxyConnection.go:
+// user, port, keys, hostKey, dialErrorLimit, perDialTimeout), then the host through a channel the bastion opens to
+// host:port; every failure of either is prefixed "proxy: ", as there. The bastion's session ends with the host's.
+async function connectSSH(conn, opts = {}) {
+  if (!conn.proxy) {
+    return dialSSH(conn, opts);
+  }
+  let bastion;
+  try {
+    bastion = await dialSSH(conn.proxy, opts);
+  } catch (e) {
+    throw new Error(`proxy: ${e.message}`);
+  }
+  try {
+    const client = await dialSSH({ ...conn, proxy: undefined }, opts, bastion);
+    client.on("close", () => bastion.end());
+    return client;
+  } catch (e) {
+    bastion.end();
+    throw new Error(`proxy: ${e.message}`);
+  }
+}
+
+// One SSH connection with the dial loop above; `through`: an ssh2 Client of the bastion to reach the host through.
+function dialSSH(conn, opts, through) {
   const ssh2path = resolveFrom("ssh2", [process.cwd(), process.env.PULUMI_NODEJS_SDK_DIR]);
   if (!ssh2path) {
     throw new Error("command:remote:Command needs the ssh2 package in the program's node_modules");
   }
   const { Client } = require(ssh2path);
-  if (conn.proxy) {
-    throw new Error("connection.proxy is not supported by the mpi-hosts command stand-in");
-  }
   const limit = conn.dialErrorLimit === undefined || conn.dialErrorLimit === null ? 10 : conn.dialErrorLimit;
   const perDial = conn.perDialTimeout === undefined || conn.perDialTimeout === null ? 15 : conn.perDialTimeout;
   const expected = conn.hostKey ? parseHostKey(conn.hostKey) : undefined;
@@ -520,7 +541,7 @@ function connectSSH(conn, opts = {}) {
       });
       // Always listening: ssh2 emits "error" more than once for one failed dial, and an unheard one would end the
       // plugin. After "ready", runRemote takes over what the errors mean.
-      client.on("error", (e) => {
+      const onDialError = (e) => {
         if (settled) {
           return;
         }
@@ -550,8 +571,20 @@ function connectSSH(conn, opts = {}) {
         } else {
           waiting = setTimeout(attempt, pause);
         }
+      };
+      client.on("error", onDialError);
+      if (!through) {
+        client.connect(options);
+        return;
+      }
+      // Go: proxyClient.Dial("tcp", endpoint), then ssh.NewClientConn over it.
+      through.forwardOut("127.0.0.1", 0, conn.host, conn.port || 22, (err, channel) => {
+        if (err) {
+          onDialError(new Error(`dial from proxy to ${conn.host}:${conn.port || 22}: ${err.message}`));
+          return;
+        }
+        client.connect({ ...options, sock: channel });
       });
-      client.connect(options);
     };
     attempt();
   });
