@@ -1,5 +1,6 @@
 /** MpiHost: one host and its facets, applied in order (each facet waits for the one before). */
 import * as pulumi from "@pulumi/pulumi";
+import { hostKeysFrom } from "./config/knownHosts";
 import { Cluster, Host } from "./config/types";
 import { RenderedFacet } from "./facets/facet";
 import { facetNames, renderHost } from "./facets";
@@ -47,7 +48,9 @@ export class MpiHost extends pulumi.ComponentResource {
         port: host.port,
         user: host.user,
         privateKey,
-        hostKey: host.hostKey,
+        hostKeys: host.hostKeys,
+        revokedKeys: host.revokedKeys,
+        hostKeysFrom: hostKeysFrom(cluster, host),
         connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
       })),
     );

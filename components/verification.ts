@@ -8,6 +8,7 @@ import { createHash } from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./config/types";
+import { preferredHostKey } from "./provider/hostKeys";
 import { templates } from "./render/templates";
 import { planLines, planVerification, VerifyOptions, VerifyPlan } from "./verify/plan";
 import { parseVerifyOutput, VerifyReport } from "./verify/report";
@@ -116,7 +117,8 @@ export function verificationJob(
         port: from.port,
         user: from.user,
         privateKey: adminPrivateKey,
-        hostKey: from.hostKey,
+        // It takes one key and offers only that key's algorithm (connection.go SSHConfig): the one it negotiates best.
+        hostKey: preferredHostKey(from.hostKeys),
         dialErrorLimit: 3,
         perDialTimeout: cluster.ssh.connectTimeoutSeconds,
       },

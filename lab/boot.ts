@@ -116,10 +116,14 @@ inside() {
 
   mkdir -m 755 /run/sshd /run/lock
   hostname "$host"
-  # The host key lives in the overlay's upper dir, so it survives stopHost/startHost like a real disk.
-  if [ ! -f /etc/ssh/ssh_host_ed25519_key ]; then
-    ssh-keygen -q -t ed25519 -N "" -C "root@$host" -f /etc/ssh/ssh_host_ed25519_key
-  fi
+  # The host keys live in the overlay's upper dir, so they survive stopHost/startHost like a real disk. All three
+  # types, as Debian's openssh-server makes them: ssh-keyscan lists rsa first, which a client must not take for the
+  # only key (issue 12).
+  for type in rsa ecdsa ed25519; do
+    if [ ! -f "/etc/ssh/ssh_host_$type""_key" ]; then
+      ssh-keygen -q -t "$type" -N "" -C "root@$host" -f "/etc/ssh/ssh_host_$type""_key"
+    fi
+  done
   if [ "$provision" = 1 ]; then provision; fi
   load_firewall
   # Then what systemd would run at boot: the host's enabled firewall units (lab/bootUnits.ts).
@@ -149,6 +153,8 @@ provision() {
   cat >/etc/ssh/sshd_config.d/mpi-hosts-lab.conf <<CONF
 # mpi-hosts lab: SSH on a non-default port, keys only.
 Port $port
+HostKey /etc/ssh/ssh_host_rsa_key
+HostKey /etc/ssh/ssh_host_ecdsa_key
 HostKey /etc/ssh/ssh_host_ed25519_key
 PasswordAuthentication no
 KbdInteractiveAuthentication no

@@ -19,6 +19,7 @@ Run a subcommand with --help for its options.
 `,
   up: `usage: npm run lab -- up [--hosts N] [--release trixie|bookworm] [--name NAME]
                         [--firewall KIND|K1,K2,...|HOST=KIND,...] [--slots N] [--out FILE]
+                        [--known-hosts pinned|keyscan]
 
 Starts N hosts (default 3) named host1..hostN on 10.213.<lab index>.0/24, each with its own address,
 hostname, /tmp, /dev/shm and firewall, sshd on port 2400 and the user mpi (passwordless sudo).
@@ -33,6 +34,10 @@ name is stopped first.
                    keep the default). Kinds:
 ${FIREWALL_KINDS.map((k) => `                     ${k.padEnd(17)}${FIREWALL_KIND_HELP[k]}`).join("\n")}
   --slots N        MPI slots per host in the stack file (default 2)
+  --known-hosts M  how the lab's known_hosts is written: pinned (default: one line per host, names and
+                   address, its ed25519 key, and hostKey pins in the stack config) or keyscan (what
+                   ssh-keyscan prints, every key type, rsa first, as a user fills ~/.ssh/known_hosts; the
+                   stack config pins no hostKey and reads that file)
   --out FILE       stack config to write (default Pulumi.lab.yaml, or Pulumi.<name>.yaml)
 `,
   down: `usage: npm run lab -- down [--name NAME]
@@ -88,6 +93,7 @@ const OPTIONS: Record<string, Record<string, { type: "string" | "boolean"; short
     release: { type: "string" },
     firewall: { type: "string" },
     slots: { type: "string" },
+    "known-hosts": { type: "string" },
     out: { type: "string" },
   },
   down: { help, name },
@@ -103,9 +109,21 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
     if (!isRelease(release)) throw new Error(`--release must be one of ${RELEASES.join(", ")}, got '${release}'`);
     const firewall = parseFirewallKinds(str(values.firewall) ?? DEFAULT_FIREWALL, defaultHostNames(hosts));
     const out = str(values.out) ?? (labName === "lab" ? "Pulumi.lab.yaml" : `Pulumi.${labName}.yaml`);
+    const knownHosts = str(values["known-hosts"]) ?? "pinned";
+    if (knownHosts !== "pinned" && knownHosts !== "keyscan") {
+      throw new Error(`--known-hosts must be pinned or keyscan, got '${knownHosts}'`);
+    }
 
     const started = Date.now();
-    const lab = await startLab({ name: labName, hosts, release, firewall, slots, log: (line) => process.stderr.write(`${line}\n`) });
+    const lab = await startLab({
+      name: labName,
+      hosts,
+      release,
+      firewall,
+      slots,
+      knownHosts,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
     fs.writeFileSync(out, renderLabStack(lab));
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const first = lab.hosts[0];

@@ -39,11 +39,16 @@ import {
 import { disableIpv6, ipBatch, isAliveIn, killProcessesIn, linkExists, listNetns, sleep } from "./netns";
 import { fitNeighbourTable } from "./neighbours";
 import { requireRoot, requireTools, run, RunResult, runOk } from "./run";
-import { HostRecord, hostDir, LabRecord, readRecord, writeRecord } from "./state";
+import { HostRecord, hostDir, KnownHostsMode, LabRecord, readRecord, writeRecord } from "./state";
 
 export { renderLabStack } from "./stack";
 
 export interface LabOptions {
+  /**
+   * How the lab's known_hosts is written: "pinned" (default, mpi-hosts' own lines) or "keyscan" (`ssh-keyscan` of every
+   * host, all key types, rsa first, as a user fills ~/.ssh/known_hosts); with "keyscan" the stack file pins no hostKey.
+   */
+  knownHosts?: KnownHostsMode;
   name?: string;
   hosts?: number;
   release?: Release;
@@ -59,6 +64,12 @@ export interface LabOptions {
   bootTimeoutMs?: number;
 }
 
+/**
+ * Every key type the hosts have, in the order ssh-keyscan asks for them (rsa first: ssh-keyscan.c's default key types
+ * are scanned in the order rsa, ecdsa, ed25519), for the lab's known_hosts in "keyscan" mode.
+ */
+const KEYSCAN_TYPES = "rsa,ecdsa,ed25519";
+
 export interface LabHost {
   name: string;
   address: string;
@@ -67,6 +78,8 @@ export interface LabHost {
   release: string;
   /** Public host key, "ssh-ed25519 AAAA...". */
   hostKey: string;
+  /** Every public host key it has ("type base64": rsa, ecdsa, ed25519). */
+  hostKeys: string[];
   netns: string;
   /** PID of the host's init (its sshd) as this machine sees it; 0 when the host is down. */
   pid: number;
@@ -82,8 +95,12 @@ export interface Lab {
   /** The machine's own address on the bridge (where Pulumi and the tests connect from). */
   gateway: string;
   privateKeyPath: string;
-  /** known_hosts with every host's key (`[name]:2400,[address]:2400 ssh-ed25519 ...`), for plain ssh. */
+  /**
+   * known_hosts for the hosts: "pinned" (default) `[name]:2400,[address]:2400 ssh-ed25519 ...` per host; "keyscan" what
+   * `ssh-keyscan -p 2400 ADDRESS` prints (every key type, rsa first), as a user writes it.
+   */
   knownHostsPath: string;
+  knownHosts: KnownHostsMode;
   hosts: LabHost[];
   bridge: string;
   /** State directory: key pair, lab.json, per-host overlay upper dirs and boot logs. */
@@ -143,6 +160,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         firewall: firewalls[i],
       })),
     };
+    if (opts.knownHosts === "keyscan") fresh.knownHosts = "keyscan";
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     // Written before anything exists, so that `down` can clean up after a crash half way.
     writeRecord(fresh);
@@ -171,7 +189,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   } finally {
     if (fs.existsSync(dir)) writeRecord(record);
   }
-  writeKnownHosts(record);
+  await writeKnownHosts(record);
   return toLab(record);
 }
 
@@ -237,7 +255,7 @@ export async function startHost(lab: Lab, host: string): Promise<LabHost> {
     } finally {
       writeRecord(record);
     }
-    writeKnownHosts(record);
+    await writeKnownHosts(record);
   }
   return toLabHost(record, h);
 }
@@ -378,6 +396,10 @@ async function bootHost(record: LabRecord, h: HostRecord, deadlineAt: number): P
   h.pid = Number(fs.readFileSync(pidFile, "utf8").trim());
   const pub = fs.readFileSync(path.join(dir, "upper/etc/ssh/ssh_host_ed25519_key.pub"), "utf8");
   h.hostKey = pub.trim().split(/\s+/).slice(0, 2).join(" ");
+  h.hostKeys = ["rsa", "ecdsa", "ed25519"].flatMap((type) => {
+    const file = path.join(dir, `upper/etc/ssh/ssh_host_${type}_key.pub`);
+    return fs.existsSync(file) ? [fs.readFileSync(file, "utf8").trim().split(/\s+/).slice(0, 2).join(" ")] : [];
+  });
   h.provisioned = true;
 }
 
@@ -408,6 +430,7 @@ function toLab(record: LabRecord): Lab {
     gateway: record.gateway,
     privateKeyPath: record.privateKeyPath,
     knownHostsPath: knownHostsPath(record),
+    knownHosts: record.knownHosts ?? "pinned",
     hosts: record.hosts.map((h) => toLabHost(record, h)),
     bridge: record.bridge,
     dir: record.dir,
@@ -425,6 +448,7 @@ function toLabHost(record: LabRecord, h: HostRecord): LabHost {
     user: record.user,
     release: h.release,
     hostKey: h.hostKey,
+    hostKeys: h.hostKeys ?? [h.hostKey],
     netns: h.netns,
     pid: up ? h.pid : 0,
     up,
@@ -437,9 +461,25 @@ function knownHostsPath(record: LabRecord): string {
 }
 
 /** Host keys survive stopHost/startHost, so this only changes when the lab is made anew. */
-function writeKnownHosts(record: LabRecord): void {
+async function writeKnownHosts(record: LabRecord): Promise<void> {
+  if (record.knownHosts === "keyscan") {
+    fs.writeFileSync(knownHostsPath(record), await keyscan(record));
+    return;
+  }
   const lines = record.hosts.filter((h) => h.hostKey).map((h) => `[${h.name}]:${record.port},[${h.address}]:${record.port} ${h.hostKey}`);
   fs.writeFileSync(knownHostsPath(record), `${lines.join("\n")}\n`);
+}
+
+/**
+ * What `ssh-keyscan -p 2400 ADDRESS >> ~/.ssh/known_hosts` gives a user, for every host that is up: every key type,
+ * one line each, `[address]:2400 type base64`. Run from the network namespace of a lab host (any host reaches every
+ * host, hosts behind a bastion too, while this machine may have no route to them); the keys are the same from anywhere.
+ */
+async function keyscan(record: LabRecord): Promise<string> {
+  const up = record.hosts.filter((h) => isAliveIn(h.pid, h.netns));
+  if (!up.length) return "";
+  const args = ["-p", String(record.port), "-t", KEYSCAN_TYPES, ...up.map((h) => h.address)];
+  return runOk("ip", ["netns", "exec", up[0].netns, "ssh-keyscan", ...args]);
 }
 
 function findHost(record: LabRecord, host: string): HostRecord {

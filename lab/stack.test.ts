@@ -8,6 +8,7 @@ const lab: Lab = {
   gateway: "10.213.1.1",
   privateKeyPath: "/run/mpi-hosts/labs/lab/id_ed25519",
   knownHostsPath: "/run/mpi-hosts/labs/lab/known_hosts",
+  knownHosts: "pinned",
   bridge: "mhl-lab",
   dir: "/run/mpi-hosts/labs/lab",
   firewall: "iptables",
@@ -19,6 +20,7 @@ const lab: Lab = {
     user: "mpi",
     release: "trixie",
     hostKey: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey${n}`,
+    hostKeys: [`ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKey${n}`, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey${n}`],
     netns: `mhlab_lab_host${n}`,
     pid: 100 + n,
     up: true,
@@ -60,6 +62,12 @@ config:
     tests: [helloworld, ringtest]
     timeoutSeconds: 60
 `);
+  });
+
+  test("with known_hosts from ssh-keyscan, pins no host key and points ssh.knownHostsPath at that file", () => {
+    const config = parse(renderLabStack({ ...lab, knownHosts: "keyscan" })).config;
+    expect(config["mpi-hosts:ssh"].knownHostsPath).toBe("/run/mpi-hosts/labs/lab/known_hosts");
+    expect(config["mpi-hosts:hosts"].map((h: Record<string, unknown>) => h.hostKey)).toEqual([undefined, undefined]);
   });
 
   test("quotes what YAML would otherwise misread", () => {

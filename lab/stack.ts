@@ -8,8 +8,20 @@ export function renderLabStack(lab: Lab): string {
   const first = lab.hosts[0];
   if (!first) throw new Error(`lab '${lab.name}' has no hosts`);
   const config = {
-    "mpi-hosts:ssh": { user: first.user, port: first.port, privateKeyPath: lab.privateKeyPath },
-    "mpi-hosts:hosts": lab.hosts.map((h) => ({ name: h.name, address: h.address, os: "linux", slots: lab.slots, hostKey: h.hostKey })),
+    "mpi-hosts:ssh": {
+      user: first.user,
+      port: first.port,
+      privateKeyPath: lab.privateKeyPath,
+      // As a user with a filled ~/.ssh/known_hosts: no pins, every key listed for the host is accepted.
+      ...(lab.knownHosts === "keyscan" ? { knownHostsPath: lab.knownHostsPath } : {}),
+    },
+    "mpi-hosts:hosts": lab.hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      os: "linux",
+      slots: lab.slots,
+      ...(lab.knownHosts === "keyscan" ? {} : { hostKey: h.hostKey }),
+    })),
     "mpi-hosts:python": { kind: "system" },
     "mpi-hosts:mpi": { network: lab.network, btlPorts: "50000-50099", oobPorts: "ephemeral" },
     "mpi-hosts:firewall": { backend: "auto", allowFrom: [lab.network] },

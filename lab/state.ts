@@ -3,6 +3,9 @@ import * as fs from "fs";
 import * as path from "path";
 import type { FirewallKind } from "./firewallKinds";
 
+/** "pinned": mpi-hosts' own lines, names and addresses, the ed25519 key; "keyscan": `ssh-keyscan` output, as a user writes it. */
+export type KnownHostsMode = "pinned" | "keyscan";
+
 export interface HostRecord {
   name: string;
   address: string;
@@ -13,6 +16,8 @@ export interface HostRecord {
   veth: string;
   /** "ssh-ed25519 AAAA..."; empty until the host first booted. */
   hostKey: string;
+  /** Every host key it has ("type base64": rsa, ecdsa, ed25519); absent in records written before there were three. */
+  hostKeys?: string[];
   /** PID of the host's init (sshd) as the machine sees it; 0 when the host is down. */
   pid: number;
   /** Set after the first successful boot: later boots keep the disk (users, keys, files) as it is. */
@@ -36,6 +41,8 @@ export interface LabRecord {
   port: number;
   user: string;
   hosts: HostRecord[];
+  /** How known_hosts was written (LabOptions.knownHosts); absent: "pinned". */
+  knownHosts?: KnownHostsMode;
 }
 
 export function recordPath(dir: string): string {

@@ -226,18 +226,98 @@ describe("host keys", () => {
   const noKey = (c: Record<string, any>) => {
     delete host(c, 2).hostKey;
   };
+  const ED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKNOWN";
+  const RSA = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQKNOWN";
+  const ECDSA = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYKNOWN";
   it("come from known_hosts when not pinned, plain or hashed", () => {
     const raw = example();
     noKey(raw);
-    const plain = "[128.5.5.21]:2400 ssh-ed25519 AAAAKNOWN\n";
+    const plain = `[128.5.5.21]:2400 ${ED}\n`;
     expect(loadCluster(raw, { readKnownHosts: () => plain }).cluster!.hosts[2]).toMatchObject({
-      hostKey: "ssh-ed25519 AAAAKNOWN",
+      hostKeys: [ED],
       hostKeySource: "known_hosts",
     });
     const crypto = require("crypto");
     const salt = Buffer.from("0123456789abcdefghij");
     const hash = crypto.createHmac("sha1", salt).update("[128.5.5.21]:2400").digest("base64");
-    const hashed = `|1|${salt.toString("base64")}|${hash} ssh-ed25519 AAAAHASHED\n`;
-    expect(loadCluster(raw, { readKnownHosts: () => hashed }).cluster!.hosts[2].hostKey).toBe("ssh-ed25519 AAAAHASHED");
+    const hashed = `|1|${salt.toString("base64")}|${hash} ${ED}\n`;
+    expect(loadCluster(raw, { readKnownHosts: () => hashed }).cluster!.hosts[2].hostKeys).toEqual([ED]);
+  });
+  it("are every key ssh-keyscan listed for the host (rsa first), not the first one", () => {
+    const raw = example();
+    noKey(raw);
+    const keyscan = [RSA, ECDSA, ED].map((k) => `[128.5.5.21]:2400 ${k}`).join("\n");
+    expect(loadCluster(raw, { readKnownHosts: () => keyscan }).cluster!.hosts[2].hostKeys).toEqual([RSA, ECDSA, ED]);
+  });
+  it("may be pinned as a list; comments after a key are dropped", () => {
+    const raw = example();
+    host(raw, 2).hostKey = [`${ED} root@linux1`, RSA];
+    expect(loadCluster(raw, { readKnownHosts: () => "" }).cluster!.hosts[2]).toMatchObject({
+      hostKeys: [ED, RSA],
+      hostKeySource: "config",
+    });
+  });
+  it.each<[string, (c: Record<string, any>) => void, string, RegExp]>([
+    ["an empty list of pins", (c) => (host(c, 2).hostKey = []), "mpi-hosts:hosts[2].hostKey", /at least 1/],
+    [
+      "a bad key in a list of pins",
+      (c) => (host(c, 2).hostKey = [ED, "ssh-dss AAAA"]),
+      "mpi-hosts:hosts[2].hostKey[1]",
+      /not an SSH public key/,
+    ],
+  ])("refuses %s", (_name, mutate, path, message) => {
+    const raw = example();
+    mutate(raw);
+    const problem = loadCluster(raw, { readKnownHosts: () => "" }).problems.find((p) => p.path === path);
+    expect(problem?.message).toMatch(message);
+  });
+  it("refuses a pinned key that known_hosts revokes, naming the line", () => {
+    const raw = example();
+    host(raw, 2).hostKey = ED;
+    const result = loadCluster(raw, { readKnownHosts: () => `# old\n@revoked * ${ED}\n` });
+    expect(result.cluster).toBeUndefined();
+    expect(result.problems).toContainEqual(
+      expect.objectContaining({
+        path: "mpi-hosts:hosts[2].hostKey",
+        message: expect.stringMatching(/revoked by @revoked at ~\/\.ssh\/known_hosts:2/),
+      }),
+    );
+  });
+  it("carry the host's @revoked keys to the connection, and leave them out of the accepted ones", () => {
+    const raw = example();
+    noKey(raw);
+    const text = `[128.5.5.21]:2400 ${RSA}\n[128.5.5.21]:2400 ${ED}\n@revoked [128.5.5.21]:* ${RSA}\n`;
+    expect(loadCluster(raw, { readKnownHosts: () => text }).cluster!.hosts[2]).toMatchObject({
+      hostKeys: [ED],
+      revokedKeys: [{ key: RSA, where: "~/.ssh/known_hosts:3" }],
+    });
+  });
+  it.each<[string, string, RegExp]>([
+    ["every key revoked", `[128.5.5.21]:2400 ${ED}\n@revoked * ${ED}\n`, /every key .* is @revoked \(~\/\.ssh\/known_hosts:2\)/],
+    [
+      "only a @cert-authority",
+      `@cert-authority *.example.edu,[128.5.5.*]:2400 ${ED}\n`,
+      /only through @cert-authority .*host certificates are not supported/,
+    ],
+    [
+      "no line for the host",
+      `[128.5.5.22]:2400 ${ED}\n`,
+      /\[128\.5\.5\.21\]:2400 is not in ~\/\.ssh\/known_hosts \(pin it: ssh-keyscan -p 2400 128\.5\.5\.21\)/,
+    ],
+  ])("without pins, %s is a config error that says what to do", (_name, text, message) => {
+    const raw = example();
+    noKey(raw);
+    const result = loadCluster(raw, { readKnownHosts: () => text });
+    expect(result.cluster).toBeUndefined();
+    expect(result.problems.find((p) => p.path === "mpi-hosts:hosts[2].hostKey")?.message).toMatch(message);
+  });
+  it("warns that a @cert-authority line is ignored when the host's own keys are listed too", () => {
+    const raw = example();
+    noKey(raw);
+    const result = loadCluster(raw, { readKnownHosts: () => `@cert-authority * ${ED}\n[128.5.5.21]:2400 ${RSA}\n` });
+    expect(result.cluster!.hosts[2].hostKeys).toEqual([RSA]);
+    expect(result.problems).toContainEqual(
+      expect.objectContaining({ severity: "warning", message: expect.stringMatching(/@cert-authority at .*:1 ignored/) }),
+    );
   });
 });

@@ -6,11 +6,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
-import { findHostKey, knownHostsName } from "./knownHosts";
+import { KnownHostsLine, knownHostsName, lookupHostKeys, parseKnownHosts } from "./knownHosts";
 import { EPHEMERAL, EPHEMERAL_PORTS, parsePortRange } from "./net";
 import { checkRules, RawCluster } from "./rules";
 import { NAMESPACE, validateAgainstSchema } from "./schema";
-import { Cluster, ConfigProblem, FirewallBackend, Host, Os, VerifyTest } from "./types";
+import { Cluster, ConfigProblem, FirewallBackend, Host, Os, RevokedKey, VerifyTest } from "./types";
 
 export class ConfigError extends Error {
   constructor(readonly problems: ConfigProblem[]) {
@@ -100,7 +100,7 @@ export function loadClusterOrThrow(input: Record<string, unknown>, options: Load
 
 interface RawConfig extends RawCluster {
   ssh: RawCluster["ssh"] & { privateKeyPath: string; knownHostsPath: string; connectTimeoutSeconds: number };
-  hosts: Array<RawCluster["hosts"][number] & { hostKey?: string }>;
+  hosts: Array<RawCluster["hosts"][number] & { hostKey?: string | string[] }>;
   python: Cluster["python"];
   mpi: RawCluster["mpi"] & { extraMca: Cluster["mpi"]["extraMca"] };
   firewall: RawCluster["firewall"];
@@ -108,24 +108,95 @@ interface RawConfig extends RawCluster {
   sshPrivateKey?: string;
 }
 
+/** "type base64" of a config or known_hosts key, the comment dropped. */
+function keyOnly(key: string): string {
+  return key.trim().split(/\s+/).slice(0, 2).join(" ");
+}
+
+/**
+ * A host's keys: the pinned ones, else every key known_hosts lists under the name ssh would look up (the address, as
+ * `ssh -p PORT ADDRESS` does; not the host's `name`, which is mpi-hosts' alias and which ssh would not use for this
+ * connection). `@revoked` lines for that name apply to pinned keys too.
+ */
+function resolveHostKeys(
+  h: RawConfig["hosts"][number],
+  i: number,
+  port: number,
+  knownHosts: () => KnownHostsLine[],
+  knownHostsFile: string,
+): { hostKeys: string[]; revokedKeys: RevokedKey[]; problems: ConfigProblem[] } {
+  const configPath = `${NAMESPACE}:hosts[${i}].hostKey`;
+  const name = knownHostsName(h.address, port);
+  const found = lookupHostKeys(knownHosts(), name);
+  const revokedKeys = found.revoked.map((r) => ({ key: keyOnly(r.key), where: r.where }));
+  const error = (message: string): ConfigProblem => ({ path: configPath, message, severity: "error" });
+  const isRevoked = (key: string) => revokedKeys.find((r) => r.key.split(" ")[1] === key.split(" ")[1]);
+  if (h.hostKey !== undefined) {
+    const hostKeys = [h.hostKey].flat().map(keyOnly);
+    const problems = hostKeys.flatMap((key, k) => {
+      const revoked = isRevoked(key);
+      const which = Array.isArray(h.hostKey) ? `${configPath}[${k}]` : configPath;
+      return revoked
+        ? [
+            {
+              ...error(`is revoked by @revoked at ${revoked.where} (a revoked key is never accepted: remove it from the pins)`),
+              path: which,
+            },
+          ]
+        : [];
+    });
+    return { hostKeys, revokedKeys, problems };
+  }
+  const hostKeys = found.keys.map((k) => keyOnly(k.key));
+  if (hostKeys.length) {
+    const problems: ConfigProblem[] = found.certAuthorities.length
+      ? [
+          {
+            path: configPath,
+            message: `@cert-authority at ${found.certAuthorities.map((c) => c.where).join(", ")} ignored: host certificates are not supported (ssh2 has none); the host's own keys listed in ${knownHostsFile} are used`,
+            severity: "warning",
+          },
+        ]
+      : [];
+    return { hostKeys, revokedKeys, problems };
+  }
+  const keyscan = `ssh-keyscan -p ${port} ${h.address}`;
+  if (found.certAuthorities.length) {
+    return {
+      hostKeys,
+      revokedKeys,
+      problems: [
+        error(
+          `not set, and ${knownHostsFile} trusts ${name} only through @cert-authority (${found.certAuthorities.map((c) => c.where).join(", ")}): ` +
+            `host certificates are not supported (ssh2, the SSH library mpi-hosts uses, has none); ` +
+            `add the host's own keys (${keyscan}, checked out of band) to ${knownHostsFile}, or pin them in hostKey`,
+        ),
+      ],
+    };
+  }
+  if (found.revoked.length) {
+    return {
+      hostKeys,
+      revokedKeys,
+      problems: [
+        error(
+          `not set, and every key ${knownHostsFile} lists for ${name} is @revoked (${found.revoked.map((r) => r.where).join(", ")}): check the host's new key out of band and add it`,
+        ),
+      ],
+    };
+  }
+  return { hostKeys, revokedKeys, problems: [error(`not set, and ${name} is not in ${knownHostsFile} (pin it: ${keyscan})`)] };
+}
+
 function resolve(raw: RawConfig, readKnownHosts: (file: string) => string): { cluster: Cluster; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const knownHostsPath = expandHome(raw.ssh.knownHostsPath);
-  let knownHostsText: string | undefined;
+  let knownHostsLines: KnownHostsLine[] | undefined;
+  const knownHosts = () => (knownHostsLines ??= parseKnownHosts(readKnownHosts(knownHostsPath), raw.ssh.knownHostsPath));
   const hosts: Host[] = raw.hosts.map((h, i) => {
     const port = h.port ?? raw.ssh.port;
-    let hostKey = h.hostKey ? h.hostKey.split(" ").slice(0, 2).join(" ") : undefined;
-    if (!hostKey) {
-      knownHostsText ??= readKnownHosts(knownHostsPath);
-      hostKey = findHostKey(knownHostsText, h.address, port);
-      if (!hostKey) {
-        problems.push({
-          path: `${NAMESPACE}:hosts[${i}].hostKey`,
-          message: `not set, and ${knownHostsName(h.address, port)} is not in ${raw.ssh.knownHostsPath} (pin it: ssh-keyscan -p ${port} ${h.address})`,
-          severity: "error",
-        });
-      }
-    }
+    const keys = resolveHostKeys(h, i, port, knownHosts, raw.ssh.knownHostsPath);
+    problems.push(...keys.problems);
     return {
       name: h.name,
       address: h.address,
@@ -133,8 +204,9 @@ function resolve(raw: RawConfig, readKnownHosts: (file: string) => string): { cl
       port,
       user: (h.user ?? raw.ssh.user) as string,
       slots: h.slots,
-      hostKey: hostKey ?? "",
-      hostKeySource: h.hostKey ? "config" : "known_hosts",
+      hostKeys: keys.hostKeys,
+      hostKeySource: h.hostKey !== undefined ? "config" : "known_hosts",
+      revokedKeys: keys.revokedKeys,
       pythonPrefix: h.pythonPrefix ?? raw.python.prefix,
       firewallBackend: (h.firewallBackend ?? raw.firewall.backend) as FirewallBackend,
     };

@@ -37,6 +37,10 @@ const expectations: Record<string, { wrong: string; expected: string }> = {
     wrong: "is not an SSH public key",
     expected: "TYPE BASE64 as printed by ssh-keyscan, e.g. ssh-ed25519 AAAA...",
   },
+  hostKeys: {
+    wrong: "is not an SSH public key",
+    expected: "TYPE BASE64 as printed by ssh-keyscan, e.g. ssh-ed25519 AAAA..., or a list of them",
+  },
 };
 
 export function configPath(instancePath: string, extra?: string): string {

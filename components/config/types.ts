@@ -16,12 +16,23 @@ export interface Host {
   port: number;
   user: string;
   slots: number;
-  /** "type base64" of the pinned host key (from config or the controller's known_hosts). */
-  hostKey: string;
-  /** Where the key came from, for messages. */
+  /**
+   * "type base64" of every key the host may present: the pinned ones (config), or every key the controller's
+   * known_hosts lists for it. Never empty once loaded.
+   */
+  hostKeys: string[];
+  /** Where the keys came from, for messages. */
   hostKeySource: "config" | "known_hosts";
+  /** Keys known_hosts marks `@revoked` for this host: refused even if listed elsewhere, named as revoked. */
+  revokedKeys: RevokedKey[];
   pythonPrefix: string;
   firewallBackend: FirewallBackend;
+}
+
+/** A revoked host key and the known_hosts line that revokes it ("FILE:LINE"). */
+export interface RevokedKey {
+  key: string;
+  where: string;
 }
 
 export interface Python {

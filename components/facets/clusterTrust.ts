@@ -17,10 +17,11 @@ export const clusterTrust: FacetDefinition = {
   appliesTo: () => true,
   render({ cluster, host, clusterPublicKey }) {
     const t = templates();
-    const entries = cluster.hosts.map((h) => ({
-      names: [knownHostsName(h.name, h.port), knownHostsName(h.address, h.port)].join(","),
-      key: h.hostKey,
-    }));
+    // Every key the controller accepts for a host, not one preferred key: OpenSSH on the hosts then negotiates
+    // among the known keys' types by itself and accepts what mpi-hosts accepts, no more (no revoked key is listed).
+    const entries = cluster.hosts.flatMap((h) =>
+      h.hostKeys.map((key) => ({ names: [knownHostsName(h.name, h.port), knownHostsName(h.address, h.port)].join(","), key })),
+    );
     const knownHosts = t.render("clusterTrust/known_hosts", { entries });
     // Only the cluster network: firewall.allowFrom may be wider (0.0.0.0/0 with allowAnywhere), and other hosts'
     // ssh to start daemons comes from the cluster's own addresses.

@@ -32,7 +32,7 @@ function diffInPlainNode(providerText: string, cwd: string): string {
         port: 22,
         user: "u",
         privateKey: "k",
-        hostKey: "ssh-ed25519 AAAA",
+        hostKeys: ["ssh-ed25519 AAAA"],
         connectTimeoutSeconds: 5,
       },
       privileged: false,

@@ -4,6 +4,7 @@
 import * as crypto from "crypto";
 import * as net from "net";
 import * as ssh2 from "ssh2";
+import { hostKeyAlgorithms, keyType } from "./hostKeys";
 
 export interface Connection {
   /** Host alias, for messages. */
@@ -12,8 +13,12 @@ export interface Connection {
   port: number;
   user: string;
   privateKey: string;
-  /** Pinned host key, "type base64". */
-  hostKey: string;
+  /** Every key the host may present, "type base64" (pinned, or listed for it in known_hosts); only their algorithms are negotiated. */
+  hostKeys: string[];
+  /** Keys refused as revoked (known_hosts `@revoked`), with the line that revokes each. */
+  revokedKeys?: { key: string; where: string }[];
+  /** Where hostKeys came from, for messages: "pinned" (stack config) or a known_hosts file. */
+  hostKeysFrom?: string;
   connectTimeoutSeconds: number;
 }
 
@@ -85,19 +90,48 @@ export function hostKeyBlob(hostKey: string): Buffer {
   return Buffer.from(hostKey.trim().split(/\s+/)[1] ?? "", "base64");
 }
 
-/** How the host's key is checked: the pinned key only; the message on a mismatch. */
-function hostKeyCheck(conn: Connection, where: string): { verify: (key: Buffer) => boolean; problem: () => string | undefined } {
-  const expected = hostKeyBlob(conn.hostKey);
+/** The connection's known keys; a Connection recorded before hostKeys (one `hostKey`) still reads. */
+export function knownKeysOf(conn: Connection): string[] {
+  return conn.hostKeys ?? [(conn as unknown as { hostKey: string }).hostKey];
+}
+
+function describeKey(key: string): string {
+  return `${fingerprint(hostKeyBlob(key))} (${keyType(key)})`;
+}
+
+/**
+ * How the host's key is checked, as OpenSSH checks known_hosts: any known key is accepted; a revoked one is refused
+ * as revoked; anything else is a mismatch naming both sides. Only the known keys' algorithms are offered, so a host
+ * with several key types presents one we know rather than the one ssh2 prefers (issue 12: a false mismatch).
+ */
+function hostKeyCheck(
+  conn: Connection,
+  where: string,
+): { algorithms: string[]; verify: (key: Buffer) => boolean; problem: () => string | undefined; noCommonType: () => string } {
+  const known = knownKeysOf(conn);
+  const expected = known.map(hostKeyBlob);
+  const from = conn.hostKeysFrom ?? "pinned";
   let problem: string | undefined;
   return {
+    algorithms: hostKeyAlgorithms(known),
     verify: (key: Buffer) => {
-      if (Buffer.compare(key, expected) === 0) return true;
+      const revoked = (conn.revokedKeys ?? []).find((r) => Buffer.compare(hostKeyBlob(r.key), key) === 0);
+      if (revoked) {
+        problem =
+          `${where}: host key ${fingerprint(key)} is revoked (@revoked at ${revoked.where}); nothing ran. ` +
+          `The host must get a new host key: check it out of band and add it to known_hosts or hostKey.`;
+        return false;
+      }
+      if (expected.some((blob) => Buffer.compare(key, blob) === 0)) return true;
       problem =
-        `${where}: host key mismatch: expected ${fingerprint(expected)} (pinned), got ${fingerprint(key)}. ` +
-        `If the host was reinstalled, check the new key out of band and update its hostKey in the stack config.`;
+        `${where}: host key mismatch: expected ${known.map(describeKey).join(" or ")} (${from}), got ${fingerprint(key)}. ` +
+        `If the host was reinstalled, check the new key out of band and update its hostKey in the stack config or its line in known_hosts.`;
       return false;
     },
     problem: () => problem,
+    noCommonType: () =>
+      `${where}: the host offers none of the host key types known for it (${[...new Set(known.map(keyType))].join(", ")}; ${from}). ` +
+      `If it was reinstalled with other key types, check its keys out of band (ssh-keyscan -p ${conn.port} ${conn.address}) and update hostKey or known_hosts.`,
   };
 }
 
@@ -141,6 +175,7 @@ function connect(conn: Connection): Promise<Session> {
       clearTimeout(timer);
       const keyProblem = hostKey.problem();
       if (keyProblem) fail(keyProblem);
+      else if (/no matching host key format/.test(err.message)) fail(hostKey.noCommonType());
       else if (/authentication/i.test(err.message)) fail(authRefusal(conn, where));
       else fail(`${where}: ${err.message}`);
     });
@@ -157,6 +192,7 @@ function connect(conn: Connection): Promise<Session> {
         readyTimeout: conn.connectTimeoutSeconds * 1000,
         keepaliveInterval: 15000,
         hostVerifier: hostKey.verify,
+        ...(hostKey.algorithms.length ? { algorithms: { serverHostKey: hostKey.algorithms as ssh2.ServerHostKeyAlgorithm[] } } : {}),
       });
     } catch (err) {
       clearTimeout(timer);
@@ -167,7 +203,7 @@ function connect(conn: Connection): Promise<Session> {
 
 /** One per host and login: what the connection pool (and the facet provider's probe cache) is keyed by. */
 export function poolKey(conn: Connection): string {
-  return `${conn.user}@${conn.address}:${conn.port}/${conn.hostKey}`;
+  return `${conn.user}@${conn.address}:${conn.port}/${knownKeysOf(conn).join(",")}`;
 }
 
 async function session(conn: Connection): Promise<Session> {

@@ -4,6 +4,7 @@
  * tests and the fail-fast benchmark. Its stdout is read as `pulumi up` reads it for the stack output (the JSON
  * report, nothing else); its stderr carries the progress lines, then the summary line.
  */
+import { hostKeysFrom } from "../config/knownHosts";
 import { Cluster } from "../config/types";
 import { Connection, runScript } from "../provider/remote";
 import { renderPlannedScript, reportOfJob } from "../verification";
@@ -40,7 +41,9 @@ export function headConnection(cluster: Cluster, privateKey: string): Connection
     port: head.port,
     user: head.user,
     privateKey,
-    hostKey: head.hostKey,
+    hostKeys: head.hostKeys,
+    revokedKeys: head.revokedKeys,
+    hostKeysFrom: hostKeysFrom(cluster, head),
     connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
   };
 }

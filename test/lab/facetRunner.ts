@@ -14,7 +14,7 @@ export function connectionFor(lab: Lab, hostName: string): Connection {
     port: host.port,
     user: host.user,
     privateKey: fs.readFileSync(lab.privateKeyPath, "utf8"),
-    hostKey: host.hostKey,
+    hostKeys: host.hostKeys,
     connectTimeoutSeconds: 10,
   };
 }

@@ -172,10 +172,10 @@ describe("how the provider fails", () => {
   test("a wrong pinned host key: 'host key mismatch' naming the host, and nothing ran there", async () => {
     const logins = acceptedLogins("host3");
     const inputs = inputsOf("host3", "hostfile");
-    inputs.connection = { ...inputs.connection, hostKey: labHost(lab, "host2").hostKey };
+    inputs.connection = { ...inputs.connection, hostKeys: [labHost(lab, "host2").hostKey] };
     const failure = provider.create(inputs);
     await expect(failure).rejects.toThrow(
-      /^host3 \(mpi@[\d.]+:2400\): host key mismatch: expected SHA256:\S+ \(pinned\), got SHA256:\S+\./,
+      /^host3 \(mpi@[\d.]+:2400\): host key mismatch: expected SHA256:\S+ \(ssh-ed25519\) \(pinned\), got SHA256:\S+\./,
     );
     await expect(provider.read("host3/hostfile", { ...inputs, lastApply: "" })).rejects.toThrow(/host3 .*host key mismatch/);
     // No login happened (the key check comes first), so no script can have run: no hostfile either.
