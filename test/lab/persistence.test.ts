@@ -221,6 +221,7 @@ describe.each([
     expect(applied.differences).toEqual([]);
     expect((await rootOk(lab, host, PERSISTED[host])).trim()).toBe(PERSISTED_OUTPUT[host]);
 
+    await closeAll(); // the pooled SSH connection dies with the host
     await timed(`${host} reboot`, () => rebootHost(lab, host));
     expect(await timed(`${host} TCP matrix after reboot`, () => matrix(host))).toEqual(OPEN_TO_CLUSTER_ONLY);
     expect((await probe(conn, facet)).differences).toEqual([]);
@@ -230,6 +231,7 @@ describe.each([
 
     await timed(`${host} remove`, () => runFacet(conn, facet, "remove"));
     expect(await rootOk(lab, host, ETC_SNAPSHOT)).toBe(etcBefore);
+    await closeAll();
     await timed(`${host} reboot after remove`, () => rebootHost(lab, host));
     expect(await rootOk(lab, host, RULESET)).toBe(rulesBefore);
     expect(await rootOk(lab, host, ETC_SNAPSHOT)).toBe(etcBefore);
