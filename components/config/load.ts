@@ -8,6 +8,7 @@ import * as path from "path";
 import YAML from "yaml";
 import { KnownHostsLine, knownHostsName, lookupHostKeys, parseKnownHosts } from "./knownHosts";
 import { EPHEMERAL, EPHEMERAL_PORTS, parsePortRange } from "./net";
+import { jumpProblems, RawJumpConfig, resolveJumps } from "./jump";
 import { checkRules, RawCluster } from "./rules";
 import { NAMESPACE, validateAgainstSchema } from "./schema";
 import { Cluster, ConfigProblem, FirewallBackend, Host, Os, RevokedKey, VerifyTest } from "./types";
@@ -84,7 +85,7 @@ export function loadCluster(input: Record<string, unknown>, options: LoadOptions
   const raw = structuredClone(input);
   const schemaProblems = validateAgainstSchema(raw);
   if (schemaProblems.length) return { problems: schemaProblems };
-  const ruleProblems = checkRules(raw as unknown as RawCluster);
+  const ruleProblems = [...checkRules(raw as unknown as RawCluster), ...jumpProblems(raw as unknown as RawJumpConfig)];
   if (ruleProblems.some((p) => p.severity === "error")) return { problems: ruleProblems };
   const { cluster, problems: keyProblems } = resolve(raw as unknown as RawConfig, options.readKnownHosts ?? readFileOrEmpty);
   const problems = [...ruleProblems, ...keyProblems];
@@ -211,6 +212,10 @@ function resolve(raw: RawConfig, readKnownHosts: (file: string) => string): { cl
       firewallBackend: (h.firewallBackend ?? raw.firewall.backend) as FirewallBackend,
     };
   });
+  // Jumps last: one named by host takes that host's resolved address, user and keys.
+  const jumps = resolveJumps(raw as unknown as RawJumpConfig, hosts, knownHosts, raw.ssh.knownHostsPath);
+  problems.push(...jumps.problems);
+  hosts.forEach((h, i) => (h.jump = jumps.jumps[i]));
   const cluster: Cluster = {
     ssh: {
       privateKeyPath: expandHome(raw.ssh.privateKeyPath),

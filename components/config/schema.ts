@@ -41,6 +41,10 @@ const expectations: Record<string, { wrong: string; expected: string }> = {
     wrong: "is not an SSH public key",
     expected: "TYPE BASE64 as printed by ssh-keyscan, e.g. ssh-ed25519 AAAA..., or a list of them",
   },
+  jump: {
+    wrong: "is not a host name",
+    expected: "the name of a host in mpi-hosts:hosts, none, or a bastion { address, port, user, hostKey }",
+  },
 };
 
 export function configPath(instancePath: string, extra?: string): string {
@@ -62,8 +66,13 @@ export function show(value: unknown): string {
 
 const GENERIC_KEY_PROBLEM = "has a key that is not allowed";
 
+const definitions = (schema as { $defs: Record<string, object> }).$defs;
+
 function definitionOf(error: ErrorObject): string | undefined {
-  return /#\/\$defs\/([A-Za-z]+)\//.exec(error.schemaPath)?.[1];
+  // A definition that ajv compiles as a function of its own (one with properties, such as jump) reports paths
+  // relative to itself ("#/pattern"): known by its schema object instead.
+  const own = Object.keys(definitions).find((name) => definitions[name] === error.parentSchema);
+  return own ?? /#\/\$defs\/([A-Za-z]+)\//.exec(error.schemaPath)?.[1];
 }
 
 function describe(error: ErrorObject): ConfigProblem {
@@ -89,6 +98,12 @@ function describe(error: ErrorObject): ConfigProblem {
     case "enum":
       return problem(here, `${show(error.data)} is not allowed (one of: ${(params.allowedValues as unknown[]).join(", ")})`);
     case "type":
+      if (def && expectations[def] && Array.isArray(params.type)) {
+        return problem(
+          here,
+          `${show(error.data)} is neither ${(params.type as string[]).map(article).join(" nor ")} (${expectations[def].expected})`,
+        );
+      }
       return problem(here, `${show(error.data)} is not ${article(String(params.type))} (${params.type})`);
     case "minItems":
       return problem(here, `has ${(error.data as unknown[]).length} entries (at least ${params.limit})`);

@@ -27,6 +27,24 @@ export interface Host {
   revokedKeys: RevokedKey[];
   pythonPrefix: string;
   firewallBackend: FirewallBackend;
+  /** The bastion the machine running Pulumi reaches this host through (ProxyJump); undefined: directly. */
+  jump?: Jump;
+}
+
+/** A jump host (bastion), resolved: see config/jump.ts. */
+export interface Jump {
+  /** For messages: the stack host it is, or its address. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** As Host.hostKeys: the pinned keys, or every key known_hosts lists for it. */
+  hostKeys: string[];
+  revokedKeys: RevokedKey[];
+  /** Where hostKeys came from, for messages ("pinned in the stack config", "listed in ~/.ssh/known_hosts"). */
+  hostKeysFrom: string;
+  /** Where the jump is set ("mpi-hosts:ssh.jump", "mpi-hosts:hosts[2].jump"), for messages. */
+  configPath: string;
 }
 
 /** A revoked host key and the known_hosts line that revokes it ("FILE:LINE"). */
