@@ -220,7 +220,15 @@ async function sshProfile(lab: Lab, stackFile: string, runs: number): Promise<Si
   const privateKey = fs.readFileSync(lab.privateKeyPath, "utf8");
   const connOf = (i: number): Connection => {
     const h = cluster.hosts[i];
-    return { name: h.name, address: h.address, port: h.port, user: h.user, privateKey, hostKeys: h.hostKeys, connectTimeoutSeconds: 20 };
+    return {
+      name: h.name,
+      address: h.address,
+      port: h.port,
+      user: h.user,
+      login: { privateKey },
+      hostKeys: h.hostKeys,
+      connectTimeoutSeconds: 20,
+    };
   };
   const facets = renderHost(
     cluster,

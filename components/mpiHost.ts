@@ -14,8 +14,6 @@ export interface MpiHostArgs {
   host: Host;
   clusterPublicKey: pulumi.Input<string>;
   clusterPrivateKey: pulumi.Input<string>;
-  /** Private key that Pulumi uses to reach the host (a secret). */
-  adminPrivateKey: pulumi.Input<string>;
 }
 
 export interface HostSummary {
@@ -41,19 +39,17 @@ export class MpiHost extends pulumi.ComponentResource {
     const rendered = pulumi.output(args.clusterPublicKey).apply((key) => renderHost(cluster, host, key));
     // The facet list does not depend on the key, so resources can be declared before it is known.
     const names = facetNames(cluster, host);
-    const connection = pulumi.secret(
-      pulumi.output(args.adminPrivateKey).apply((privateKey): Connection => ({
-        name: host.name,
-        address: host.address,
-        port: host.port,
-        user: host.user,
-        privateKey,
-        hostKeys: host.hostKeys,
-        revokedKeys: host.revokedKeys,
-        hostKeysFrom: hostKeysFrom(cluster, host),
-        connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
-      })),
-    );
+    // How to reach the host, and as whom; no credential: the provider logs in with what its machine has (configure).
+    const connection: Connection = {
+      name: host.name,
+      address: host.address,
+      port: host.port,
+      user: host.user,
+      hostKeys: host.hostKeys,
+      revokedKeys: host.revokedKeys,
+      hostKeysFrom: hostKeysFrom(cluster, host),
+      connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
+    };
     // Every facet carries them: the first read of a refresh runs them all (one round trip per host).
     const hostProbes = rendered.apply(hostProbesOf);
     let previous: Facet | undefined;

@@ -8,6 +8,7 @@ import { createHash } from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./config/types";
+import { JobLogin } from "./provider/credentials";
 import { preferredHostKey } from "./provider/hostKeys";
 import { templates } from "./render/templates";
 import { planLines, planVerification, VerifyOptions, VerifyPlan } from "./verify/plan";
@@ -103,7 +104,7 @@ export function verificationJob(
   cluster: Cluster,
   desiredByHost: pulumi.Input<Record<string, unknown>>,
   appliedAt: AppliedAt,
-  adminPrivateKey: pulumi.Input<string>,
+  login: JobLogin,
   opts: pulumi.CustomResourceOptions,
 ): command.remote.Command {
   const from = cluster.hosts.find((h) => h.name === cluster.verify.from)!;
@@ -116,7 +117,13 @@ export function verificationJob(
         host: from.address,
         port: from.port,
         user: from.user,
-        privateKey: adminPrivateKey,
+        // With an agent, no key: the command provider uses its SSH_AUTH_SOCK (connection.go), and the state names none.
+        ...(login.kind === "key"
+          ? {
+              privateKey: pulumi.secret(login.privateKey),
+              ...(login.passphrase ? { privateKeyPassword: pulumi.secret(login.passphrase) } : {}),
+            }
+          : {}),
         // It takes one key and offers only that key's algorithm (connection.go SSHConfig): the one it negotiates best.
         hostKey: preferredHostKey(from.hostKeys),
         dialErrorLimit: 3,

@@ -62,6 +62,12 @@ export interface LabOptions {
   log?: (line: string) => void;
   /** How long to wait for every sshd to answer (default 60 s plus 1 s per host). */
   bootTimeoutMs?: number;
+  /**
+   * Encrypt the admin key with this passphrase (ssh-keygen -N), so that no key file is usable without it: tests load it
+   * into an ssh-agent of their own (lab/login.ts startAgent) or pass it as mpi-hosts:sshKeyPassphrase. Kept in the
+   * returned Lab only, never in the lab's record on disk.
+   */
+  keyPassphrase?: string;
 }
 
 /**
@@ -108,6 +114,8 @@ export interface Lab {
   /** The hosts' firewall kinds in one word: the kind they share, or each host's, comma separated. */
   firewall: string;
   slots: number;
+  /** The admin key's passphrase, when startLab was asked for one (LabOptions.keyPassphrase). */
+  keyPassphrase?: string;
 }
 
 const REQUIRED_TOOLS = ["ip", "nsenter", "unshare", "mount", "pivot_root", "ssh-keygen", "sysctl"];
@@ -168,7 +176,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   });
   const { gateway, prefixLength, network } = record;
   try {
-    await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `mpi-hosts lab ${name}`, "-f", privateKeyPath]);
+    await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", opts.keyPassphrase ?? "", "-C", `mpi-hosts lab ${name}`, "-f", privateKeyPath]);
     fitNeighbourTableFor(record, log);
     await ipBatch([`link add ${record.bridge} type bridge`]);
     disableIpv6(record.bridge);
@@ -190,7 +198,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     if (fs.existsSync(dir)) writeRecord(record);
   }
   await writeKnownHosts(record);
-  return toLab(record);
+  return opts.keyPassphrase ? { ...toLab(record), keyPassphrase: opts.keyPassphrase } : toLab(record);
 }
 
 /** Removes every trace of the lab: processes, namespaces, links, state. Quiet when there is nothing to remove. */

@@ -107,6 +107,7 @@ interface RawConfig extends RawCluster {
   firewall: RawCluster["firewall"];
   verify: { enabled: boolean; from?: string; tests: VerifyTest[]; timeoutSeconds: number };
   sshPrivateKey?: string;
+  sshKeyPassphrase?: string;
 }
 
 /** "type base64" of a config or known_hosts key, the comment dropped. */
@@ -239,6 +240,7 @@ function resolve(raw: RawConfig, readKnownHosts: (file: string) => string): { cl
       timeoutSeconds: raw.verify.timeoutSeconds,
     },
     sshPrivateKey: raw.sshPrivateKey,
+    sshKeyPassphrase: raw.sshKeyPassphrase,
   };
   return { cluster, problems };
 }

@@ -88,6 +88,8 @@ export interface Cluster {
   verify: { enabled: boolean; from: string; tests: VerifyTest[]; timeoutSeconds: number };
   /** Set when the key comes from the secret mpi-hosts:sshPrivateKey rather than a file. */
   sshPrivateKey?: string;
+  /** The secret mpi-hosts:sshKeyPassphrase: decrypts a passphrase-protected key file or secret key. */
+  sshKeyPassphrase?: string;
 }
 
 /** One problem with the config, at a config path such as `mpi-hosts:hosts[2].port`. */

@@ -4,6 +4,7 @@
 import * as crypto from "crypto";
 import * as net from "net";
 import * as ssh2 from "ssh2";
+import { LoginAttempt, loginAttempt, LoginSources } from "./credentials";
 import { hostKeyAlgorithms, keyType } from "./hostKeys";
 
 export interface Connection {
@@ -12,7 +13,12 @@ export interface Connection {
   address: string;
   port: number;
   user: string;
-  privateKey: string;
+  /**
+   * Where the login comes from (ssh-agent, key file, secret key: ./credentials), resolved at run time. Never part of a
+   * resource's inputs: the facet provider sets it from the stack config it is configured with, the CLI and tests from
+   * theirs. Unset: ssh-agent (SSH_AUTH_SOCK) only.
+   */
+  login?: LoginSources;
   /** Every key the host may present, "type base64" (pinned, or listed for it in known_hosts); only their algorithms are negotiated. */
   hostKeys: string[];
   /** Keys refused as revoked (known_hosts `@revoked`), with the line that revokes each. */
@@ -135,14 +141,14 @@ function hostKeyCheck(
   };
 }
 
-/** What ssh2 authenticates with. */
-function authOptions(conn: Connection): Pick<ssh2.ConnectConfig, "username" | "privateKey"> {
-  return { username: conn.user, privateKey: conn.privateKey };
+/** How ssh2 authenticates: the agent's keys, then the key file or secret key (./credentials), as OpenSSH orders them. */
+function authOptions(conn: Connection): LoginAttempt {
+  return loginAttempt(conn.user, conn.login ?? { agentSocket: process.env.SSH_AUTH_SOCK || undefined });
 }
 
-/** The message when every authentication method was refused. */
-function authRefusal(conn: Connection, where: string): string {
-  return `${where}: the key was refused for user ${conn.user} (is its public key in ~${conn.user}/.ssh/authorized_keys?)`;
+/** The message when every authentication method was refused: host, user, each method tried and what was not usable. */
+function authRefusal(conn: Connection, login: LoginAttempt, where: string): string {
+  return login.refusal(where, conn.user);
 }
 
 /** The TCP stream the SSH session runs over: a direct connection to the host. */
@@ -156,6 +162,7 @@ function connect(conn: Connection): Promise<Session> {
     const client = new ssh2.Client();
     const socket = openStream(conn);
     const hostKey = hostKeyCheck(conn, where);
+    const login = authOptions(conn);
     let settled = false;
     const fail = (message: string) => {
       if (settled) return;
@@ -172,11 +179,13 @@ function connect(conn: Connection): Promise<Session> {
       fail(`${where}: cannot connect: ${err.message}`);
     });
     client.on("error", (err) => {
+      // ssh2 reports an agent that fails to sign, then goes on with the next key or method.
+      if ((err as { level?: string }).level === "agent") return login.noteAgentError(err.message);
       clearTimeout(timer);
       const keyProblem = hostKey.problem();
       if (keyProblem) fail(keyProblem);
       else if (/no matching host key format/.test(err.message)) fail(hostKey.noCommonType());
-      else if (/authentication/i.test(err.message)) fail(authRefusal(conn, where));
+      else if (/authentication/i.test(err.message)) fail(authRefusal(conn, login, where));
       else fail(`${where}: ${err.message}`);
     });
     client.on("close", () => pool().delete(poolKey(conn)));
@@ -188,7 +197,8 @@ function connect(conn: Connection): Promise<Session> {
     try {
       client.connect({
         sock: socket,
-        ...authOptions(conn),
+        username: conn.user,
+        authHandler: login.authHandler,
         readyTimeout: conn.connectTimeoutSeconds * 1000,
         keepaliveInterval: 15000,
         hostVerifier: hostKey.verify,

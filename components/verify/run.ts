@@ -6,6 +6,7 @@
  */
 import { hostKeysFrom } from "../config/knownHosts";
 import { Cluster } from "../config/types";
+import { LoginSources } from "../provider/credentials";
 import { Connection, runScript } from "../provider/remote";
 import { renderPlannedScript, reportOfJob } from "../verification";
 import { planVerification, VerifyOptions, VerifyPlan } from "./plan";
@@ -33,14 +34,14 @@ export function overallTimeoutSeconds(plan: VerifyPlan): number {
   return plan.timeouts.job + plan.timeouts.step + 10;
 }
 
-export function headConnection(cluster: Cluster, privateKey: string): Connection {
+export function headConnection(cluster: Cluster, login: LoginSources): Connection {
   const head = cluster.hosts.find((h) => h.name === cluster.verify.from)!;
   return {
     name: head.name,
     address: head.address,
     port: head.port,
     user: head.user,
-    privateKey,
+    login,
     hostKeys: head.hostKeys,
     revokedKeys: head.revokedKeys,
     hostKeysFrom: hostKeysFrom(cluster, head),
@@ -50,13 +51,13 @@ export function headConnection(cluster: Cluster, privateKey: string): Connection
 
 export async function runVerification(
   cluster: Cluster,
-  privateKey: string,
+  login: LoginSources,
   options: VerifyOptions & { onProgress?: (line: string) => void } = {},
 ): Promise<VerifyRun> {
   const plan = planVerification(cluster, options);
   const script = renderPlannedScript(plan);
   const started = Date.now();
-  const result = await runScript(headConnection(cluster, privateKey), script, {
+  const result = await runScript(headConnection(cluster, login), script, {
     step: "verification job",
     timeoutSeconds: overallTimeoutSeconds(plan),
     onStderrLine: options.onProgress,

@@ -1,6 +1,6 @@
 /** Runs a rendered facet's scripts on a lab host over SSH, the way the provider does. */
-import * as fs from "fs";
 import type { Lab } from "../../lab/lab";
+import { labLogin } from "../../lab/login";
 import { decodeProbe, diffStates, Difference } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
 import { Connection, runScript, RunResult } from "../../components/provider/remote";
@@ -13,7 +13,7 @@ export function connectionFor(lab: Lab, hostName: string): Connection {
     address: host.address,
     port: host.port,
     user: host.user,
-    privateKey: fs.readFileSync(lab.privateKeyPath, "utf8"),
+    login: labLogin(lab),
     hostKeys: host.hostKeys,
     connectTimeoutSeconds: 10,
   };
