@@ -1,6 +1,7 @@
 /** MpiHost: one host and its facets, applied in order (each facet waits for the one before). */
 import * as pulumi from "@pulumi/pulumi";
 import { hostKeysFrom } from "./config/knownHosts";
+import { jumpOf } from "./config/jump";
 import { Cluster, Host } from "./config/types";
 import { RenderedFacet } from "./facets/facet";
 import { facetNames, renderHost } from "./facets";
@@ -49,6 +50,7 @@ export class MpiHost extends pulumi.ComponentResource {
       revokedKeys: host.revokedKeys,
       hostKeysFrom: hostKeysFrom(cluster, host),
       connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
+      ...jumpOf(host),
     };
     // Every facet carries them: the first read of a refresh runs them all (one round trip per host).
     const hostProbes = rendered.apply(hostProbesOf);

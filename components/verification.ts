@@ -7,7 +7,7 @@
 import { createHash } from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Cluster } from "./config/types";
+import { Cluster, Jump } from "./config/types";
 import { JobLogin } from "./provider/credentials";
 import { preferredHostKey } from "./provider/hostKeys";
 import { templates } from "./render/templates";
@@ -128,6 +128,7 @@ export function verificationJob(
         hostKey: preferredHostKey(from.hostKeys),
         dialErrorLimit: 3,
         perDialTimeout: cluster.ssh.connectTimeoutSeconds,
+        ...(from.jump ? { proxy: jobProxy(from.jump, login, cluster.ssh.connectTimeoutSeconds) } : {}),
       },
       create: "sh -s",
       stdin: script,
@@ -137,6 +138,28 @@ export function verificationJob(
     },
     opts,
   );
+}
+
+/**
+ * The head's bastion for the command provider: it dials the bastion with these settings, then the head through it
+ * (pulumi-command v1.2.1 provider/pkg/provider/remote/connection.go Dial, proxyConnection.go), checking each key.
+ */
+function jobProxy(jump: Jump, login: JobLogin, perDialTimeout: number): command.types.input.remote.ProxyConnectionArgs {
+  return {
+    host: jump.address,
+    port: jump.port,
+    user: jump.user,
+    // The same login as the head's (an agent: nothing here, the provider reads SSH_AUTH_SOCK for the proxy too).
+    ...(login.kind === "key"
+      ? {
+          privateKey: pulumi.secret(login.privateKey),
+          ...(login.passphrase ? { privateKeyPassword: pulumi.secret(login.passphrase) } : {}),
+        }
+      : {}),
+    hostKey: preferredHostKey(jump.hostKeys),
+    dialErrorLimit: 3,
+    perDialTimeout,
+  };
 }
 
 /** The job's report as the stack output carries it, and why there is none when there is none. */

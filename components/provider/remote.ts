@@ -4,6 +4,7 @@
 import * as crypto from "crypto";
 import * as net from "net";
 import * as ssh2 from "ssh2";
+import { Duplex } from "stream";
 import { LoginAttempt, loginAttempt, LoginSources } from "./credentials";
 import { hostKeyAlgorithms, keyType } from "./hostKeys";
 
@@ -26,7 +27,12 @@ export interface Connection {
   /** Where hostKeys came from, for messages: "pinned" (stack config) or a known_hosts file. */
   hostKeysFrom?: string;
   connectTimeoutSeconds: number;
+  /** The bastion the host is reached through (ProxyJump); unset: directly. */
+  jump?: JumpConnection;
 }
+
+/** A bastion, as a Connection names it: where it is and how its host key is checked. It logs in as the host does. */
+export type JumpConnection = Pick<Connection, "name" | "address" | "port" | "user" | "hostKeys" | "revokedKeys" | "hostKeysFrom">;
 
 export interface RunOptions {
   sudo?: boolean;
@@ -76,8 +82,27 @@ export class RemoteError extends Error {
 
 interface Session {
   client: ssh2.Client;
-  socket: net.Socket;
+  /** The TCP connection to the host, or the channel the bastion opened to it. */
+  socket: Duplex;
+  /** The bastion's session, for a host reached through one. */
+  via?: Session;
   busy: number;
+}
+
+/**
+ * A script is running over the session: keep the process alive for it (the TCP socket, the bastion's for a host behind
+ * one, stays referenced), until release.
+ */
+function hold(s: Session): void {
+  s.busy++;
+  if (s.socket instanceof net.Socket) s.socket.ref();
+  if (s.via) hold(s.via);
+}
+
+function release(s: Session): void {
+  s.busy--;
+  if (s.busy === 0 && s.socket instanceof net.Socket) s.socket.unref();
+  if (s.via) release(s.via);
 }
 
 type Pool = Map<string, Promise<Session>>;
@@ -151,16 +176,70 @@ function authRefusal(conn: Connection, login: LoginAttempt, where: string): stri
   return login.refusal(where, conn.user);
 }
 
-/** The TCP stream the SSH session runs over: a direct connection to the host. */
-function openStream(conn: Connection): net.Socket {
-  return net.connect({ host: conn.address, port: conn.port });
+/** The bastion's own connection: its address, port, user and host keys; the host's login and timeout. */
+export function bastionConnection(conn: Connection): Connection | undefined {
+  if (!conn.jump) return undefined;
+  return { ...conn, revokedKeys: undefined, hostKeysFrom: undefined, ...conn.jump, jump: undefined };
 }
 
-function connect(conn: Connection): Promise<Session> {
+/**
+ * The stream the SSH session runs over: a TCP connection to the host, or, through a bastion (ProxyJump), a channel the
+ * bastion's session (pooled like any other, so hosts behind one bastion share it) opens to the host's address and port,
+ * as `ssh -J` does. A failure on the bastion's side names the bastion.
+ */
+async function openStream(conn: Connection): Promise<{ stream: Duplex; via?: Session }> {
+  const bastion = bastionConnection(conn);
+  if (!bastion) return { stream: net.connect({ host: conn.address, port: conn.port }) };
+  const host = `${conn.name} (${conn.user}@${conn.address}:${conn.port})`;
+  const through = `cannot reach ${host} through bastion`;
+  let via: Session;
+  try {
+    via = await session(bastion);
+  } catch (err) {
+    // The bastion's own message starts with where it is: "b1 (user@addr:port): ...".
+    throw new RemoteError(`${through} ${(err as Error).message}`, conn.name);
+  }
+  const bastionWhere = `${bastion.name} (${bastion.user}@${bastion.address}:${bastion.port})`;
+  hold(via);
+  try {
+    const stream = await new Promise<Duplex>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new RemoteError(
+              `${through} ${bastionWhere}: the bastion did not open a connection to ${conn.address}:${conn.port} within ${conn.connectTimeoutSeconds}s`,
+              conn.name,
+            ),
+          ),
+        conn.connectTimeoutSeconds * 1000,
+      );
+      via.client.forwardOut("127.0.0.1", 0, conn.address, conn.port, (err, channel) => {
+        clearTimeout(timer);
+        if (!err) return resolve(channel);
+        const hint = /prohibited/i.test(err.message)
+          ? " (its sshd refuses to forward: AllowTcpForwarding or DisableForwarding in its sshd_config)"
+          : /connect failed|refused|unreachable/i.test(err.message)
+            ? ` (is ${conn.address}:${conn.port} right, and reachable from the bastion?)`
+            : "";
+        reject(
+          new RemoteError(
+            `${through} ${bastionWhere}: the bastion could not open a connection to ${conn.address}:${conn.port}: ${err.message}${hint}`,
+            conn.name,
+          ),
+        );
+      });
+    });
+    return { stream, via };
+  } finally {
+    release(via);
+  }
+}
+
+async function connect(conn: Connection): Promise<Session> {
   const where = `${conn.name} (${conn.user}@${conn.address}:${conn.port})`;
+  const { stream: socket, via } = await openStream(conn);
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
-    const socket = openStream(conn);
     const hostKey = hostKeyCheck(conn, where);
     const login = authOptions(conn);
     let settled = false;
@@ -192,7 +271,7 @@ function connect(conn: Connection): Promise<Session> {
     client.on("ready", () => {
       clearTimeout(timer);
       settled = true;
-      resolve({ client, socket, busy: 0 });
+      resolve({ client, socket, via, busy: 0 });
     });
     try {
       client.connect({
@@ -211,8 +290,14 @@ function connect(conn: Connection): Promise<Session> {
   });
 }
 
-/** One per host and login: what the connection pool (and the facet provider's probe cache) is keyed by. */
+/** One per host and login, and per bastion: what the connection pool (and the facet provider's probe cache) is keyed by. */
 export function poolKey(conn: Connection): string {
+  const bastion = bastionConnection(conn);
+  if (bastion) return `${directKey(conn)} via ${poolKey(bastion)}`;
+  return directKey(conn);
+}
+
+function directKey(conn: Connection): string {
   return `${conn.user}@${conn.address}:${conn.port}/${knownKeysOf(conn).join(",")}`;
 }
 
@@ -419,8 +504,7 @@ interface ExecOptions {
 /** Runs `command` on the host with `input` on its standard input; resolves with its exit code and output. */
 async function exec(conn: Connection, command: string, input: string, options: ExecOptions): Promise<RunResult> {
   const s = await session(conn);
-  s.busy++;
-  s.socket.ref();
+  hold(s);
   try {
     return await new Promise<RunResult>((resolve, reject) => {
       s.client.exec(command, (err, channel) => {
@@ -465,8 +549,7 @@ async function exec(conn: Connection, command: string, input: string, options: E
       });
     });
   } finally {
-    s.busy--;
-    if (s.busy === 0) s.socket.unref();
+    release(s);
   }
 }
 

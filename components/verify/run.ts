@@ -5,6 +5,7 @@
  * report, nothing else); its stderr carries the progress lines, then the summary line.
  */
 import { hostKeysFrom } from "../config/knownHosts";
+import { jumpOf } from "../config/jump";
 import { Cluster } from "../config/types";
 import { LoginSources } from "../provider/credentials";
 import { Connection, runScript } from "../provider/remote";
@@ -46,6 +47,7 @@ export function headConnection(cluster: Cluster, login: LoginSources): Connectio
     revokedKeys: head.revokedKeys,
     hostKeysFrom: hostKeysFrom(cluster, head),
     connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
+    ...jumpOf(head),
   };
 }
 
