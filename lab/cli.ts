@@ -34,6 +34,10 @@ name is stopped first.
                    keep the default). Kinds:
 ${FIREWALL_KINDS.map((k) => `                     ${k.padEnd(17)}${FIREWALL_KIND_HELP[k]}`).join("\n")}
   --slots N        MPI slots per host in the stack file (default 2)
+  --behind-bastion H1,H2
+                   hosts this machine can reach only through a bastion (it gets no route to them; the
+                   other hosts reach them as before); the stack config gives them jump: <bastion>
+  --bastion H      the bastion (default: the first host not behind it)
   --known-hosts M  how the lab's known_hosts is written: pinned (default: one line per host, names and
                    address, its ed25519 key, and hostKey pins in the stack config) or keyscan (what
                    ssh-keyscan prints, every key type, rsa first, as a user fills ~/.ssh/known_hosts; the
@@ -93,6 +97,8 @@ const OPTIONS: Record<string, Record<string, { type: "string" | "boolean"; short
     release: { type: "string" },
     firewall: { type: "string" },
     slots: { type: "string" },
+    "behind-bastion": { type: "string" },
+    bastion: { type: "string" },
     "known-hosts": { type: "string" },
     out: { type: "string" },
   },
@@ -109,6 +115,8 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
     if (!isRelease(release)) throw new Error(`--release must be one of ${RELEASES.join(", ")}, got '${release}'`);
     const firewall = parseFirewallKinds(str(values.firewall) ?? DEFAULT_FIREWALL, defaultHostNames(hosts));
     const out = str(values.out) ?? (labName === "lab" ? "Pulumi.lab.yaml" : `Pulumi.${labName}.yaml`);
+    const behindBastion = str(values["behind-bastion"])?.split(",").filter(Boolean);
+    const bastion = str(values.bastion);
     const knownHosts = str(values["known-hosts"]) ?? "pinned";
     if (knownHosts !== "pinned" && knownHosts !== "keyscan") {
       throw new Error(`--known-hosts must be pinned or keyscan, got '${knownHosts}'`);
@@ -121,6 +129,8 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
       release,
       firewall,
       slots,
+      behindBastion,
+      bastion,
       knownHosts,
       log: (line) => process.stderr.write(`${line}\n`),
     });
@@ -136,6 +146,7 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
         "",
         `stack config:  ${out}`,
         `ssh to a host: ssh -i ${lab.privateKeyPath} -o UserKnownHostsFile=${lab.knownHostsPath} -p ${first.port} ${first.user}@${first.address}`,
+        ...behindBastionLines(lab),
         `tear down:     ${down}`,
         "",
       ].join("\n"),
@@ -175,6 +186,18 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
     return 0;
   },
 };
+
+/** How to reach a host behind the lab's bastion with plain ssh (-J would not pass -i and the known_hosts file on). */
+function behindBastionLines(lab: Lab): string[] {
+  if (!lab.bastion) return [];
+  const bastion = lab.hosts.find((h) => h.name === lab.bastion!.host)!;
+  const hidden = lab.hosts.find((h) => h.name === lab.bastion!.behind[0])!;
+  const options = `-i ${lab.privateKeyPath} -o UserKnownHostsFile=${lab.knownHostsPath}`;
+  return [
+    `behind ${bastion.name}: ${lab.bastion.behind.join(", ")} (this machine has no route to them)`,
+    `  ssh ${options} -o ProxyCommand='ssh ${options} -W %h:%p -p ${bastion.port} ${bastion.user}@${bastion.address}' -p ${hidden.port} ${hidden.user}@${hidden.address}`,
+  ];
+}
 
 function hostTable(lab: Lab): string {
   const rows = [["HOST", "ADDRESS", "RELEASE", "FIREWALL", "STATE", "PID", "SSH"]];

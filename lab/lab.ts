@@ -7,6 +7,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { BastionPlan, hideFromController, planBastion, readSshBannerInside, unhideLabNetwork } from "./bastion";
 import { renderBootScript } from "./boot";
 import {
   DEFAULT_FIREWALL,
@@ -62,6 +63,10 @@ export interface LabOptions {
   log?: (line: string) => void;
   /** How long to wait for every sshd to answer (default 60 s plus 1 s per host). */
   bootTimeoutMs?: number;
+  /** Hosts this machine reaches only through `bastion` (lab/bastion.ts): it has no route to them. */
+  behindBastion?: string[];
+  /** The host they are reached through (default: the first host not behind it). */
+  bastion?: string;
   /**
    * Encrypt the admin key with this passphrase (ssh-keygen -N), so that no key file is usable without it: tests load it
    * into an ssh-agent of their own (lab/login.ts startAgent) or pass it as mpi-hosts:sshKeyPassphrase. Kept in the
@@ -114,6 +119,8 @@ export interface Lab {
   /** The hosts' firewall kinds in one word: the kind they share, or each host's, comma separated. */
   firewall: string;
   slots: number;
+  /** Hosts reachable only through another (LabOptions.behindBastion). */
+  bastion?: BastionPlan;
   /** The admin key's passphrase, when startLab was asked for one (LabOptions.keyPassphrase). */
   keyPassphrase?: string;
 }
@@ -131,6 +138,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const slots = opts.slots ?? 2;
   if (!Number.isInteger(slots) || slots < 1) throw new Error(`slots must be a positive integer, got ${slots}`);
   checkOrThrow(checkLabName(name));
+  const bastion = planBastion(defaultHostNames(releases.length), opts.behindBastion, opts.bastion);
 
   await stopLab(name);
   const images = new Map<string, string>();
@@ -168,6 +176,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         firewall: firewalls[i],
       })),
     };
+    if (bastion) fresh.bastion = bastion;
     if (opts.knownHosts === "keyscan") fresh.knownHosts = "keyscan";
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     // Written before anything exists, so that `down` can clean up after a crash half way.
@@ -191,6 +200,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       throw new Error(`${failed.length} of ${record.hosts.length} lab hosts did not come up; the first:\n${failed[0].message}`);
     }
     log(`lab: ${record.hosts.length} hosts answer SSH on port ${SSH_PORT} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    if (record.bastion) {
+      await hideFromController(record.hosts.filter((h) => record.bastion!.behind.includes(h.name)).map((h) => h.address));
+      log(`lab: ${record.bastion.behind.join(", ")} reachable from this machine only through ${record.bastion.host}`);
+    }
   } catch (e) {
     await stopLab(name).catch(() => undefined);
     throw e;
@@ -208,6 +221,7 @@ export async function stopLab(name = "lab"): Promise<void> {
   const dir = labDir(name);
   const record = readRecordQuietly(dir);
   const namespaces = listNetns(netnsPrefix(name));
+  if (record) await unhideLabNetwork(record.network);
   await killProcessesIn(namespaces, record?.hosts.map((h) => h.pid) ?? []);
   const bridge = record?.bridge ?? bridgeName(name);
   await ipBatch(
@@ -396,7 +410,9 @@ async function bootHost(record: LabRecord, h: HostRecord, deadlineAt: number): P
   }
   for (;;) {
     if (exited) throw fail(`its boot script stopped (${exited})`);
-    const banner = await readSshBanner(h.address, record.port, 2000);
+    const banner = record.bastion?.behind.includes(h.name)
+      ? await readSshBannerInside(h.netns, h.address, record.port, 2000)
+      : await readSshBanner(h.address, record.port, 2000);
     if (banner?.startsWith("SSH-")) break;
     if (Date.now() > deadlineAt) throw fail(`no SSH banner on ${h.address}:${record.port}`);
     await sleep(50);
@@ -444,6 +460,7 @@ function toLab(record: LabRecord): Lab {
     dir: record.dir,
     firewall: record.firewall,
     slots: record.slots,
+    ...(record.bastion ? { bastion: record.bastion } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ export function renderLabStack(lab: Lab): string {
       os: "linux",
       slots: lab.slots,
       ...(lab.knownHosts === "keyscan" ? {} : { hostKey: h.hostKey }),
+      // This machine has no route to a host behind the bastion: Pulumi reaches it through the bastion (ProxyJump).
+      ...(lab.bastion?.behind.includes(h.name) ? { jump: lab.bastion.host } : {}),
     })),
     "mpi-hosts:python": { kind: "system" },
     "mpi-hosts:mpi": { network: lab.network, btlPorts: "50000-50099", oobPorts: "ephemeral" },

@@ -38,6 +38,8 @@ export interface LabRecord {
   /** The hosts' firewall kinds in one word (lab/firewallKinds.ts describeFirewalls). */
   firewall: string;
   slots: number;
+  /** Hosts reachable only through another (lab/bastion.ts). */
+  bastion?: { host: string; behind: string[] };
   port: number;
   user: string;
   hosts: HostRecord[];

@@ -1,4 +1,5 @@
 /** Runs a rendered facet's scripts on a lab host over SSH, the way the provider does. */
+import { labJump } from "../../lab/bastion";
 import type { Lab } from "../../lab/lab";
 import { labLogin } from "../../lab/login";
 import { decodeProbe, diffStates, Difference } from "../../components/facets/compare";
@@ -16,6 +17,7 @@ export function connectionFor(lab: Lab, hostName: string): Connection {
     login: labLogin(lab),
     hostKeys: host.hostKeys,
     connectTimeoutSeconds: 10,
+    ...labJump(lab, hostName),
   };
 }
 
