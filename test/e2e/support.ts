@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { projectDir, PulumiRun, removeStack, runPulumi, runPulumiOk, stackFile } from "../../cli/engine";
-import { Lab, renderLabStack, rootExec, startLab, stopLab } from "../../lab/lab";
+import { Lab, LabOptions, renderLabStack, rootExec, startLab, stopLab } from "../../lab/lab";
 import type { Release } from "../../lab/image";
 import { snapshot } from "../lab/support/hostState";
 
@@ -42,8 +42,8 @@ export function snapshotProject(name: string): string {
   return project;
 }
 
-/** Starts a lab, writes its stack file and creates the stack in a fresh backend. */
-export async function startEngineLab(name: string, hosts: number, release: Release): Promise<EngineLab> {
+/** Starts a lab (with `options`, e.g. behindBastion), writes its stack file and creates the stack in a fresh backend. */
+export async function startEngineLab(name: string, hosts: number, release: Release, options: LabOptions = {}): Promise<EngineLab> {
   const project = snapshotProject(name);
   const stateDir = path.join(project, ".pulumi-state");
   // The lab default passphrase applies (lab stack file); PULUMI_BACKEND_URL would override MPI_HOSTS_STATE.
@@ -52,7 +52,7 @@ export async function startEngineLab(name: string, hosts: number, release: Relea
   delete env.PULUMI_CONFIG_PASSPHRASE;
   delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
   try {
-    const lab = await startLab({ name, hosts, release });
+    const lab = await startLab({ ...options, name, hosts, release });
     fs.writeFileSync(stackFile(name, env), renderLabStack(lab));
     await runPulumiOk(["stack", "init", name], { stack: name, env });
     return { lab, stack: name, env, project, stateDir };
