@@ -6,7 +6,6 @@
  * the fixed runtime range.
  * bench/concurrent-jobs.ts measures both settings side by side.
  */
-import * as fs from "fs";
 import { Cluster } from "../../components/config/types";
 import { closeAll } from "../../components/provider/remote";
 import { runVerification } from "../../components/verify/run";
