@@ -1,4 +1,4 @@
-import { decodeParts } from "./remote";
+import { bastionConnection, Connection, decodeParts, poolKey } from "./remote";
 
 const FRAME = "@@mpi-hosts-parts";
 const framed = (codes: string, sizes: string[], files: string[]) =>
@@ -33,5 +33,44 @@ describe("the results of several scripts run in one round trip", () => {
   test("ignores what a chatty login shell prints around the frames", () => {
     const text = "Welcome!\n12 o0\n" + framed("1", ["5 o0", "0 e0"], ["hello", ""]);
     expect(decodeParts(text, 1)).toEqual([{ code: 1, stdout: "hello", stderr: "" }]);
+  });
+});
+
+describe("a connection through a jump host", () => {
+  const host: Connection = {
+    name: "host3",
+    address: "10.0.0.13",
+    port: 2400,
+    user: "mpi",
+    hostKeys: ["ssh-ed25519 AAAAhost3"],
+    revokedKeys: [{ key: "ssh-ed25519 AAAAold", where: "known_hosts:3" }],
+    hostKeysFrom: "pinned in the stack config",
+    connectTimeoutSeconds: 7,
+  };
+  const jump = { name: "b1", address: "gw.example.edu", port: 22, user: "jumper", hostKeys: ["ssh-ed25519 AAAAgw"] };
+
+  test("the bastion is reached with its own address, port, user and keys (not the host's revoked list), the host's login and timeout", () => {
+    const login = { keyFile: "/home/me/.ssh/id_ed25519" };
+    expect(bastionConnection({ ...host, login, jump })).toEqual({
+      name: "b1",
+      address: "gw.example.edu",
+      port: 22,
+      user: "jumper",
+      hostKeys: ["ssh-ed25519 AAAAgw"],
+      revokedKeys: undefined,
+      hostKeysFrom: undefined,
+      login,
+      connectTimeoutSeconds: 7,
+      jump: undefined,
+    });
+    expect(bastionConnection(host)).toBeUndefined();
+  });
+
+  test("is pooled apart from a direct session to the same host, and per bastion", () => {
+    const direct = poolKey(host);
+    const viaB1 = poolKey({ ...host, jump });
+    const viaB2 = poolKey({ ...host, jump: { ...jump, address: "gw2.example.edu" } });
+    expect(viaB1).toBe(`${direct} via jumper@gw.example.edu:22/ssh-ed25519 AAAAgw`);
+    expect(new Set([direct, viaB1, viaB2]).size).toBe(3);
   });
 });
