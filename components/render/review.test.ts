@@ -94,6 +94,16 @@ describe("render for review", () => {
     expect(readme).toContain("| runtime (ORTE 4.x / PRRTE 5.x) | 32768-65535 | 128.5.5.0/24 | the system (ephemeral ports");
   });
 
+  it("names the hosts reached through a jump host, and how; without one the README says nothing of it", () => {
+    expect(renderForReview(configs.example).get("README.md")).not.toContain("jump host");
+    const raw = readStackFile("Pulumi.example.yaml") as any;
+    raw.hosts[3].jump = "linux1";
+    const readme = renderForReview(loadClusterOrThrow(raw).cluster).get("README.md")!;
+    expect(readme).toContain(
+      "Reached from the machine running Pulumi through a jump host (bastion; the hosts reach each other directly):\n- linux2 through linux1 (mpi@128.5.5.21:2400)\n",
+    );
+  });
+
   it("changes only the files of what changed: a new BTL range touches MCA files, firewall rules and scripts", () => {
     const before = renderForReview(configs.example);
     const raw = readStackFile("Pulumi.example.yaml") as any;

@@ -39,6 +39,9 @@ function reviewReadme(cluster: Cluster, perHost: Array<{ host: Cluster["hosts"][
       facets: facets.map((f) => f.facet).join(", "),
       mermaidId: `h_${host.name.replace(/-/g, "_")}`,
     })),
+    jumps: cluster.hosts.flatMap((h) =>
+      h.jump ? [`${h.name} through ${h.jump.name} (${h.jump.user}@${h.jump.address}:${h.jump.port})`] : [],
+    ),
     network: mpi.network,
     btl: formatPortRange(mpi.btlPorts),
     oob: formatPortRange(mpi.oobPorts),
