@@ -75,11 +75,8 @@ export interface LabOptions {
   keyPassphrase?: string;
 }
 
-/**
- * Every key type the hosts have, in the order ssh-keyscan asks for them (rsa first: ssh-keyscan.c's default key types
- * are scanned in the order rsa, ecdsa, ed25519), for the lab's known_hosts in "keyscan" mode.
- */
-const KEYSCAN_TYPES = "rsa,ecdsa,ed25519";
+/** Every key type the hosts have, rsa first as ssh-keyscan usually lists them, for the lab's known_hosts in "keyscan" mode. */
+const KEYSCAN_TYPES = ["rsa", "ecdsa", "ed25519"];
 
 export interface LabHost {
   name: string;
@@ -503,8 +500,14 @@ async function writeKnownHosts(record: LabRecord): Promise<void> {
 async function keyscan(record: LabRecord): Promise<string> {
   const up = record.hosts.filter((h) => isAliveIn(h.pid, h.netns));
   if (!up.length) return "";
-  const args = ["-p", String(record.port), "-t", KEYSCAN_TYPES, ...up.map((h) => h.address)];
-  return runOk("ip", ["netns", "exec", up[0].netns, "ssh-keyscan", ...args]);
+  // One type at a time: with several, ssh-keyscan prints each key as its connection finishes (ecdsa came before rsa
+  // in one run of two), and the lab should give the order users meet most, rsa first, every time.
+  let text = "";
+  for (const type of KEYSCAN_TYPES) {
+    const args = ["-p", String(record.port), "-t", type, ...up.map((h) => h.address)];
+    text += await runOk("ip", ["netns", "exec", up[0].netns, "ssh-keyscan", ...args]);
+  }
+  return text;
 }
 
 function findHost(record: LabRecord, host: string): HostRecord {

@@ -9,7 +9,7 @@
 //                            logging, addPreviousOutputInEnv (assetPaths/archivePaths: not supported)
 //   command:remote:Command  the same over SSH (ssh2 from the program's node_modules): host, port,
 //                            user, password, privateKey(+Password), agentSocketPath/SSH_AUTH_SOCK,
-//                            hostKey (authorized_keys format, checked exactly), dialErrorLimit,
+//                            hostKey (authorized_keys format, checked exactly; only its type negotiated), dialErrorLimit,
 //                            perDialTimeout, proxy (a bastion: dialed first, the host through it)
 //   command:local:run       invoke
 // Semantics follow the 1.x provider: a change of `triggers` replaces, any other input change
@@ -389,6 +389,12 @@ function runLocal(urn, props, cmd, previous, opts = {}) {
   });
 }
 
+/** The key's type as x/crypto's PublicKey.Type() names it ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"), or undefined. */
+function hostKeyType(s) {
+  const fields = `${s}`.trim().split(/\s+/);
+  return fields.find((f, i) => /^(ssh-|ecdsa-|sk-)/.test(f) && fields[i + 1]);
+}
+
 function parseHostKey(s) {
   const fields = `${s}`.trim().split(/\s+/);
   // authorized_keys / known_hosts style: [markers/host] type base64 [comment]
@@ -500,6 +506,10 @@ function dialSSH(conn, opts, through) {
   }
   let hostKeyMismatch = false;
   if (expected) {
+    // connection.go SSHConfig: HostKeyAlgorithms = [publicKey.Type()], so the host must present a key of the pinned
+    // key's type, and an rsa key asks for `ssh-rsa` (SHA-1) only, which OpenSSH >= 8.8 no longer offers.
+    const type = hostKeyType(conn.hostKey);
+    if (type) options.algorithms = { serverHostKey: [type] };
     options.hostVerifier = (key) => {
       const ok = Buffer.isBuffer(key) && key.equals(expected);
       hostKeyMismatch = !ok;
