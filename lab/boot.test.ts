@@ -45,9 +45,9 @@ describe("the boot script of a lab host", () => {
       provision: { ...plan.provision!, nftablesConf: "table inet filter {}\n" },
     });
     expect(script).toContain("\nfirewall='nftables-debian'\n");
-    expect(script).toContain("nftables-debian | nftables-foreign) nft -f /etc/nftables.conf ;;");
-    expect(script).toContain("ufw) /lib/ufw/ufw-init start quiet ;;");
-    expect(script).toMatch(/\n {2}load_firewall\n/);
+    // nftables.service (enabled at setup) and ufw.service (enabled by its package) run from run_boot_units.
+    expect(script).toContain("systemctl enable nftables.service");
+    expect(script).toMatch(/\n {2}load_firewall\n {2}# .*\n {2}run_boot_units\n/);
     expect(script).toMatch(/\n {2}provision_firewall\n/);
   });
 });

@@ -170,6 +170,8 @@ provision_firewall() {
     nftables-debian | nftables-foreign)
       printf '%s' "$nftables_conf" >/etc/nftables.conf
       nft -c -f /etc/nftables.conf
+      # As its admin does, so that nftables.service loads the file at every boot (run_boot_units runs it here).
+      systemctl enable nftables.service >/dev/null 2>&1
       ;;
     ufw)
       DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/ufw.deb >/tmp/ufw-install.log 2>&1 || { cat /tmp/ufw-install.log >&2; return 1; }
@@ -180,14 +182,12 @@ provision_firewall() {
   esac
 }
 
-# What the OS runs at boot for each kind (there is no systemd here): nftables.service's ExecStart, ufw.service's
-# ExecStart; the iptables kind is loaded from this script, as before.
+# The iptables kind is loaded from this script, as before; the others by the units their setup enabled
+# (nftables.service, ufw.service), which run_boot_units runs next as systemd would.
 load_firewall() {
   case $firewall in
     iptables) lock_down ;;
-    nftables-debian | nftables-foreign) nft -f /etc/nftables.conf ;;
-    ufw) /lib/ufw/ufw-init start quiet ;;
-    none) ;;
+    nftables-debian | nftables-foreign | ufw | none) ;;
     *) echo "lab: unknown firewall kind '$firewall'" >&2; return 1 ;;
   esac
 }

@@ -12,7 +12,7 @@ describe("npm run lab", () => {
   });
   afterEach(() => jest.restoreAllMocks());
 
-  test.each(["up", "down", "status"])("%s --help prints its usage", async (command) => {
+  test.each(["up", "down", "status", "reboot"])("%s --help prints its usage", async (command) => {
     expect(await run([command, "--help"])).toBe(0);
     expect(out).toMatch(new RegExp(`^usage: npm run lab -- ${command}`));
   });
@@ -30,7 +30,8 @@ describe("npm run lab", () => {
     [["up", "--firewall", "host9=ufw"], /--firewall names host 'host9', but the lab's hosts are host1, host2, host3/],
     [["up", "--bogus"], /Unknown option '--bogus'/],
     [["status", "--name", "Bad_Name"], /lab name 'Bad_Name' must be/],
-    [["reboot"], /unknown subcommand 'reboot'/],
+    [["reboot"], /--host is required/],
+    [["restart"], /unknown subcommand 'restart'/],
   ])("%j fails with a clear message", async (args, message) => {
     expect(await run(args)).toBe(1);
     expect(err).toMatch(message);

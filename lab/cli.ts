@@ -3,17 +3,18 @@ import * as fs from "fs";
 import { parseArgs } from "util";
 import { DEFAULT_FIREWALL, FIREWALL_KIND_HELP, FIREWALL_KINDS, parseFirewallKinds } from "./firewallKinds";
 import { isRelease, RELEASES } from "./image";
-import { Lab, labStatus, startLab, stopLab } from "./lab";
+import { Lab, labStatus, rebootHost, startLab, stopLab } from "./lab";
 import { defaultHostNames, MAX_HOSTS } from "./names";
 import { renderLabStack } from "./stack";
 
 const HELP: Record<string, string> = {
-  lab: `usage: npm run lab -- <up|down|status> [options]
+  lab: `usage: npm run lab -- <up|down|status|reboot> [options]
 
 Real test hosts on this machine (Linux namespaces + an overlay root + sshd on port 2400); needs root.
   up       start a lab (replacing one of the same name) and write its Pulumi stack config
   down     stop a lab and remove everything it made
   status   list a lab's hosts and whether each is up
+  reboot   reboot one host: runtime firewall rules gone, then what its OS loads at boot
 
 Run a subcommand with --help for its options.
 `,
@@ -52,6 +53,13 @@ Does nothing when the lab does not exist.
   status: `usage: npm run lab -- status [--name NAME]
 
 Lists the lab's hosts, their addresses and whether each is up. Exit 1 when there is no such lab.
+`,
+  reboot: `usage: npm run lab -- reboot --host HOST [--name NAME]
+
+Reboots one host of a running lab, as a power cycle does: its processes and every firewall rule loaded at run
+time are gone; it boots from the same disk and loads its firewall the way its OS would (the lab's firewall kind,
+then its enabled firewall units: nftables.service, netfilter-persistent, ufw, units an admin or mpi-hosts added;
+lab/README.md, Reboots). Returns once sshd answers; the host's console.log shows what its boot ran.
 `,
 };
 
@@ -104,6 +112,7 @@ const OPTIONS: Record<string, Record<string, { type: "string" | "boolean"; short
   },
   down: { help, name },
   status: { help, name },
+  reboot: { help, name, host: { type: "string" } },
 };
 
 const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
@@ -161,6 +170,23 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
     await stopLab(labName);
     process.stdout.write(
       existed ? `lab '${labName}' is down (${((Date.now() - started) / 1000).toFixed(1)} s)\n` : `lab '${labName}': nothing to stop\n`,
+    );
+    return 0;
+  },
+
+  async reboot(values) {
+    const labName = str(values.name) ?? "lab";
+    const host = str(values.host);
+    if (!host) throw new Error("--host is required: the host to reboot (host1, host2, ...)");
+    const lab = await labStatus(labName);
+    if (!lab)
+      throw new Error(
+        `lab '${labName}' does not exist; start it with \`npm run lab -- up${labName === "lab" ? "" : ` --name ${labName}`}\``,
+      );
+    const started = Date.now();
+    const h = await rebootHost(lab, host);
+    process.stdout.write(
+      `${h.name} rebooted (${((Date.now() - started) / 1000).toFixed(1)} s): sshd answers at ${h.address}:${h.port}; what its boot loaded: ${lab.dir}/hosts/${h.name}/console.log\n`,
     );
     return 0;
   },

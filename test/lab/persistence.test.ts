@@ -178,7 +178,7 @@ const SETUP: Record<string, () => Promise<void>> = {
     await rootOk(
       lab,
       "host5",
-      "ln -s /lib/systemd/system/nftables.service /etc/systemd/system/sysinit.target.wants/nftables.service && nft -f /etc/nftables.conf",
+      "systemctl enable nftables.service && nft -f /etc/nftables.conf",
     );
   },
   host6: async () => undefined,
