@@ -28,6 +28,17 @@ export const LINUX_AUTO_ORDER: LinuxBackend[] = ["ufw", "firewalld", "iptables",
 /** Marks what mpi-hosts owns where the firewall has no namespace of its own (ufw comments). */
 export const FIREWALL_TAG = "mpi-hosts";
 export const NFT_TABLE = "mpi_hosts";
+/**
+ * Our chain inside another nftables table whose input chain drops (an accept in our own table cannot override that
+ * drop: every base chain on a hook sees the packet, and any drop wins), jumped to first by one rule commented
+ * FIREWALL_TAG. The tables each backend owns itself are never a guest's host.
+ */
+export const NFT_GUEST_CHAIN = "mpi_hosts";
+export const NFT_OWN_TABLES: Record<"nftables" | "iptables", string[]> = {
+  nftables: [`inet ${NFT_TABLE}`],
+  // iptables-nft keeps iptables' and ip6tables' rules in these; our iptables chains are there already.
+  iptables: ["ip filter", "ip6 filter"],
+};
 export const IPTABLES_CHAIN = "MPI-HOSTS";
 /** firewalld rich rules have no comment: these two priorities are our tag, and put allow before deny before everything else. */
 export const FIREWALLD_PRIORITY = { allow: -30001, deny: -30000 };
@@ -107,13 +118,46 @@ export function renderNftables(rules: PortRule[]): string {
   });
 }
 
-/** The rules of chain MPI-HOSTS in iptables-restore syntax, exactly as `iptables -S` prints them back. */
-export function renderIptables(rules: PortRule[]): string {
+export type IpFamily = "ip" | "ip6";
+const familyOf = (cidr: string): IpFamily => (cidr.includes(":") ? "ip6" : "ip");
+
+/** The rules as a table of one address family sees them: allows from that family's networks only, every deny. */
+export function rulesForFamily(rules: PortRule[], family: IpFamily): PortRule[] {
+  return rules.filter((r) => r.action === "deny" || familyOf(r.from!) === family);
+}
+
+/**
+ * The rules of chain MPI-HOSTS in iptables-restore syntax, exactly as `iptables -S` prints them back (with "ip6":
+ * the ip6tables twin, allowing only the IPv6 networks of allowFrom).
+ */
+export function renderIptables(rules: PortRule[], family: IpFamily = "ip"): string {
+  const own = rulesForFamily(rules, family);
   return templates().render("firewall/iptables/chain.rules", {
     chain: IPTABLES_CHAIN,
-    allow: allows(rules).map((r) => ({ from: r.from, ports: ports(r, ":") })),
-    deny: denies(rules).map((r) => ({ ports: ports(r, ":") })),
+    allow: allows(own).map((r) => ({ from: r.from, ports: ports(r, ":") })),
+    deny: denies(own).map((r) => ({ ports: ports(r, ":") })),
   });
+}
+
+/** The statements of our guest chain in another table of that family, one per line, as `nft list chain` prints them. */
+export function nftGuestRules(rules: PortRule[], family: IpFamily): string[] {
+  return rulesForFamily(rules, family).map((r) =>
+    r.action === "allow"
+      ? `${familyOf(r.from!)} saddr ${r.from} tcp dport ${ports(r, "-")} accept`
+      : `iifname != "lo" tcp dport ${ports(r, "-")} ct state != { established, related } drop`,
+  );
+}
+
+/** Template data of the guest chains (templates/firewall/linux/common.sh.hbs): what they hold, per family. */
+export function nftGuestVars(rules: PortRule[]) {
+  return {
+    chain: NFT_GUEST_CHAIN,
+    tag: FIREWALL_TAG,
+    rulesIp: noNewline(describeRules(rulesForFamily(rules, "ip"))),
+    rulesIp6: noNewline(describeRules(rulesForFamily(rules, "ip6"))),
+    nftIp: nftGuestRules(rules, "ip").join("\n"),
+    nftIp6: nftGuestRules(rules, "ip6").join("\n"),
+  };
 }
 
 /** Arguments of one `ufw` call per rule, in order (ufw appends, so allows come before denies). */
@@ -160,11 +204,25 @@ function backendData(backend: ConcreteBackend, rules: PortRule[]): BackendData {
   switch (backend) {
     case "nftables": {
       const ruleset = renderNftables(rules);
-      return { partial, files: { "nftables/mpi-hosts.nft": ruleset }, vars: { table: NFT_TABLE, ruleset: noNewline(ruleset) } };
+      return {
+        partial,
+        files: { "nftables/mpi-hosts.nft": ruleset },
+        vars: { table: NFT_TABLE, ruleset: noNewline(ruleset), managed: NFT_OWN_TABLES.nftables.join("\n") },
+      };
     }
     case "iptables": {
       const chainRules = renderIptables(rules);
-      return { partial, files: { "iptables/MPI-HOSTS.rules": chainRules }, vars: { chain: IPTABLES_CHAIN, rules: noNewline(chainRules) } };
+      const chainRules6 = renderIptables(rules, "ip6");
+      return {
+        partial,
+        files: { "iptables/MPI-HOSTS.rules": chainRules, "iptables/MPI-HOSTS.rules6": chainRules6 },
+        vars: {
+          chain: IPTABLES_CHAIN,
+          rules: noNewline(chainRules),
+          rules6: noNewline(chainRules6),
+          managed: NFT_OWN_TABLES.iptables.join("\n"),
+        },
+      };
     }
     case "ufw": {
       const commands = ufwCommands(rules);
@@ -223,6 +281,7 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
     ],
     rules: noNewline(desired.rules as string),
     noBackend: noBackendSentence(host, candidates),
+    guest: nftGuestVars(rules),
   };
   for (const b of candidates) {
     Object.assign(files, data[b]!.files);

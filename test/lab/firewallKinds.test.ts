@@ -1,0 +1,161 @@
+/**
+ * Issue 13, "their firewalls": five lab hosts whose firewalls someone else set up, one of each kind the lab has
+ * (none; iptables INPUT policy DROP; ufw enabled; a Debian-style /etc/nftables.conf, table inet filter with policy
+ * drop; Debian's stock ruleset plus a table ip guard of the admin's own with policy drop), `firewallBackend: auto`
+ * everywhere. In Molecule's order: converge every facet (through the facet provider, as `pulumi up` does), converge
+ * again (no change), the verification job across all five, drift clean; a hand deletion of one of our rules on each
+ * host is named by the probe and repaired by apply; remove gives every host its ruleset and files back, byte for
+ * byte (nft list ruleset, iptables-save and ip6tables-save without counters, ufw's status and rule files).
+ *   npx jest test/lab/firewallKinds.test.ts --selectProjects lab --runInBand
+ */
+import { Cluster } from "../../components/config/types";
+import { RenderedFacet } from "../../components/facets/facet";
+import { renderFirewall } from "../../components/facets/firewall";
+import { closeAll } from "../../components/provider/remote";
+import { runVerification } from "../../components/verify/run";
+import { FirewallKind } from "../../lab/firewallKinds";
+import { Lab, startLab, stopLab } from "../../lab/lab";
+import { connectionFor, probe, runFacet } from "./facetRunner";
+import { rootOk } from "./lab-helpers";
+import { applyAllFacets } from "./support/verifyLab";
+import { labCluster } from "./support/labCluster";
+
+jest.setTimeout(600000);
+
+const LAB = "fw1";
+const KINDS: FirewallKind[] = ["none", "iptables", "ufw", "nftables-debian", "nftables-foreign"];
+const hostOfKind = (kind: FirewallKind) => `host${KINDS.indexOf(kind) + 1}`;
+
+/** What the host's firewall and its files look like to plain tools, counters aside. */
+const SNAPSHOT = `
+echo '== nft list ruleset'; nft -s list ruleset
+echo '== iptables-save'; iptables-save | sed -e '/^#/d' -e 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'
+echo '== ip6tables-save'; ip6tables-save | sed -e '/^#/d' -e 's/\\[[0-9]*:[0-9]*\\]$/[0:0]/'
+if command -v ufw >/dev/null; then echo '== ufw'; ufw status verbose; ufw show added; fi
+for f in /etc/nftables.conf /etc/ufw/user.rules /etc/ufw/user6.rules /etc/iptables/rules.v4 /etc/iptables/rules.v6; do
+  if [ -e "$f" ]; then echo "== $f"; sha256sum "$f"; fi
+done
+echo '== /etc/nftables.d /etc/iptables'; ls -la /etc/nftables.d /etc/iptables 2>&1 | grep -v ' \\.\\.\\?$' || true
+echo '== firewall state'; ls /var/lib/mpi-hosts/firewall-* 2>/dev/null || true
+`;
+
+/** A hand deletion of one of our rules, as an admin would do it with the host's own tool. */
+const HAND_DELETION: Record<FirewallKind, string> = {
+  none: `nft delete rule inet mpi_hosts input handle $(nft -a list chain inet mpi_hosts input | sed -n 's/.* accept # handle \\([0-9]*\\)$/\\1/p' | head -1)`,
+  iptables: "iptables -D MPI-HOSTS 1",
+  ufw: "ufw --force delete $(ufw status numbered | sed -n 's/^\\[ *\\([0-9]*\\)\\].*# mpi-hosts$/\\1/p' | head -1) >/dev/null",
+  "nftables-debian": `nft delete rule inet filter input handle $(nft -a list chain inet filter input | sed -n 's/^.*jump mpi_hosts comment "mpi-hosts" # handle \\([0-9]*\\)$/\\1/p')`,
+  "nftables-foreign": "nft flush chain ip guard mpi_hosts",
+};
+
+/** The backend auto picks for each kind, and where our rules live there. */
+const EXPECTED_BACKEND: Record<FirewallKind, string> = {
+  none: "nftables",
+  iptables: "iptables",
+  ufw: "ufw",
+  "nftables-debian": "nftables",
+  "nftables-foreign": "nftables",
+};
+
+let lab: Lab;
+let cluster: Cluster;
+const before: Record<string, string> = {};
+const firewallOf = (host: string): RenderedFacet =>
+  renderFirewall(
+    cluster,
+    cluster.hosts.find((h) => h.name === host)!,
+  );
+const timings: string[] = [];
+async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
+
+beforeAll(async () => {
+  lab = await timed("start 5 hosts", () => startLab({ name: LAB, hosts: KINDS.length, firewall: KINDS }));
+  cluster = labCluster(lab);
+  for (const h of lab.hosts) before[h.name] = await rootOk(lab, h.name, SNAPSHOT);
+});
+
+afterAll(async () => {
+  await closeAll();
+  await stopLab(LAB);
+  console.log(`firewallKinds.test.ts timings\n  ${timings.join("\n  ")}`);
+});
+
+describe("five hosts with five firewalls set up by someone else, firewallBackend auto everywhere", () => {
+  test("the lab hosts carry the firewalls they were asked for", async () => {
+    expect(lab.hosts.map((h) => h.firewall)).toEqual(KINDS);
+    expect(before[hostOfKind("nftables-debian")]).toMatch(
+      /table inet filter \{\n\tchain input \{\n\t\ttype filter hook input priority filter; policy drop;/,
+    );
+    expect(before[hostOfKind("nftables-foreign")]).toMatch(
+      /table ip guard \{\n\tchain input \{\n\t\ttype filter hook input priority filter - 10; policy drop;/,
+    );
+    expect(before[hostOfKind("ufw")]).toContain("Default: deny (incoming)");
+    expect(before[hostOfKind("iptables")]).toContain(":INPUT DROP [0:0]");
+  });
+
+  test("converge: every facet applies, and the firewall opens the MPI ports where each host's own drop would win", async () => {
+    await timed("converge (all facets, 5 hosts)", () => applyAllFacets(lab, cluster));
+    for (const kind of KINDS) {
+      const host = hostOfKind(kind);
+      const { state, differences } = await probe(connectionFor(lab, host), firewallOf(host));
+      expect({ host, backend: state.backend, differences }).toEqual({ host, backend: EXPECTED_BACKEND[kind], differences: [] });
+    }
+    // Checked with nft itself: our chain sits in their table, jumped to first.
+    const debian = await rootOk(
+      lab,
+      hostOfKind("nftables-debian"),
+      "nft list chain inet filter input; nft list chain inet filter mpi_hosts",
+    );
+    expect(debian).toMatch(/policy drop;\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t\tct state established,related accept/);
+    expect(debian).toContain(`ip saddr ${lab.network} tcp dport 50000-50099 accept`);
+    const foreign = await rootOk(lab, hostOfKind("nftables-foreign"), "nft list chain ip guard input");
+    expect(foreign).toMatch(/policy drop;\n\t\tjump mpi_hosts comment "mpi-hosts"\n/);
+    // IPv6: the iptables host closes the BTL range on IPv6 too.
+    const v6 = await rootOk(lab, hostOfKind("iptables"), "ip6tables -S");
+    expect(v6).toContain("-A INPUT -j MPI-HOSTS");
+    expect(v6).toContain("-A MPI-HOSTS ! -i lo -p tcp -m tcp --dport 50000:50099 -m conntrack ! --ctstate RELATED,ESTABLISHED -j DROP");
+  });
+
+  test("converge again: no change on any host", async () => {
+    for (const kind of KINDS) {
+      const host = hostOfKind(kind);
+      const again = await timed(`${kind}: apply again`, () => runFacet(connectionFor(lab, host), firewallOf(host), "apply"));
+      expect(again.stderr).toContain(`firewall (${EXPECTED_BACKEND[kind]}): MPI ports already open to the cluster network only, no change`);
+    }
+  });
+
+  test("the verification job passes across all five (TCP matrix, helloworld, ringtest)", async () => {
+    const run = await timed("verification job", () =>
+      runVerification(cluster, { keyFile: lab.privateKeyPath }, { tests: ["helloworld", "ringtest"] }),
+    );
+    expect(run.problem).toBeUndefined();
+    expect(run.report?.failures).toEqual([]);
+    expect(run.code).toBe(0);
+  });
+
+  test.each(KINDS)("%s: a hand deletion of one of our rules is named by the probe, and apply repairs it", async (kind) => {
+    const host = hostOfKind(kind);
+    const conn = connectionFor(lab, host);
+    const facet = firewallOf(host);
+    await rootOk(lab, host, HAND_DELETION[kind]);
+    const drifted = await probe(conn, facet);
+    expect(drifted.differences.length).toBeGreaterThan(0);
+    await timed(`${kind}: repair`, () => runFacet(conn, facet, "apply"));
+    expect((await probe(conn, facet)).differences).toEqual([]);
+  });
+
+  test("remove gives every host its ruleset and files back, byte for byte", async () => {
+    for (const kind of KINDS) {
+      const host = hostOfKind(kind);
+      await timed(`${kind}: remove`, () => runFacet(connectionFor(lab, host), firewallOf(host), "remove"));
+      expect({ host, kind, snapshot: await rootOk(lab, host, SNAPSHOT) }).toEqual({ host, kind, snapshot: before[host] });
+    }
+  });
+});
