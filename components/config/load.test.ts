@@ -87,7 +87,12 @@ const badInputs: Case[] = [
     /not a host name or IP address/,
   ],
   ["address with a quote", (c) => (host(c, 1).address = "a'b"), "mpi-hosts:hosts[1].address", /not a host name or IP address/],
-  ["missing address", (c) => delete host(c, 1).address, "mpi-hosts:hosts[1].address", /^missing \(required\)$/],
+  [
+    "missing address",
+    (c) => delete host(c, 1).address,
+    "mpi-hosts:hosts[1].address",
+    /^missing \(required, or set ssh.useSshConfig to take it from the HostName of mac2 in your ssh config\)$/,
+  ],
   ["unknown os", (c) => (host(c, 1).os = "windows"), "mpi-hosts:hosts[1].os", /"windows" is not allowed \(one of: linux, macos\)/],
   ["misspelt host setting", (c) => (host(c, 1).prot = 22), "mpi-hosts:hosts[1].prot", /unknown setting \(one of: name, address/],
   ["unknown top-level key", (c) => (c.hostz = []), "mpi-hosts:hostz", /unknown setting/],

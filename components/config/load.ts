@@ -9,6 +9,7 @@ import YAML from "yaml";
 import { KnownHostsLine, knownHostsName, lookupHostKeys, parseKnownHosts } from "./knownHosts";
 import { EPHEMERAL, EPHEMERAL_PORTS, parsePortRange } from "./net";
 import { jumpProblems, RawJumpConfig, resolveJumps } from "./jump";
+import { addressProblems, fillFromSshConfig, ReadSshConfig } from "./sshConfig";
 import { checkRules, RawCluster } from "./rules";
 import { NAMESPACE, validateAgainstSchema } from "./schema";
 import { Cluster, ConfigProblem, FirewallBackend, Host, Os, RevokedKey, VerifyTest } from "./types";
@@ -65,6 +66,8 @@ function tryJson(text: string): unknown {
 export interface LoadOptions {
   /** Reads the known_hosts file; injectable for tests. Returns "" when the file is missing. */
   readKnownHosts?: (file: string) => string;
+  /** Runs `ssh -G ALIAS` for ssh.useSshConfig; injectable for tests. */
+  readSshConfig?: ReadSshConfig;
 }
 
 function readFileOrEmpty(file: string): string {
@@ -85,6 +88,10 @@ export function loadCluster(input: Record<string, unknown>, options: LoadOptions
   const raw = structuredClone(input);
   const schemaProblems = validateAgainstSchema(raw);
   if (schemaProblems.length) return { problems: schemaProblems };
+  // An alias ssh cannot resolve says so; a missing address after that would only repeat it.
+  const sshConfigProblems = fillFromSshConfig(input, raw as never, options.readSshConfig);
+  const addressesMissing = sshConfigProblems.length ? [] : addressProblems(raw as never);
+  if (sshConfigProblems.length || addressesMissing.length) return { problems: [...sshConfigProblems, ...addressesMissing] };
   const ruleProblems = [...checkRules(raw as unknown as RawCluster), ...jumpProblems(raw as unknown as RawJumpConfig)];
   if (ruleProblems.some((p) => p.severity === "error")) return { problems: ruleProblems };
   const { cluster, problems: keyProblems } = resolve(raw as unknown as RawConfig, options.readKnownHosts ?? readFileOrEmpty);

@@ -1,0 +1,141 @@
+/**
+ * `mpi-hosts:ssh.useSshConfig`: the Host entries of the user's own ssh config, as OpenSSH resolves them. For each
+ * host, `ssh -G ALIAS` (the host's sshAlias, else its name) prints the effective settings with Include and Match
+ * resolved (ssh(1) -G); they fill what the stack config leaves unset, never what it says: `address` from HostName,
+ * `port` (unless the host's or an explicit ssh.port), `user` (unless the host's or ssh.user) and `jump` from ProxyJump
+ * (unless the host's or ssh.jump; its host looked up the same way, one hop). IdentityFile is not read: the login is
+ * ssh-agent's keys, then ssh.privateKeyPath. Nothing is contacted: `ssh -G` only reads configuration.
+ */
+import { spawnSync } from "child_process";
+import { NAMESPACE } from "./schema";
+import { ConfigProblem } from "./types";
+
+/** The text `ssh -G ALIAS` prints; throws when ssh cannot be run or fails. Injectable for tests. */
+export type ReadSshConfig = (alias: string) => string;
+
+export const sshG: ReadSshConfig = (alias) => {
+  const result = spawnSync("ssh", ["-G", "--", alias], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10000 });
+  if (result.error) throw new Error(`cannot run ssh -G ${alias}: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`ssh -G ${alias} exited ${result.status}: ${result.stderr.trim().split("\n")[0] ?? ""}`);
+  return result.stdout;
+};
+
+/** The first value of each key of `ssh -G` output (keys lower-case, as ssh prints them). */
+export function parseSshG(text: string): Map<string, string> {
+  const settings = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const m = /^(\S+)\s+(.*)$/.exec(line.trim());
+    if (m && !settings.has(m[1].toLowerCase())) settings.set(m[1].toLowerCase(), m[2]);
+  }
+  return settings;
+}
+
+/** One hop of a ProxyJump value: `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
+export function parseJumpHop(hop: string): { user?: string; host: string; port?: number } | undefined {
+  const m = /^(?:ssh:\/\/)?(?:([^@/]+)@)?(\[[^\]]+\]|[^:@/]+)(?::(\d+))?\/?$/.exec(hop.trim());
+  if (!m) return undefined;
+  return { user: m[1], host: m[2].replace(/^\[|\]$/g, ""), port: m[3] ? Number(m[3]) : undefined };
+}
+
+interface RawHost {
+  name: string;
+  address?: string;
+  port?: number;
+  user?: string;
+  jump?: unknown;
+  sshAlias?: string;
+}
+
+interface RawSsh {
+  user?: string;
+  port?: number;
+  jump?: unknown;
+  useSshConfig?: boolean;
+}
+
+/**
+ * Fills `raw` (schema-valid, defaults applied) from the ssh config where `input` (the config as written) leaves a
+ * value unset. Returns problems at the host's field (an alias ssh cannot resolve, a ProxyJump chain).
+ */
+export function fillFromSshConfig(
+  input: { ssh?: RawSsh; hosts?: RawHost[] },
+  raw: { ssh: RawSsh; hosts: RawHost[] },
+  read: ReadSshConfig = sshG,
+): ConfigProblem[] {
+  if (!raw.ssh.useSshConfig) return [];
+  const explicitPort = input.ssh?.port !== undefined;
+  const problems: ConfigProblem[] = [];
+  const cache = new Map<string, Map<string, string>>();
+  const lookup = (alias: string) => {
+    if (!cache.has(alias)) cache.set(alias, parseSshG(read(alias)));
+    return cache.get(alias)!;
+  };
+  const found = raw.hosts.map((h, i) => {
+    const alias = h.sshAlias ?? h.name;
+    try {
+      return lookup(alias);
+    } catch (err) {
+      const path = `${NAMESPACE}:hosts[${i}].${h.sshAlias ? "sshAlias" : "name"}`;
+      problems.push({ path, message: `${(err as Error).message} (ssh.useSshConfig)`, severity: "error" });
+      return undefined;
+    }
+  });
+  // Addresses, ports and users first: a ProxyJump may name another host of the stack.
+  raw.hosts.forEach((h, i) => {
+    const settings = found[i];
+    if (!settings) return;
+    const hostname = settings.get("hostname");
+    if (h.address === undefined && hostname) h.address = hostname;
+    const port = Number(settings.get("port"));
+    if (h.port === undefined && !explicitPort && Number.isInteger(port) && port > 0) h.port = port;
+    const user = settings.get("user");
+    if (h.user === undefined && raw.ssh.user === undefined && user) h.user = user;
+  });
+  raw.hosts.forEach((h, i) => {
+    const proxyJump = found[i]?.get("proxyjump");
+    if (h.jump !== undefined || raw.ssh.jump !== undefined || !proxyJump || proxyJump === "none") return;
+    const alias = h.sshAlias ?? h.name;
+    const path = `${NAMESPACE}:hosts[${i}].jump`;
+    const hops = proxyJump.split(",");
+    const hop = parseJumpHop(hops[0]);
+    if (hops.length > 1 || !hop) {
+      const why = hops.length > 1 ? "chains of jump hosts are not supported" : "not [user@]host[:port]";
+      problems.push({
+        path,
+        message: `ssh config gives ${alias} ProxyJump ${proxyJump}: ${why} (set jump in the stack config)`,
+        severity: "error",
+      });
+      return;
+    }
+    let bastion: Map<string, string>;
+    try {
+      bastion = lookup(hop.host);
+    } catch (err) {
+      problems.push({ path, message: `${(err as Error).message} (the ProxyJump of ${alias})`, severity: "error" });
+      return;
+    }
+    const address = bastion.get("hostname") ?? hop.host;
+    const port = hop.port ?? Number(bastion.get("port") ?? 22);
+    // A bastion that is a host of the stack is named, so that its pinned keys apply.
+    const own = raw.hosts.find((o) => o !== h && o.address === address && (o.port ?? raw.ssh.port ?? 22) === port);
+    h.jump = own ? own.name : { address, port, user: hop.user ?? bastion.get("user") };
+  });
+  return problems;
+}
+
+/** Every host has an address once the ssh config (if used) filled what it could. */
+export function addressProblems(raw: { ssh: RawSsh; hosts: RawHost[] }): ConfigProblem[] {
+  return raw.hosts.flatMap((h, i) =>
+    h.address === undefined
+      ? [
+          {
+            path: `${NAMESPACE}:hosts[${i}].address`,
+            message: raw.ssh.useSshConfig
+              ? `missing, and your ssh config has no HostName for ${h.sshAlias ?? h.name} (ssh -G ${h.sshAlias ?? h.name}) (required: how to reach ${h.name})`
+              : `missing (required, or set ssh.useSshConfig to take it from the HostName of ${h.name} in your ssh config)`,
+            severity: "error" as const,
+          },
+        ]
+      : [],
+  );
+}
