@@ -10,6 +10,7 @@ import * as path from "path";
 import { Client } from "ssh2";
 import { parse } from "yaml";
 import { hostKeysFrom } from "../../components/config/knownHosts";
+import { loadCluster, namespaceKeys } from "../../components/config/load";
 import { Cluster, Host } from "../../components/config/types";
 import { renderHost } from "../../components/facets";
 import { facetProvider, FacetOutputs } from "../../components/provider/facetProvider";
@@ -37,8 +38,10 @@ function connectionOf(cluster: Cluster, host: Host): Connection {
 }
 
 /** The lab's stack config with ssh.knownHostsPath pointing at `file` (no pins: keyscan mode). */
+const sshWith = (file: string) => ({ user: "mpi", port: 2400, privateKeyPath: lab.privateKeyPath, knownHostsPath: file });
+
 function clusterWith(file: string): Cluster {
-  return labCluster(lab, { ssh: { user: "mpi", port: 2400, privateKeyPath: lab.privateKeyPath, knownHostsPath: file } });
+  return labCluster(lab, { ssh: sshWith(file) });
 }
 
 /** A known_hosts file: `lines` about host1 first (so their line numbers are known), then host2's ssh-keyscan lines. */
@@ -133,6 +136,40 @@ describe("known_hosts written by ssh-keyscan, no hostKey pins", () => {
 
   test("OpenSSH agrees: the same file lets `ssh` in with strict checking", async () => {
     expect(await openssh("host1", lab.knownHostsPath)).toMatchObject({ code: 0 });
+  });
+});
+
+describe("other ways users keep known_hosts", () => {
+  test("hashed by `ssh-keygen -H` (HashKnownHosts): every key found, the host reached, OpenSSH agreeing", async () => {
+    const file = path.join(dir, "hashed");
+    fs.copyFileSync(lab.knownHostsPath, file);
+    const hashing = await runLocal("ssh-keygen", ["-H", "-f", file]);
+    expect(hashing.code).toBe(0);
+    expect(fs.readFileSync(file, "utf8")).not.toContain(lab.hosts[0].address);
+    const cluster = clusterWith(file);
+    expect(cluster.hosts.map((h) => h.hostKeys.length)).toEqual([3, 3]);
+    await closeAll();
+    expect(await runScript(connectionOf(cluster, cluster.hosts[0]), "echo in", { step: "hashed" })).toMatchObject({
+      code: 0,
+      stdout: "in\n",
+    });
+    expect(await openssh("host1", file)).toMatchObject({ code: 0 });
+  });
+
+  test("one wildcard line with a negation for the other host: it applies to host1 only", async () => {
+    const [host1, host2] = lab.hosts;
+    const subnet = host1.address.replace(/\.\d+$/, ".*");
+    const lines = host1.hostKeys.map((k) => `[${subnet}]:2400,![${host2.address}]:2400 ${k}`);
+    const file = path.join(dir, "wildcard");
+    fs.writeFileSync(file, `${lines.join("\n")}\n`);
+    const result = loadCluster(namespaceKeys(parse(renderLabStack(lab)).config), { readKnownHosts: () => fs.readFileSync(file, "utf8") });
+    expect(result.problems.map((p) => p.path)).toEqual(["mpi-hosts:hosts[1].hostKey"]);
+    const cluster = labCluster(lab, { hosts: [{ name: "host1", address: host1.address, os: "linux", slots: 2 }], ssh: sshWith(file) });
+    expect(cluster.hosts[0].hostKeys).toEqual(host1.hostKeys);
+    await closeAll();
+    expect(await runScript(connectionOf(cluster, cluster.hosts[0]), "echo in", { step: "wildcard" })).toMatchObject({ code: 0 });
+    expect(await openssh("host1", file)).toMatchObject({ code: 0 });
+    expect((await openssh("host2", file)).code).toBe(255);
   });
 });
 
