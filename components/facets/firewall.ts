@@ -288,7 +288,7 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
     vars[b] = data[b]!.vars;
   }
   if (host.os === "linux") {
-    const persist = persistVars(IPTABLES_CHAIN, renderIptables(rules));
+    const persist = persistVars({ chain: IPTABLES_CHAIN, chainRules: renderIptables(rules), nftGuestChain: NFT_TABLE, tag: FIREWALL_TAG });
     vars.persist = persist.vars;
     Object.assign(files, persist.files);
   }

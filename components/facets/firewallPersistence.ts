@@ -4,10 +4,11 @@
  * host has enabled and write our part of what it loads; this module holds the paths, the files and the blocks.
  *
  *   nftables: when nftables.service is enabled, /etc/nftables.conf includes our file through one managed block at
- *     its end (after its `flush ruleset`); otherwise a unit of our own loads the file (`nft -f`).
+ *     its end (after its `flush ruleset`); otherwise a unit of our own loads the file (`nft -f`). The file holds our
+ *     table, then our chain in the other tables that drop (with its jump), as apply loaded them.
  *   iptables: when netfilter-persistent is enabled and /etc/iptables/rules.v4 exists, our chain and its jump go into
- *     that file's *filter as one managed block (every other line keeps its bytes); otherwise a unit of our own loads
- *     our chain with `iptables-restore --noflush`.
+ *     that file's *filter as one managed block (every other line keeps its bytes), and the ip6tables twin, as it runs,
+ *     into rules.v6; otherwise a unit of our own loads both with `iptables-restore --noflush` / `ip6tables-restore`.
  *   ufw: persists by itself (every `ufw allow` is saved in /etc/ufw/user*.rules); boot needs ENABLED=yes.
  *   firewalld: our rich rules are permanent ones; boot loads the permanent configuration.
  *   pf (macOS): not persisted yet (a launchd job of our own would load the anchor file at boot; see README).
@@ -18,8 +19,11 @@ import { BLOCK_BEGIN, BLOCK_END, HEADER } from "./facet";
 export const PERSIST_DIR = "/etc/mpi-hosts";
 export const NFT_PERSIST_FILE = `${PERSIST_DIR}/firewall.nft`;
 export const IPTABLES_PERSIST_FILE = `${PERSIST_DIR}/firewall.iptables`;
+/** The ip6tables twin of our chain, as it runs after apply (written only when there is one). */
+export const IP6TABLES_PERSIST_FILE = `${PERSIST_DIR}/firewall.ip6tables`;
 export const NFTABLES_CONF = "/etc/nftables.conf";
 export const IPTABLES_RULES_V4 = "/etc/iptables/rules.v4";
+export const IPTABLES_RULES_V6 = "/etc/iptables/rules.v6";
 /** Our unit per backend (one each, so that one backend's remove never takes the other's unit). */
 export function unitName(backend: "nftables" | "iptables"): string {
   return `mpi-hosts-${backend}.service`;
@@ -41,9 +45,10 @@ const HOST_LOADERS = ["nftables.service", "netfilter-persistent.service", "ufw.s
 
 /**
  * Our unit. ExecStart names the program without a path: systemd (>= 239) looks it up in its fixed search path, so the
- * same unit works where nft and iptables-restore live in /usr/sbin or /sbin.
+ * same unit works where nft and iptables-restore live in /usr/sbin or /sbin. A oneshot runs its ExecStart lines in
+ * order; a leading "-" lets the boot go on when that line fails (no ip6tables file: no IPv6 chain to load).
  */
-export function renderPersistUnit(backend: "nftables" | "iptables", execStart: string): string {
+export function renderPersistUnit(backend: "nftables" | "iptables", execStart: string[]): string {
   return `${HEADER}
 [Unit]
 Description=mpi-hosts: the MPI port rules (firewall backend ${backend})
@@ -52,7 +57,7 @@ After=${HOST_LOADERS.join(" ")}
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=${execStart}
+${execStart.map((line) => `ExecStart=${line}`).join("\n")}
 
 [Install]
 WantedBy=multi-user.target
@@ -60,11 +65,14 @@ WantedBy=multi-user.target
 }
 
 export function nftablesPersistUnit(): string {
-  return renderPersistUnit("nftables", `nft -f ${NFT_PERSIST_FILE}`);
+  return renderPersistUnit("nftables", [`nft -f ${NFT_PERSIST_FILE}`]);
 }
 
 export function iptablesPersistUnit(): string {
-  return renderPersistUnit("iptables", `iptables-restore -w --noflush ${IPTABLES_PERSIST_FILE}`);
+  return renderPersistUnit("iptables", [
+    `iptables-restore -w --noflush ${IPTABLES_PERSIST_FILE}`,
+    `-ip6tables-restore -w --noflush ${IP6TABLES_PERSIST_FILE}`,
+  ]);
 }
 
 /** The block at the end of /etc/nftables.conf (without final newline): one include of our file. */
@@ -85,8 +93,18 @@ export function iptablesPersistFile(chain: string, chainRules: string): string {
   return `${HEADER}\n*filter\n:${chain} - [0:0]\n${chainRules.replace(/\n+$/, "")}\n-I INPUT 1 -j ${chain}\nCOMMIT\n`;
 }
 
+export interface PersistNames {
+  /** Our iptables chain and its rules in iptables-restore syntax. */
+  chain: string;
+  chainRules: string;
+  /** Our own nftables table, and the chain of ours in other tables that drop (the same name), jumped to with comment `tag`. */
+  nftGuestChain: string;
+  tag: string;
+}
+
 /** Template variables (under `persist`) and files for review of the Linux persistence partials. */
-export function persistVars(chain: string, iptablesChainRules: string): { vars: object; files: Record<string, string> } {
+export function persistVars(names: PersistNames): { vars: object; files: Record<string, string> } {
+  const { chain, chainRules: iptablesChainRules } = names;
   const noNewline = (text: string) => text.replace(/\n$/, "");
   const nft = { unit: unitFile("nftables"), text: nftablesPersistUnit() };
   const ipt = { unit: unitFile("iptables"), text: iptablesPersistUnit() };
@@ -94,7 +112,10 @@ export function persistVars(chain: string, iptablesChainRules: string): { vars: 
   return {
     vars: {
       dir: PERSIST_DIR,
+      header: HEADER,
       nftables: {
+        guestChain: names.nftGuestChain,
+        tag: names.tag,
         file: NFT_PERSIST_FILE,
         conf: NFTABLES_CONF,
         block: nftablesIncludeBlock(),
@@ -104,6 +125,8 @@ export function persistVars(chain: string, iptablesChainRules: string): { vars: 
       },
       iptables: {
         rulesV4: IPTABLES_RULES_V4,
+        rulesV6: IPTABLES_RULES_V6,
+        file6: IP6TABLES_PERSIST_FILE,
         block: iptablesRulesBlock(chain, iptablesChainRules),
         file: IPTABLES_PERSIST_FILE,
         fileText: noNewline(fileText),

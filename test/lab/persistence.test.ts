@@ -7,6 +7,8 @@
  *   host3 iptables DROP + netfilter-persistent (rules.v4)    host4 iptables DROP, no netfilter-persistent (our unit)
  *   host5 nftables.service enabled (/etc/nftables.conf)       host6 nftables, service not enabled (our unit)
  *   host7 ufw (persists by itself)
+ *   host8 nftables-debian: /etc/nftables.conf with table inet filter, input policy drop (our chain in their table too)
+ *   host9 nftables-foreign: stock inet filter plus a table ip guard that drops (our chain in table ip guard)
  * host1 is the cluster (allowFrom), host2 everyone else. firewalld and pf: only test doubles exist here, and a double
  * cannot show what a real boot loads, so they have no reboot test.
  *   npx jest --selectProjects lab --runInBand test/lab/persistence.test.ts
@@ -20,6 +22,7 @@ import { loadClusterOrThrow, namespaceKeys } from "../../components/config/load"
 import { Cluster } from "../../components/config/types";
 import { describeDifferences } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
+import * as firewallFacet from "../../components/facets/firewall";
 import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
 import { shellQuote } from "../../components/render/shellQuote";
@@ -30,6 +33,11 @@ import { labHost, rootOk } from "./lab-helpers";
 jest.setTimeout(600000);
 
 const LAB = "ps1";
+/**
+ * Whether the firewall facet puts our rules into other tables that drop (issue 13's coexistence, built beside this
+ * test): without it, nftables is refused on host8 and host9, and there is nothing to persist there.
+ */
+const GUESTS = "nftGuestRules" in firewallFacet;
 const BTL = 50050;
 const OOB = 50150;
 
@@ -45,8 +53,12 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  lab = await timed("lab up (7 hosts)", () =>
-    startLab({ name: LAB, hosts: 7, firewall: ["none", "none", "iptables", "iptables", "none", "none", "ufw"] }),
+  lab = await timed("lab up (9 hosts)", () =>
+    startLab({
+      name: LAB,
+      hosts: 9,
+      firewall: ["none", "none", "iptables", "iptables", "none", "none", "ufw", "nftables-debian", "nftables-foreign"],
+    }),
   );
 });
 afterAll(async () => {
@@ -175,14 +187,12 @@ const SETUP: Record<string, () => Promise<void>> = {
   // Debian's stock /etc/nftables.conf (it comes with the package), enabled and started as `systemctl enable --now
   // nftables` does.
   host5: async () => {
-    await rootOk(
-      lab,
-      "host5",
-      "systemctl enable nftables.service && nft -f /etc/nftables.conf",
-    );
+    await rootOk(lab, "host5", "systemctl enable nftables.service && nft -f /etc/nftables.conf");
   },
   host6: async () => undefined,
   host7: async () => undefined,
+  host8: async () => undefined,
+  host9: async () => undefined,
 };
 
 /** What each host's boot uses to bring our rules back, checked with plain tools after apply. */
@@ -192,6 +202,9 @@ const PERSISTED: Record<string, string> = {
   host5: "grep -c -x 'include \"/etc/mpi-hosts/firewall.nft\"' /etc/nftables.conf",
   host6: "readlink /etc/systemd/system/multi-user.target.wants/mpi-hosts-nftables.service",
   host7: "grep -c -e '^-A ufw-user-input .*--dports* 50000:50099' /etc/ufw/user.rules",
+  host8:
+    "cat /etc/nftables.conf /etc/mpi-hosts/firewall.nft | grep -c -x -e 'include \"/etc/mpi-hosts/firewall.nft\"' -e 'insert rule inet filter input jump mpi_hosts comment \"mpi-hosts\"'",
+  host9: "grep -c -x 'insert rule ip guard input jump mpi_hosts comment \"mpi-hosts\"' /etc/mpi-hosts/firewall.nft",
 };
 const PERSISTED_OUTPUT: Record<string, string> = {
   host3: "2",
@@ -199,6 +212,8 @@ const PERSISTED_OUTPUT: Record<string, string> = {
   host5: "1",
   host6: "/etc/systemd/system/mpi-hosts-nftables.service",
   host7: "2",
+  host8: "2",
+  host9: "1",
 };
 
 describe.each([
@@ -207,6 +222,16 @@ describe.each([
   { host: "host5", way: "nftables: an include in /etc/nftables.conf (nftables.service enabled)", backend: "nftables" },
   { host: "host6", way: "nftables: a unit of our own (nftables.service not enabled)", backend: "nftables" },
   { host: "host7", way: "ufw: its own saved rules", backend: "ufw" },
+  ...(GUESTS
+    ? [
+        {
+          host: "host8",
+          way: "nftables, a Debian drop table in /etc/nftables.conf: our chain in it, from the include",
+          backend: "nftables",
+        },
+        { host: "host9", way: "nftables, a foreign table that drops: our chain in it, from the include", backend: "nftables" },
+      ]
+    : []),
 ])("$way", ({ host, backend }) => {
   test("open after a reboot without mpi-hosts; after remove and a reboot nothing of ours comes back, /etc byte for byte", async () => {
     await SETUP[host]();
