@@ -199,7 +199,7 @@ interface BackendData {
   vars: object;
 }
 
-function backendData(backend: ConcreteBackend, rules: PortRule[]): BackendData {
+function backendData(backend: ConcreteBackend, rules: PortRule[], cluster: Cluster): BackendData {
   const partial = `firewall/${backend}/lib.sh`;
   switch (backend) {
     case "nftables": {
@@ -237,7 +237,11 @@ function backendData(backend: ConcreteBackend, rules: PortRule[]): BackendData {
       return {
         partial,
         files: { "firewalld/rich-rules.txt": richRules.map((r) => `${r}\n`).join("") },
-        vars: { richRules, tagPattern: `^rule priority="(${FIREWALLD_PRIORITY.allow}|${FIREWALLD_PRIORITY.deny})" ` },
+        vars: {
+          richRules,
+          tagPattern: `^rule priority="(${FIREWALLD_PRIORITY.allow}|${FIREWALLD_PRIORITY.deny})" `,
+          network: cluster.mpi.network,
+        },
       };
     }
     case "pf": {
@@ -269,7 +273,9 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
   if (candidates.length === 0) throw new Error(`host ${host.name} has firewallBackend none: the firewall facet does not apply to it`);
   const rules = firewallRules(cluster);
   const desired = desiredFirewallState(cluster, host);
-  const data = Object.fromEntries(candidates.map((b) => [b, backendData(b, rules)])) as Partial<Record<ConcreteBackend, BackendData>>;
+  const data = Object.fromEntries(candidates.map((b) => [b, backendData(b, rules, cluster)])) as Partial<
+    Record<ConcreteBackend, BackendData>
+  >;
   const files: Record<string, string> = { "rules.txt": desired.rules as string };
   const vars: Record<string, unknown> = {
     backend: host.firewallBackend,

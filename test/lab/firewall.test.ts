@@ -633,7 +633,7 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
       /^pfctl( -a \S+)? -s (info|rules)$/,
       /^socketfilterfw --get/,
       /^ufw (status|show added|--version)$/,
-      /^firewall-cmd .*--(list-rich-rules|get-default-zone|get-zones|state|version)$/,
+      /^firewall-cmd .*--(list-rich-rules|get-default-zone|get-zones|state|version|get-zone-of-interface=\S+)$/,
     ];
     const changes = (log: string[]) => log.filter((l) => !READ_ONLY.some((re) => re.test(l)));
     /** How the doubles log one argument (shell-quoted when it holds anything but safe characters). */
@@ -860,10 +860,14 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
     });
 
     describe.each(["bash", "zsh", "dash"])("firewalld (double) under %s", (shell) => {
-      test("auto picks a running firewalld when ufw is inactive; permanent rich rules + one reload; runtime drift; remove", async () => {
+      test("auto picks a running firewalld when ufw is inactive; rich rules added permanent and running, never a reload (the admin's runtime-only rule stays); runtime drift; remove; the interface's zone", async () => {
         const facet = firewallOf(lab, HOST, "auto");
         const host1 = labHost(lab, "host1").address;
-        await resetDoubles("mkdir -p /var/lib/mpi-hosts-doubles/ufw && echo 0 >/var/lib/mpi-hosts-doubles/ufw/active");
+        // A rule the admin (or fail2ban) added at run time only: a --reload would throw it away.
+        const theirs = 'rule priority="0" port port="2222" protocol="tcp" drop';
+        await resetDoubles(
+          `mkdir -p /var/lib/mpi-hosts-doubles/ufw && echo 0 >/var/lib/mpi-hosts-doubles/ufw/active\nfirewall-cmd --zone=public ${shellQuote(`--add-rich-rule=${theirs}`)} >/dev/null`,
+        );
         const fresh = await probeUnder(shell, facet, "firewalld");
         expect(fresh.state).toMatchObject({
           backend: "firewalld",
@@ -883,9 +887,10 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
         ];
         expect(changes(await calls())).toEqual([
           ...rich.map((r) => `firewall-cmd --permanent --zone=public ${arg(`--add-rich-rule=${r}`)}`),
-          "firewall-cmd --reload",
+          ...rich.map((r) => `firewall-cmd --zone=public ${arg(`--add-rich-rule=${r}`)}`),
         ]);
-        expect(linesOf(await rootOk(lab, HOST, "cat /var/lib/mpi-hosts-doubles/firewalld/runtime/public"))).toEqual(rich);
+        const runtime = () => rootOk(lab, HOST, "cat /var/lib/mpi-hosts-doubles/firewalld/runtime/public").then(linesOf);
+        expect(await runtime()).toEqual([theirs, ...rich]);
         await calls();
         expect((await probeUnder(shell, facet, "firewalld")).differences).toEqual([]);
         expect(await ok(shell, facet, "apply", "firewalld (no change)")).toBe(
@@ -893,27 +898,46 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
         );
         expect(changes(await calls())).toEqual([]);
 
-        // A rule taken out of the running configuration only: drift in rules and in effective; apply only reloads.
+        // A rule taken out of the running configuration only: drift in rules and in effective; apply repairs the running one only.
         await rootOk(lab, HOST, `firewall-cmd --zone=public ${shellQuote(`--remove-rich-rule=${rich[0]}`)} >/dev/null`);
         await calls();
         const drifted = await probeUnder(shell, facet, "firewalld");
         expect(describeDifferences(drifted.differences)).toBe(
-          `effective: "firewalld: the mpi-hosts rules of zone public differ between the running and the permanent configuration (a reload or reboot would change them; apply saves and reloads)" (expected "open")\n` +
+          `effective: "firewalld: the mpi-hosts rules of zone public differ between the running and the permanent configuration (a reload or reboot would change them; apply puts them in both)" (expected "open")\n` +
             `rules:\n  + allow tcp 50000-50099 from ${host1}/32`,
         );
         await ok(shell, facet, "apply", "firewalld (repair)");
-        expect(changes(await calls())).toEqual(["firewall-cmd --reload"]);
+        expect(changes(await calls())).toEqual([
+          ...rich.slice(1).map((r) => `firewall-cmd --zone=public ${arg(`--remove-rich-rule=${r}`)}`),
+          ...rich.map((r) => `firewall-cmd --zone=public ${arg(`--add-rich-rule=${r}`)}`),
+        ]);
         expect((await probeUnder(shell, facet, "firewalld")).differences).toEqual([]);
+        expect(await runtime()).toEqual([theirs, ...rich]);
         await calls();
 
-        expect(await ok(shell, facet, "remove", "firewalld")).toContain("firewalld: deleted 4 rich rules of mpi-hosts and reloaded");
+        expect(await ok(shell, facet, "remove", "firewalld")).toContain(
+          "firewalld: deleted 8 rich rules of mpi-hosts from the permanent and the running configuration (no reload)",
+        );
         expect(changes(await calls())).toEqual([
           ...rich.map((r) => `firewall-cmd --permanent --zone=public ${arg(`--remove-rich-rule=${r}`)}`),
-          "firewall-cmd --reload",
+          ...rich.map((r) => `firewall-cmd --zone=public ${arg(`--remove-rich-rule=${r}`)}`),
         ]);
+        expect(await rootOk(lab, HOST, "cat /var/lib/mpi-hosts-doubles/firewalld/permanent/*")).toBe("");
+        expect(await runtime()).toEqual([theirs]);
+
+        // The cluster interface (eth0, on the lab network) bound to zone internal: the rules go there, not to the default zone.
+        await rootOk(lab, HOST, "echo 'eth0 internal' >/var/lib/mpi-hosts-doubles/firewalld/interface-zones");
+        expect((await probeUnder(shell, facet, "firewalld")).state).toMatchObject({ zone: "internal" });
+        await calls();
+        await ok(shell, facet, "apply", "firewalld (zone internal)");
+        expect(changes(await calls())).toEqual([
+          ...rich.map((r) => `firewall-cmd --permanent --zone=internal ${arg(`--add-rich-rule=${r}`)}`),
+          ...rich.map((r) => `firewall-cmd --zone=internal ${arg(`--add-rich-rule=${r}`)}`),
+        ]);
+        await ok(shell, facet, "remove", "firewalld (zone internal)");
         expect(
           await rootOk(lab, HOST, "cat /var/lib/mpi-hosts-doubles/firewalld/permanent/* /var/lib/mpi-hosts-doubles/firewalld/runtime/*"),
-        ).toBe("");
+        ).toBe(`${theirs}\n`);
 
         await rootOk(lab, HOST, "echo 0 >/var/lib/mpi-hosts-doubles/firewalld/running");
         const stopped = firewallOf(lab, HOST, "firewalld");
