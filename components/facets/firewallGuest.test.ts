@@ -1,0 +1,136 @@
+/**
+ * Where the firewall puts our rules when other nftables tables drop on the input hook (templates/firewall/linux/
+ * common.sh.hbs), without a host: the rendered probe's own functions run under sh against a stand-in `nft` that prints
+ * a given `nft list ruleset`. Table-driven: given this ruleset, these input chains drop, and these get our chain.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { loadClusterOrThrow, namespaceKeys } from "../config/load";
+import { NFT_OWN_TABLES, renderFirewall } from "./firewall";
+
+const cluster = loadClusterOrThrow(
+  namespaceKeys({
+    "mpi-hosts:ssh": { user: "mpi", port: 2400 },
+    "mpi-hosts:hosts": [
+      {
+        name: "host1",
+        address: "10.9.0.11",
+        os: "linux",
+        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+      },
+    ],
+    "mpi-hosts:python": { kind: "system" },
+    "mpi-hosts:mpi": { network: "10.9.0.0/24" },
+  }),
+).cluster;
+
+/** The rendered probe without its last step, then `call`, with a stand-in nft printing `ruleset` first on PATH. */
+function runProbeFunction(backend: "nftables" | "iptables", ruleset: string, call: string): string {
+  const host = { ...cluster.hosts[0], firewallBackend: backend } as (typeof cluster.hosts)[number];
+  const probe = renderFirewall(cluster, host).scripts.probe;
+  const body = probe.slice(0, probe.lastIndexOf("mh_json_begin"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-guest-"));
+  fs.writeFileSync(path.join(dir, "ruleset"), ruleset);
+  // Only `nft list ruleset` is read by the functions under test; anything else would be a surprise.
+  fs.writeFileSync(
+    path.join(dir, "nft"),
+    `#!/bin/sh\nif [ "$*" = "list ruleset" ]; then cat ${dir}/ruleset; exit 0; fi\necho "nft stand-in: unexpected $*" >&2\nexit 2\n`,
+    { mode: 0o755 },
+  );
+  // The script puts the system's directories first on PATH; the stand-in goes before them.
+  const result = spawnSync("sh", ["-c", `${body}\nPATH=${dir}:$PATH\n${call}`], { encoding: "utf8" });
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (result.status !== 0) throw new Error(`sh exited ${result.status}: ${result.stderr}`);
+  return result.stdout;
+}
+
+const table = (family: string, name: string, chains: string) => `table ${family} ${name} {\n${chains}}\n`;
+const chain = (name: string, head: string, rules: string[] = []) =>
+  `\tchain ${name} {\n\t\t${head}\n${rules.map((r) => `\t\t${r}\n`).join("")}\t}\n`;
+const input = (policy: string, rules: string[] = []) => chain("input", `type filter hook input priority filter; policy ${policy};`, rules);
+
+const DEBIAN_DROP = table(
+  "inet",
+  "filter",
+  input("drop", ["ct state established,related accept", 'iif "lo" accept', "tcp dport 2400 accept"]),
+);
+const OURS = table("inet", "mpi_hosts", input("accept", ["ip saddr 10.9.0.0/24 tcp dport 50000-50099 accept"]));
+const IPTABLES_NFT = table(
+  "ip",
+  "filter",
+  chain("INPUT", "type filter hook input priority filter; policy drop;", ['iifname "lo" counter packets 0 bytes 0 accept']),
+);
+const GUARD = table("ip", "guard", chain("input", "type filter hook input priority filter - 10; policy drop;", ["tcp dport 2400 accept"]));
+
+describe.each([
+  ["no ruleset", "", { nftables: "", iptables: "" }],
+  ["Debian's /etc/nftables.conf with policy drop", DEBIAN_DROP, { nftables: "inet filter input\n", iptables: "inet filter input\n" }],
+  ["our own table only (policy accept)", OURS, { nftables: "", iptables: "" }],
+  [
+    "inet and ip tables that both drop",
+    DEBIAN_DROP + GUARD,
+    { nftables: "inet filter input\nip guard input\n", iptables: "inet filter input\nip guard input\n" },
+  ],
+  ["iptables-nft's table ip filter with INPUT policy DROP", IPTABLES_NFT, { nftables: "ip filter INPUT\n", iptables: "" }],
+  [
+    "iptables-nft's ip filter and a Debian inet filter, both dropping",
+    IPTABLES_NFT + DEBIAN_DROP,
+    { nftables: "ip filter INPUT\ninet filter input\n", iptables: "inet filter input\n" },
+  ],
+  [
+    "policy accept, but an unconditional counted drop last",
+    table("inet", "filter", input("accept", ["tcp dport 2400 accept", "counter packets 12 bytes 720 drop"])),
+    { nftables: "inet filter input\n", iptables: "inet filter input\n" },
+  ],
+  [
+    "policy accept, an unconditional reject last",
+    table("inet", "filter", input("accept", ["reject with icmpx type port-unreachable"])),
+    { nftables: "inet filter input\n", iptables: "inet filter input\n" },
+  ],
+  [
+    "policy accept, a conditional drop last",
+    table("inet", "filter", input("accept", ["tcp dport 22 drop"])),
+    { nftables: "", iptables: "" },
+  ],
+  [
+    "a drop on the forward hook only",
+    table("inet", "filter", chain("forward", "type filter hook forward priority filter; policy drop;")),
+    { nftables: "", iptables: "" },
+  ],
+  ["an ip6 table that drops", table("ip6", "guard6", input("drop")), { nftables: "ip6 guard6 input\n", iptables: "ip6 guard6 input\n" }],
+  [
+    "a netdev table (not on the ip input hook)",
+    table("netdev", "edge", chain("ingress", "type filter hook ingress device eth0 priority 0; policy drop;")),
+    { nftables: "", iptables: "" },
+  ],
+])("given %s", (_label, ruleset, expected) => {
+  test.each(["nftables", "iptables"] as const)(
+    "backend %s puts our chain into the dropping input chains of the other tables",
+    (backend) => {
+      expect(
+        runProbeFunction(
+          backend,
+          ruleset,
+          `fw_guest_targets "$(printf '%s\\n' ${NFT_OWN_TABLES[backend].map((t) => `'${t}'`).join(" ")})"`,
+        ),
+      ).toBe(expected[backend]);
+    },
+  );
+});
+
+describe("what the probe reports", () => {
+  test("every input base chain, with its policy and whether it drops (the facts placement is decided from)", () => {
+    expect(runProbeFunction("nftables", DEBIAN_DROP + OURS + GUARD, "fw_nft_input_chains")).toBe(
+      "inet filter input drop yes\ninet mpi_hosts input accept no\nip guard input drop yes\n",
+    );
+  });
+
+  test("nftables refuses a drop in iptables-nft's own table (only iptables may add rules there), naming the backend to use", () => {
+    expect(runProbeFunction("nftables", IPTABLES_NFT, "fw_nftables_conflict")).toBe(
+      "nftables: table ip filter, chain INPUT drops what it does not accept on the input hook, and that table is iptables' own (iptables-nft): an accept in table inet mpi_hosts cannot override its drop, and rules added there with nft would break iptables-save; use firewall backend iptables for this host (auto picks it when INPUT drops)",
+    );
+    expect(runProbeFunction("nftables", DEBIAN_DROP, "fw_nftables_conflict")).toBe("");
+  });
+});
