@@ -294,7 +294,12 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
     vars[b] = data[b]!.vars;
   }
   if (host.os === "linux") {
-    const persist = persistVars({ chain: IPTABLES_CHAIN, chainRules: renderIptables(rules), nftGuestChain: NFT_TABLE, tag: FIREWALL_TAG });
+    const persist = persistVars({
+      chain: IPTABLES_CHAIN,
+      chainRules: renderIptables(rules),
+      nftGuestChain: NFT_GUEST_CHAIN,
+      tag: FIREWALL_TAG,
+    });
     vars.persist = persist.vars;
     Object.assign(files, persist.files);
   }
