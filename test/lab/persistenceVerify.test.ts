@@ -1,7 +1,7 @@
 /**
- * The verification job across reboots (issue 13): a 3-host lab brought to the state `pulumi up` leaves (every facet
- * applied through the facet provider), each host with another firewall (iptables DROP, ufw, none: nftables), backend
- * auto. Every host rebooted (lab/lab.ts rebootHost: runtime rules gone, then what the OS runs at boot), and then,
+ * The verification job across reboots (issue 13): a 5-host lab brought to the state `pulumi up` leaves (every facet
+ * applied through the facet provider), each host with another firewall its admin left (iptables DROP, ufw, a Debian
+ * nftables.conf that drops, a foreign nftables table that drops, none), backend auto everywhere. Every host rebooted (lab/lab.ts rebootHost: runtime rules gone, then what the OS runs at boot), and then,
  * without running mpi-hosts, the job `npm run verify` runs (preflight with its TCP matrix, helloworld, ringtest)
  * passes. A host whose unit of ours was disabled by hand fails the TCP matrix after its reboot (the test can fail);
  * after the firewall's remove and a reboot none of our rules come back.
@@ -13,6 +13,7 @@ import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
 import { VerifyReport } from "../../components/verify/report";
 import { runVerification } from "../../components/verify/run";
+import { FirewallKind } from "../../lab/firewallKinds";
 import { Lab, rebootHost, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { rootOk } from "./lab-helpers";
@@ -22,7 +23,8 @@ import { startVerifyLab } from "./support/verifyLab";
 jest.setTimeout(600000);
 
 const LAB = "ps2";
-const HOSTS = ["host1", "host2", "host3"];
+const KINDS: FirewallKind[] = ["iptables", "ufw", "nftables-debian", "nftables-foreign", "none"];
+const HOSTS = KINDS.map((_, i) => `host${i + 1}`);
 /** What is left of mpi-hosts' firewall rules on a host: our iptables chain, nftables table, ufw comments. */
 const OURS =
   "{ iptables-save; nft list ruleset; ufw status 2>/dev/null || true; } | grep -c -e MPI-HOSTS -e mpi_hosts -e mpi-hosts || true";
@@ -40,8 +42,8 @@ async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  ({ lab, cluster } = await timed("start 3 hosts (iptables, ufw, none) and apply every facet", () =>
-    startVerifyLab({ name: LAB, hosts: 3, release: "trixie", firewall: ["iptables", "ufw", "none"] }),
+  ({ lab, cluster } = await timed(`start ${KINDS.length} hosts (${KINDS.join(", ")}) and apply every facet`, () =>
+    startVerifyLab({ name: LAB, hosts: KINDS.length, release: "trixie", firewall: KINDS }),
   ));
 });
 afterAll(async () => {
@@ -75,6 +77,9 @@ test("every host rebooted: the verification job passes without running mpi-hosts
     failures: [],
   });
   expect(report.stages.map((s) => [s.name, s.status])).not.toContainEqual(expect.arrayContaining(["fail"]));
+  // And the firewall facet of every host reads as declared: no drift after the reboot either.
+  for (const h of HOSTS)
+    expect({ host: h, differences: (await probe(connectionFor(lab, h), firewallOf(h))).differences }).toEqual({ host: h, differences: [] });
 });
 
 test("a host whose rules do not come back (our unit disabled by hand) fails the job's TCP matrix after its reboot", async () => {
