@@ -103,7 +103,7 @@ function describeKeys(keys: ssh2.ParsedKey[]): string {
 
 /**
  * Keys decrypted in this process, by digest of text and passphrase: decrypting an OpenSSH key runs bcrypt_pbkdf
- * (about 1.5 s of CPU here), and every host's connection resolves the login again.
+ * (0.9 s of CPU here for an ed25519 key of ssh-keygen's default 16 rounds), and every host's connection resolves the login again.
  */
 const decrypted = new Map<string, ReturnType<typeof ssh2.utils.parseKey>>();
 
