@@ -7,7 +7,7 @@
  * or a bastion of its own `{ address, port, user, hostKey }`. A host is never its own bastion: the host that ssh.jump
  * names (or whose address and port ssh.jump's bastion has) connects directly.
  */
-import { knownHostsName, lookupHostKeys, KnownHostsLine } from "./knownHosts";
+import { homeRelative, knownHostsName, lookupHostKeys, KnownHostsLine } from "./knownHosts";
 import { NAMESPACE, show } from "./schema";
 import { ConfigProblem, Host, Jump } from "./types";
 
@@ -172,7 +172,7 @@ export function resolveJumps(
         user: target.user,
         hostKeys: target.hostKeys,
         revokedKeys: target.revokedKeys,
-        hostKeysFrom: target.hostKeySource === "config" ? "pinned in the stack config" : `listed in ${knownHostsFile}`,
+        hostKeysFrom: target.hostKeySource === "config" ? "pinned in the stack config" : `listed in ${homeRelative(knownHostsFile)}`,
         configPath: via.path,
       };
     }
@@ -189,7 +189,7 @@ export function resolveJumps(
       user: via.jump.user ?? host.user,
       hostKeys: keys.hostKeys,
       revokedKeys: keys.revokedKeys,
-      hostKeysFrom: via.jump.hostKey !== undefined ? "pinned in the stack config" : `listed in ${knownHostsFile}`,
+      hostKeysFrom: via.jump.hostKey !== undefined ? "pinned in the stack config" : `listed in ${homeRelative(knownHostsFile)}`,
       configPath: via.path,
     };
   });

@@ -1,5 +1,7 @@
 import { createHmac } from "crypto";
-import { knownHostsName, lookupHostKeys, parseKnownHosts } from "./knownHosts";
+import * as os from "os";
+import { homeRelative, hostKeysFrom, knownHostsName, lookupHostKeys, parseKnownHosts } from "./knownHosts";
+import { Cluster } from "./types";
 
 const ED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIED";
 const RSA = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQRSA";
@@ -81,5 +83,23 @@ describe("what a file says about one host", () => {
   });
   it("a key whose base64 is broken is skipped", () => {
     expect(keysFor(`${host} ssh-ed25519 AAAA!!\n${host} ${RSA}\n`, host)).toEqual([RSA]);
+  });
+});
+
+describe("where a host's keys came from, as the state keeps it", () => {
+  it("names a file under the home directory from ~, so another machine's $HOME changes nothing", () => {
+    expect(homeRelative("/home/alice/.ssh/known_hosts", "/home/alice")).toBe("~/.ssh/known_hosts");
+    expect(homeRelative("/Users/bob/.ssh/known_hosts", "/Users/bob")).toBe("~/.ssh/known_hosts");
+  });
+
+  it("leaves other paths, and look-alike prefixes, as they are", () => {
+    expect(homeRelative("/etc/ssh/ssh_known_hosts", "/home/alice")).toBe("/etc/ssh/ssh_known_hosts");
+    expect(homeRelative("/home/alice2/.ssh/known_hosts", "/home/alice")).toBe("/home/alice2/.ssh/known_hosts");
+  });
+
+  it("is the same for a stack loaded under two home directories", () => {
+    const from = (home: string) =>
+      hostKeysFrom({ ssh: { knownHostsPath: `${home}/.ssh/known_hosts` } as Cluster["ssh"] }, { hostKeySource: "known_hosts" });
+    expect(from(os.homedir())).toBe("listed in ~/.ssh/known_hosts");
   });
 });

@@ -5,6 +5,7 @@
  * `@revoked` and `@cert-authority` markers.
  */
 import { createHmac } from "crypto";
+import * as os from "os";
 import { Cluster, Host } from "./types";
 
 /** The name known_hosts uses for a host: `addr` on port 22, `[addr]:port` otherwise (hostfile.c put_host_port). */
@@ -121,7 +122,17 @@ export function lookupHostKeys(lines: KnownHostsLine[], name: string): HostKeyLo
   return found;
 }
 
-/** Where a host's keys came from, as connection messages say it. */
+/**
+ * Where a host's keys came from, as connection messages say it. It travels in every facet's connection, so in the
+ * state: the file under the home directory reads `~/...`, as on any machine, so that a preview from another machine
+ * (another $HOME) does not see every connection changed.
+ */
 export function hostKeysFrom(cluster: Pick<Cluster, "ssh">, host: Pick<Host, "hostKeySource">): string {
-  return host.hostKeySource === "config" ? "pinned in the stack config" : `listed in ${cluster.ssh.knownHostsPath}`;
+  return host.hostKeySource === "config" ? "pinned in the stack config" : `listed in ${homeRelative(cluster.ssh.knownHostsPath)}`;
+}
+
+/** A path under the home directory as `~/...`; any other path as it is. */
+export function homeRelative(file: string, home = os.homedir()): string {
+  if (file === home) return "~";
+  return file.startsWith(`${home}/`) ? `~/${file.slice(home.length + 1)}` : file;
 }
