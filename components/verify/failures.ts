@@ -109,6 +109,12 @@ export const FAILURE_KINDS = {
     message: "{from} -> {to}:{port} ({range}) blocked ({detail})",
     hint: "firewall on {to} drops tcp {ports} from the network of {from}: check mpi-hosts:firewall / run pulumi up --refresh",
   },
+  "tcp-blocked-alf": {
+    stage: "tcp",
+    message:
+      "{from} -> {to}:{port} ({range}) blocked ({detail}); {to} is a Mac whose pf rules the firewall facet read back in place, so the Application Firewall still drops connections to {expected}",
+    hint: "socketfilterfw --getappblocked may call {expected} permitted while the Application Firewall keys on its code signature, which changes with every conda update (its binaries are ad-hoc signed): on {to} run socketfilterfw --remove and --add for it again (or run pulumi up after such an update); if it stays blocked, turn block-all off (socketfilterfw --setblockall off) or the Application Firewall off and let pf alone filter (docs/macos.md)",
+  },
   "tcp-no-port": {
     stage: "tcp",
     message: "{to}: no free port in {range} to listen on ({detail})",

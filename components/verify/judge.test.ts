@@ -149,6 +149,18 @@ const cases: Case[] = [
     messages: [/^h1 -> h3:50000 \(btl 50000-50099\) blocked \(no answer within 2s\)$/],
   },
   {
+    name: "a Mac whose Application Firewall drops the listener's python although pf is open (issue 18 item 8)",
+    cluster: cluster(3, (c) => {
+      c.hosts[2].os = "macos";
+    }),
+    records: (p) => replace([...healthy(p), "total 3.1"], "tcp h1 h3 btl", "tcp h1 h3 btl 50000 timeout 2.003 no answer within 2s"),
+    stage: "tcp",
+    kinds: ["tcp-blocked-alf"],
+    messages: [
+      /^h1 -> h3:50000 \(btl 50000-50099\) blocked \(no answer within 2s\); h3 is a Mac whose pf rules the firewall facet read back in place, so the Application Firewall still drops connections to \/usr\/bin\/python3$/,
+    ],
+  },
+  {
     name: "a host-key prompt pending",
     records: (p) =>
       replace(

@@ -140,7 +140,7 @@ describe("planLines", () => {
     const lines = planLines(planVerification(cluster));
     expect(lines[0]).toBe(`head ${cluster.verify.from}`);
     expect(lines).toContain(
-      `host ${cluster.hosts[0].name} ${cluster.hosts[0].address} ${cluster.hosts[0].port} ${cluster.hosts[0].user} ${cluster.hosts[0].slots} /usr/bin/python3 /usr/bin/mpirun -`,
+      `host ${cluster.hosts[0].name} ${cluster.hosts[0].address} ${cluster.hosts[0].port} ${cluster.hosts[0].user} ${cluster.hosts[0].slots} /usr/bin/python3 /usr/bin/mpirun - linux`,
     );
     expect(lines).toContain("range btl 50000 50000 first");
     expect(lines.filter((l) => l.startsWith("fail plan btl-too-small "))).toHaveLength(cluster.hosts.filter((h) => h.slots > 1).length);

@@ -5,7 +5,7 @@
  * scripts read this plan as plain lines (planLines); nothing here touches a host.
  */
 import { formatPortRange, portCount } from "../config/net";
-import { Cluster, PortRange, VerifyTest } from "../config/types";
+import { Cluster, Os, PortRange, VerifyTest } from "../config/types";
 import { pythonPaths } from "../facets/python";
 import { hintLines } from "./failures";
 import { outputRuleLines } from "./mpirunOutput";
@@ -20,6 +20,8 @@ export interface PlannedHost {
   mpirun: string;
   /** Conda prefix; undefined for system packages. */
   prefix?: string;
+  /** A Mac's Application Firewall may drop what pf lets in: the TCP stage names it there (issue 18). */
+  os: Os;
 }
 
 /** A problem the config alone shows, in the job's failure-record fields. */
@@ -101,6 +103,7 @@ export function planVerification(cluster: Cluster, options: VerifyOptions = {}):
       python: paths.python,
       mpirun: paths.mpirun,
       prefix: cluster.python.kind === "conda" ? h.pythonPrefix : undefined,
+      os: h.os,
     };
   });
   const sshConnect = Math.min(cluster.ssh.connectTimeoutSeconds, DEFAULTS.sshConnectMax);
@@ -219,7 +222,7 @@ export function planLines(plan: VerifyPlan): string[] {
   return [
     `head ${plan.from}`,
     `kind ${plan.kind}`,
-    ...plan.hosts.map((h) => ["host", h.name, h.address, h.port, h.user, h.slots, h.python, h.mpirun, dash(h.prefix)].join(" ")),
+    ...plan.hosts.map((h) => ["host", h.name, h.address, h.port, h.user, h.slots, h.python, h.mpirun, dash(h.prefix), h.os].join(" ")),
     // range LABEL FIRST LAST HOW: how the probe listener picks its port, as Open MPI will (first free, or the system's).
     `range btl ${plan.btl.first} ${plan.btl.last} first`,
     `range oob ${plan.oob.first} ${plan.oob.last} ${plan.oobEphemeral ? "system" : "first"}`,
