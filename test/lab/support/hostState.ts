@@ -133,7 +133,8 @@ export const CONDA_DOUBLE = path.resolve(__dirname, "../../doubles/conda");
 
 /**
  * Installs the conda TEST DOUBLE as PREFIX/bin/conda, in a prefix owned by user mpi that looks like a fresh conda
- * install (conda-meta/history), with the double's settings (see test/doubles/conda) and an empty call log.
+ * base install (python installed, revision 0 of conda-meta/history), with the double's settings (see
+ * test/doubles/conda) and an empty call log.
  */
 export async function installCondaDouble(lab: Lab, host: string, prefix: string, settings: Record<string, string> = {}): Promise<void> {
   const p = shellQuote(prefix);
@@ -144,13 +145,19 @@ export async function installCondaDouble(lab: Lab, host: string, prefix: string,
 mkdir -p ${p}/bin ${p}/conda-meta
 cat >${p}/bin/conda
 chmod 755 ${p}/bin/conda
-printf '==> 2025-01-01 00:00:00 <==\\n# cmd: conda create -p %s\\n' ${p} >${p}/conda-meta/history
+rm -f ${p}/conda-meta/history
 chown -R mpi:mpi ${p}
 : >/tmp/conda-double.log
 chmod 666 /tmp/conda-double.log`,
     fs.readFileSync(CONDA_DOUBLE, "utf8"),
   );
   await setCondaDouble(lab, host, settings);
+  // A base install has python (what conda create / the installer put there): revision 0 of the history.
+  await rootOk(
+    lab,
+    host,
+    `runuser -u mpi -- ${p}/bin/conda install -y -p ${p} --override-channels -c conda-forge python=3.12 >/dev/null && : >/tmp/conda-double.log`,
+  );
 }
 
 /** Rewrites the double's settings (/etc/conda-double.conf): placeholder=yes|no, versions, fail=yes. */
