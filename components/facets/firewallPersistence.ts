@@ -9,6 +9,8 @@
  *   iptables: when netfilter-persistent is enabled and /etc/iptables/rules.v4 exists, our chain and its jump go into
  *     that file's *filter as one managed block (every other line keeps its bytes), and the ip6tables twin, as it runs,
  *     into rules.v6; otherwise a unit of our own loads both with `iptables-restore --noflush` / `ip6tables-restore`.
+ *     Our chain in nftables tables of others that drop (firewall-guests.nft, as it runs) comes back through an include
+ *     in /etc/nftables.conf when nftables.service is enabled, else through our unit.
  *   ufw: persists by itself (every `ufw allow` is saved in /etc/ufw/user*.rules); boot needs ENABLED=yes.
  *   firewalld: our rich rules are permanent ones; boot loads the permanent configuration.
  *   pf (macOS): not persisted yet (a launchd job of our own would load the anchor file at boot; see README).
@@ -19,6 +21,8 @@ import { BLOCK_BEGIN, BLOCK_END, HEADER } from "./facet";
 export const PERSIST_DIR = "/etc/mpi-hosts";
 export const NFT_PERSIST_FILE = `${PERSIST_DIR}/firewall.nft`;
 export const IPTABLES_PERSIST_FILE = `${PERSIST_DIR}/firewall.iptables`;
+/** With the iptables backend: our chain in the nftables tables of others that drop, as it runs after apply. */
+export const IPTABLES_GUESTS_FILE = `${PERSIST_DIR}/firewall-guests.nft`;
 /** The ip6tables twin of our chain, as it runs after apply (written only when there is one). */
 export const IP6TABLES_PERSIST_FILE = `${PERSIST_DIR}/firewall.ip6tables`;
 export const NFTABLES_CONF = "/etc/nftables.conf";
@@ -72,12 +76,13 @@ export function iptablesPersistUnit(): string {
   return renderPersistUnit("iptables", [
     `iptables-restore -w --noflush ${IPTABLES_PERSIST_FILE}`,
     `-ip6tables-restore -w --noflush ${IP6TABLES_PERSIST_FILE}`,
+    `-nft -f ${IPTABLES_GUESTS_FILE}`,
   ]);
 }
 
 /** The block at the end of /etc/nftables.conf (without final newline): one include of our file. */
-export function nftablesIncludeBlock(): string {
-  return `${BLOCK_BEGIN}\ninclude "${NFT_PERSIST_FILE}"\n${BLOCK_END}`;
+export function nftablesIncludeBlock(file = NFT_PERSIST_FILE): string {
+  return `${BLOCK_BEGIN}\ninclude "${file}"\n${BLOCK_END}`;
 }
 
 /**
@@ -113,9 +118,10 @@ export function persistVars(names: PersistNames): { vars: object; files: Record<
     vars: {
       dir: PERSIST_DIR,
       header: HEADER,
+      conf: NFTABLES_CONF,
+      guestChain: names.nftGuestChain,
+      tag: names.tag,
       nftables: {
-        guestChain: names.nftGuestChain,
-        tag: names.tag,
         file: NFT_PERSIST_FILE,
         conf: NFTABLES_CONF,
         block: nftablesIncludeBlock(),
@@ -127,6 +133,8 @@ export function persistVars(names: PersistNames): { vars: object; files: Record<
         rulesV4: IPTABLES_RULES_V4,
         rulesV6: IPTABLES_RULES_V6,
         file6: IP6TABLES_PERSIST_FILE,
+        guestsFile: IPTABLES_GUESTS_FILE,
+        guestsBlock: nftablesIncludeBlock(IPTABLES_GUESTS_FILE),
         block: iptablesRulesBlock(chain, iptablesChainRules),
         file: IPTABLES_PERSIST_FILE,
         fileText: noNewline(fileText),

@@ -9,6 +9,8 @@
  *   host7 ufw (persists by itself)
  *   host8 nftables-debian: /etc/nftables.conf with table inet filter, input policy drop (our chain in their table too)
  *   host9 nftables-foreign: stock inet filter plus a table ip guard that drops (our chain in table ip guard)
+ *   host10 both: iptables DROP saved for netfilter-persistent and a Debian nftables.conf that drops (backend iptables:
+ *     rules.v4, and our chain in table inet filter from an include of firewall-guests.nft)
  * host1 is the cluster (allowFrom), host2 everyone else. firewalld and pf: only test doubles exist here, and a double
  * cannot show what a real boot loads, so they have no reboot test.
  *   npx jest --selectProjects lab --runInBand test/lab/persistence.test.ts
@@ -26,6 +28,7 @@ import * as firewallFacet from "../../components/facets/firewall";
 import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
 import { shellQuote } from "../../components/render/shellQuote";
+import { debianDropNftablesConf } from "../../lab/firewallKinds";
 import { Lab, rebootHost, renderLabStack, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
@@ -56,8 +59,8 @@ beforeAll(async () => {
   lab = await timed("lab up (9 hosts)", () =>
     startLab({
       name: LAB,
-      hosts: 9,
-      firewall: ["none", "none", "iptables", "iptables", "none", "none", "ufw", "nftables-debian", "nftables-foreign"],
+      hosts: 10,
+      firewall: ["none", "none", "iptables", "iptables", "none", "none", "ufw", "nftables-debian", "nftables-foreign", "none"],
     }),
   );
 });
@@ -193,6 +196,35 @@ const SETUP: Record<string, () => Promise<void>> = {
   host7: async () => undefined,
   host8: async () => undefined,
   host9: async () => undefined,
+  // Both at once, each loaded at boot by its own unit in systemd's order: nftables.service (sysinit, its `flush
+  // ruleset` first), then netfilter-persistent (multi-user) with the iptables rules an admin saved.
+  host10: async () => {
+    await rootOk(
+      lab,
+      "host10",
+      "cat >/etc/nftables.conf && systemctl enable nftables.service >/dev/null 2>&1 && nft -f /etc/nftables.conf",
+      debianDropNftablesConf(2400),
+    );
+    await rootOk(
+      lab,
+      "host10",
+      "iptables-restore <<'RULES'\n*filter\n:INPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A INPUT -p tcp --dport 2400 -j ACCEPT\nCOMMIT\nRULES",
+    );
+    for (const deb of persistentPackages()) {
+      await rootOk(
+        lab,
+        "host10",
+        `base64 -d >/tmp/p.deb && dpkg -i /tmp/p.deb >/dev/null 2>&1 && rm /tmp/p.deb`,
+        fs.readFileSync(deb).toString("base64"),
+      );
+    }
+    // Saved, then loaded as the boot loads it (the saved file declares FORWARD and OUTPUT too).
+    await rootOk(
+      lab,
+      "host10",
+      "netfilter-persistent save >/dev/null 2>&1 && test -s /etc/iptables/rules.v4 && netfilter-persistent start >/dev/null 2>&1",
+    );
+  },
 };
 
 /** What each host's boot uses to bring our rules back, checked with plain tools after apply. */
@@ -205,6 +237,8 @@ const PERSISTED: Record<string, string> = {
   host8:
     "cat /etc/nftables.conf /etc/mpi-hosts/firewall.nft | grep -c -x -e 'include \"/etc/mpi-hosts/firewall.nft\"' -e 'insert rule inet filter input jump mpi_hosts comment \"mpi-hosts\"'",
   host9: "grep -c -x 'insert rule ip guard input jump mpi_hosts comment \"mpi-hosts\"' /etc/mpi-hosts/firewall.nft",
+  host10:
+    "cat /etc/nftables.conf /etc/mpi-hosts/firewall-guests.nft /etc/iptables/rules.v4 | grep -c -x -e 'include \"/etc/mpi-hosts/firewall-guests.nft\"' -e 'insert rule inet filter input jump mpi_hosts comment \"mpi-hosts\"' -e '-A INPUT -j MPI-HOSTS'",
 };
 const PERSISTED_OUTPUT: Record<string, string> = {
   host3: "2",
@@ -214,6 +248,7 @@ const PERSISTED_OUTPUT: Record<string, string> = {
   host7: "2",
   host8: "2",
   host9: "1",
+  host10: "3",
 };
 
 describe.each([
@@ -230,6 +265,11 @@ describe.each([
           backend: "nftables",
         },
         { host: "host9", way: "nftables, a foreign table that drops: our chain in it, from the include", backend: "nftables" },
+        {
+          host: "host10",
+          way: "iptables with netfilter-persistent and a Debian nftables.conf that drops: rules.v4, and our chain in inet filter from an include",
+          backend: "iptables",
+        },
       ]
     : []),
 ])("$way", ({ host, backend }) => {
