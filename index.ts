@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, formatProblems, loadCluster, namespaceKeys } from "./components/config/load";
 import { MpiCluster } from "./components/mpiCluster";
-import { jobLogin, loginSourcesOf } from "./components/provider/credentials";
+import { jobLogin, loginSourcesOf, programLogin } from "./components/provider/credentials";
 
 const { cluster, problems } = loadCluster(namespaceKeys(pulumi.runtime.allConfig()));
 if (!cluster) throw new ConfigError(problems);
@@ -14,13 +14,13 @@ for (const p of problems) pulumi.log.warn(formatProblems([p]));
 
 // The facets log in in the provider, at run time (ssh-agent first, then the key file or secret); only the verification
 // job's @pulumi/command connection is decided here, and it carries a key only when there is no agent to use.
-const login = jobLogin(loginSourcesOf(cluster));
-if (login.kind === "none") {
-  throw new ConfigError([{ path: "mpi-hosts:ssh.privateKeyPath", message: login.problem, severity: "error" }]);
+const login = programLogin(jobLogin(loginSourcesOf(cluster)), pulumi.runtime.isDryRun());
+if ("error" in login) {
+  throw new ConfigError([{ path: "mpi-hosts:ssh.privateKeyPath", message: login.error, severity: "error" }]);
 }
-if (login.kind === "key") void pulumi.log.warn(login.warning);
+if (login.warning) void pulumi.log.warn(login.warning);
 
-const mpiCluster = new MpiCluster(pulumi.getStack(), { cluster, jobLogin: login });
+const mpiCluster = new MpiCluster(pulumi.getStack(), { cluster, jobLogin: login.login });
 
 export const hosts = mpiCluster.summary;
 export const verification = mpiCluster.verification;

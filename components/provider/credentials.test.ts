@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { startAgent, TestAgent } from "../../lab/login";
-import { jobLogin, loginAttempt, loginSourcesFromConfig, refusalMessage, resolveLogin } from "./credentials";
+import { JobLogin, jobLogin, loginAttempt, loginSourcesFromConfig, programLogin, refusalMessage, resolveLogin } from "./credentials";
 
 let dir: string;
 let plain: string;
@@ -185,5 +185,25 @@ describe("jobLogin: what the verification job's connection carries", () => {
         ),
       ),
     });
+  });
+});
+
+describe("programLogin: a preview needs no way to log in, up does", () => {
+  const none: JobLogin = { kind: "none", problem: "no ssh-agent (SSH_AUTH_SOCK is not set), and cannot read key file /x: ENOENT" };
+
+  it("stops pulumi up with the problem, before any host is touched", () => {
+    expect(programLogin(none, false)).toEqual({ error: none.problem });
+  });
+
+  it("lets a preview go on with no key in the job's connection, and says what up will need", () => {
+    const result = programLogin(none, true);
+    expect(result).toEqual({ login: { kind: "agent", keys: 0 }, warning: expect.stringContaining(none.problem) });
+    expect((result as { warning: string }).warning).toMatch(/pulumi up and a preview with --refresh do/);
+  });
+
+  it("passes an agent or a key through, with the key's warning", () => {
+    expect(programLogin({ kind: "agent", keys: 2 }, false)).toEqual({ login: { kind: "agent", keys: 2 } });
+    const key: JobLogin = { kind: "key", privateKey: "K", warning: "kept in the state" };
+    expect(programLogin(key, true)).toEqual({ login: key, warning: "kept in the state" });
   });
 });

@@ -269,6 +269,25 @@ export type JobLogin =
   | { kind: "key"; privateKey: string; passphrase?: string; warning: string }
   | { kind: "none"; problem: string };
 
+/** The job's login as the program uses it: what to give the job, what to warn about, or why the run cannot go on. */
+export type ProgramLogin = { login: Exclude<JobLogin, { kind: "none" }>; warning?: string } | { error: string };
+
+/**
+ * A preview logs in nowhere from the program (the facets' diff compares with the state the last `up` recorded, and the
+ * job runs only on `up`), so without any way to log in it goes on, saying what `up` will need: the read-only preview
+ * of a pull request has no key (.github/workflows/review.yml). The job is then declared as with an agent (no key in
+ * its connection). `up` stops before any host is touched.
+ */
+export function programLogin(login: JobLogin, dryRun: boolean): ProgramLogin {
+  if (login.kind === "key") return { login, warning: login.warning };
+  if (login.kind === "agent") return { login };
+  if (!dryRun) return { error: login.problem };
+  return {
+    login: { kind: "agent", keys: 0 },
+    warning: `${login.problem}. This preview needs none (it compares with the recorded state); pulumi up and a preview with --refresh do`,
+  };
+}
+
 export function jobLogin(sources: LoginSources): JobLogin {
   const agent = agentKeyCount(sources.agentSocket);
   if ("keys" in agent && agent.keys > 0) return { kind: "agent", keys: agent.keys };

@@ -140,6 +140,32 @@ describe("applied with key A in one agent, previewed with key B in another", () 
     }
   });
 
+  it("with no agent and no key at all (the review workflow's read-only preview): a plain preview passes, up stops before any host", async () => {
+    fs.renameSync(e.lab.privateKeyPath, `${e.lab.privateKeyPath}.away`);
+    try {
+      const plain = await timings.time("preview --expect-no-changes (no agent, no key)", () =>
+        pulumiWith(undefined, ["preview", "--expect-no-changes"]),
+      );
+      expectExit(plain, 0);
+      expect(plain.stdout + plain.stderr).toMatch(
+        /This preview needs none \(it compares with the recorded state\); pulumi up and a preview with --refresh do/,
+      );
+      // The engine rewrites the file even for an up that stops in the program (the manifest's time, and every secret
+      // encrypted again with a new nonce): compare the resources, secrets as where they are.
+      const resources = () =>
+        JSON.stringify(JSON.parse(stateFileText(e)).checkpoint.latest.resources).replace(/"ciphertext":"[^"]*"/g, '"ciphertext":"…"');
+      const before = resources();
+      const up = await pulumiWith(undefined, ["up", "--yes", "--skip-preview"]);
+      expectExit(up, "non-zero");
+      expect(up.stdout + up.stderr).toContain(`mpi-hosts:ssh.privateKeyPath: no ssh-agent`);
+      expect(up.stdout + up.stderr).toContain(`cannot read key file ${e.lab.privateKeyPath}: ENOENT`);
+      const after = resources();
+      expect(after === before).toBe(true);
+    } finally {
+      fs.renameSync(`${e.lab.privateKeyPath}.away`, e.lab.privateKeyPath);
+    }
+  });
+
   it("with neither agent B nor key A's file, the refresh fails naming host, user and what was tried", async () => {
     fs.renameSync(e.lab.privateKeyPath, `${e.lab.privateKeyPath}.away`);
     const stranger = await startAgent([{ file: keygen("stranger") }]);
