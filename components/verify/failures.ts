@@ -37,7 +37,7 @@ export const FAILURE_KINDS = {
   "ssh-hostkey-changed": {
     stage: "ssh",
     message: "{from} -> {to}: {to} presents a host key other than the pinned one ({detail})",
-    hint: "if {to} was reinstalled, check its new key out of band (ssh-keyscan) and update its hostKey in mpi-hosts:hosts, then run pulumi up",
+    hint: "if {to} was reinstalled, check its new key out of band, then replace its old key where mpi-hosts takes it from (its hostKey in mpi-hosts:hosts, or its lines in your known_hosts) and run pulumi up",
   },
   "ssh-auth": {
     stage: "ssh",
