@@ -630,7 +630,7 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
       return log.map((l) => l.replace(/\/etc\/pf\.anchors\/\.mpi-hosts\.[A-Za-z0-9]+/, "/etc/pf.anchors/.mpi-hosts.TMP"));
     }
     const READ_ONLY = [
-      /^pfctl( -a \S+)? -s (info|rules)$/,
+      /^pfctl( -a \S+)? -s (info|rules|References)$/,
       /^socketfilterfw --get/,
       /^ufw (status|show added|--version)$/,
       /^firewall-cmd .*--(list-rich-rules|get-default-zone|get-zones|state|version|get-zone-of-interface=\S+)$/,
@@ -707,7 +707,8 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
           ].join("\n"),
         );
         expect(await rootOk(lab, HOST, "tail -n +3 /var/db/mpi-hosts/pf-token; tail -n +3 /var/db/mpi-hosts/alf-apps")).toBe(
-          `12884901889\nadded ${bin("python3.12")}\nunblocked ${bin("prterun")}\nadded ${bin("prted")}\n`,
+          // The token's boot (kern.boottime) is empty here: no macOS sysctl on a lab host (test/lab/macos.test.ts has a double).
+          `12884901889\nboot \nadded ${bin("python3.12")}\nunblocked ${bin("prterun")}\nadded ${bin("prted")}\n`,
         );
         await calls();
 
