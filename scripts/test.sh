@@ -28,7 +28,9 @@ if ls test/e2e/*.test.ts >/dev/null 2>&1; then
   stage "end-to-end tests (the real Pulumi engine on the lab)"
   # shellcheck source=scripts/engine-env.sh
   . scripts/engine-env.sh
-  npx jest --selectProjects e2e --runInBand
+  # Two at a time: each file has a lab and a stack of its own (names, subnets, backends), and spends most of its time
+  # waiting on the engine and SSH; one at a time they took longer than every other stage together.
+  npx jest --selectProjects e2e --maxWorkers=2
 fi
 
 printf '\nall stages passed in %ss\n' "$(($(date +%s) - started))"
