@@ -30,6 +30,11 @@ beforeAll(() => {
       "Host node4",
       "  HostName 10.9.0.14",
       "  ProxyJump gw,node1",
+      "Host node5",
+      "  HostName 10.8.0.15",
+      "Host node6",
+      "  HostName 10.9.0.16",
+      "  ProxyJump bare.example.edu",
       "Host gw",
       "  HostName gw.example.edu",
       "  Port 2200",
@@ -40,9 +45,9 @@ beforeAll(() => {
       "",
     ].join("\n"),
   );
-  realSsh = (alias) => {
+  realSsh = (alias, withoutConfig) => {
     calls.push(alias);
-    const r = spawnSync("ssh", ["-F", path.join(dir, "config"), "-G", alias], { encoding: "utf8" });
+    const r = spawnSync("ssh", ["-F", withoutConfig ? "/dev/null" : path.join(dir, "config"), "-G", alias], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`ssh -G ${alias} exited ${r.status}: ${r.stderr.trim()}`);
     return r.stdout;
   };
@@ -130,6 +135,47 @@ describe("hosts from your ssh config (ssh.useSshConfig)", () => {
       ],
     ]);
     expect(calls).toEqual([]);
+  });
+
+  // ssh -G prints OpenSSH's defaults for any alias (hostname ALIAS, port 22, this machine's login name): only what
+  // differs from them (ssh -F /dev/null -G) is taken from the config.
+  test("an alias with no entry in the ssh config is refused at the host, not taken as an address", () => {
+    expect(errorsOf(load((c) => (c.hosts[1].sshAlias = "no-such-node")))).toEqual([
+      [
+        "mpi-hosts:hosts[1].sshAlias",
+        "your ssh config has no entry for no-such-node: ssh -G no-such-node gives only OpenSSH's defaults (ssh.useSshConfig: add a Host no-such-node entry with its HostName, or set address)",
+      ],
+    ]);
+  });
+
+  test("an alias with no entry is fine for a host whose address the stack config gives; nothing is taken from it", () => {
+    const { cluster, problems } = load((c) => {
+      c.ssh.user = "mpi";
+      c.hosts[1] = { name: "node9", address: "10.9.0.19", os: "linux", hostKey: KEY_B };
+    });
+    expect(errorsOf({ cluster, problems })).toEqual([]);
+    expect(cluster!.hosts[1]).toMatchObject({ address: "10.9.0.19", port: 22, user: "mpi" });
+    expect(cluster!.hosts[1].jump).toBeUndefined();
+  });
+
+  test("an entry without User does not give this machine's login name: ssh.user or the host's user must be set", () => {
+    expect(errorsOf(load((c) => (c.hosts[1].sshAlias = "node5")))).toEqual([
+      ["mpi-hosts:hosts[1].user", "missing, and ssh.user is not set (a login user for this host)"],
+    ]);
+    const { cluster } = load((c) => {
+      c.ssh.user = "mpi";
+      c.hosts[1].sshAlias = "node5";
+    });
+    expect(cluster!.hosts.map((h) => [h.name, h.address, h.port, h.user])).toEqual([
+      ["node1", "10.9.0.11", 2400, "mpi"],
+      ["node2", "10.8.0.15", 22, "mpi"],
+    ]);
+  });
+
+  test("a ProxyJump to a name with no entry: that name, port 22, the host's user (not this machine's login name)", () => {
+    const { cluster, problems } = load((c) => (c.hosts[1].sshAlias = "node6"), `bare.example.edu ${GW_KEY}\n`);
+    expect(errorsOf({ cluster, problems })).toEqual([]);
+    expect(cluster!.hosts[1].jump).toMatchObject({ address: "bare.example.edu", port: 22, user: "astro", hostKeys: [GW_KEY] });
   });
 
   test("an alias ssh -G cannot resolve is named at the host", () => {

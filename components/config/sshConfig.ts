@@ -5,20 +5,32 @@
  * `port` (unless the host's or an explicit ssh.port), `user` (unless the host's or ssh.user) and `jump` from ProxyJump
  * (unless the host's or ssh.jump; its host looked up the same way, one hop). IdentityFile is not read: the login is
  * ssh-agent's keys, then ssh.privateKeyPath. Nothing is contacted: `ssh -G` only reads configuration.
+ *
+ * `ssh -G` succeeds for any alias and prints OpenSSH's defaults where no entry says otherwise (hostname ALIAS, port
+ * 22, user: this machine's login name), so only values that differ from `ssh -F /dev/null -G ALIAS` (no config read)
+ * are taken: a CI runner's login name must not become the hosts' user, nor a name without an entry an address.
  */
 import { spawnSync } from "child_process";
 import { NAMESPACE } from "./schema";
 import { ConfigProblem } from "./types";
 
-/** The text `ssh -G ALIAS` prints; throws when ssh cannot be run or fails. Injectable for tests. */
-export type ReadSshConfig = (alias: string) => string;
+/**
+ * The text `ssh -G ALIAS` prints; with `withoutConfig`, `ssh -F /dev/null -G ALIAS` (OpenSSH's defaults only: -F also
+ * skips /etc/ssh/ssh_config). Throws when ssh cannot be run or fails. Injectable for tests.
+ */
+export type ReadSshConfig = (alias: string, withoutConfig?: boolean) => string;
 
-export const sshG: ReadSshConfig = (alias) => {
-  const result = spawnSync("ssh", ["-G", "--", alias], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10000 });
-  if (result.error) throw new Error(`cannot run ssh -G ${alias}: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`ssh -G ${alias} exited ${result.status}: ${result.stderr.trim().split("\n")[0] ?? ""}`);
+export const sshG: ReadSshConfig = (alias, withoutConfig) => {
+  const args = [...(withoutConfig ? ["-F", "/dev/null"] : []), "-G", "--", alias];
+  const command = `ssh ${args.filter((a) => a !== "--").join(" ")}`;
+  const result = spawnSync("ssh", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 10000 });
+  if (result.error) throw new Error(`cannot run ${command}: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`${command} exited ${result.status}: ${result.stderr.trim().split("\n")[0] ?? ""}`);
   return result.stdout;
 };
+
+/** The settings mpi-hosts takes from an entry. */
+const USED = ["hostname", "port", "user", "proxyjump"];
 
 /** The first value of each key of `ssh -G` output (keys lower-case, as ssh prints them). */
 export function parseSshG(text: string): Map<string, string> {
@@ -66,16 +78,34 @@ export function fillFromSshConfig(
   const explicitPort = input.ssh?.port !== undefined;
   const problems: ConfigProblem[] = [];
   const cache = new Map<string, Map<string, string>>();
+  /** What the user's config sets for the alias: the used settings whose value differs from OpenSSH's default. */
   const lookup = (alias: string) => {
-    if (!cache.has(alias)) cache.set(alias, parseSshG(read(alias)));
+    if (!cache.has(alias)) {
+      const configured = parseSshG(read(alias));
+      const defaults = parseSshG(read(alias, true));
+      const set = new Map<string, string>();
+      for (const key of USED) {
+        const value = configured.get(key);
+        if (value !== undefined && value !== defaults.get(key)) set.set(key, value);
+      }
+      cache.set(alias, set);
+    }
     return cache.get(alias)!;
   };
   const found = raw.hosts.map((h, i) => {
     const alias = h.sshAlias ?? h.name;
+    const path = `${NAMESPACE}:hosts[${i}].${h.sshAlias ? "sshAlias" : "name"}`;
     try {
-      return lookup(alias);
+      const settings = lookup(alias);
+      if (settings.size === 0 && h.address === undefined) {
+        const message =
+          `your ssh config has no entry for ${alias}: ssh -G ${alias} gives only OpenSSH's defaults ` +
+          `(ssh.useSshConfig: add a Host ${alias} entry with its HostName, or set address)`;
+        problems.push({ path, message, severity: "error" });
+        return undefined;
+      }
+      return settings;
     } catch (err) {
-      const path = `${NAMESPACE}:hosts[${i}].${h.sshAlias ? "sshAlias" : "name"}`;
       problems.push({ path, message: `${(err as Error).message} (ssh.useSshConfig)`, severity: "error" });
       return undefined;
     }
@@ -114,6 +144,7 @@ export function fillFromSshConfig(
       problems.push({ path, message: `${(err as Error).message} (the ProxyJump of ${alias})`, severity: "error" });
       return;
     }
+    // A hop without an entry is reached as ssh would: by that name, port 22, the host's user.
     const address = bastion.get("hostname") ?? hop.host;
     const port = hop.port ?? Number(bastion.get("port") ?? 22);
     // A bastion that is a host of the stack is named, so that its pinned keys apply.
