@@ -24,7 +24,6 @@ import { loadClusterOrThrow, namespaceKeys } from "../../components/config/load"
 import { Cluster } from "../../components/config/types";
 import { describeDifferences } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
-import * as firewallFacet from "../../components/facets/firewall";
 import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
 import { shellQuote } from "../../components/render/shellQuote";
@@ -36,11 +35,6 @@ import { labHost, rootOk } from "./lab-helpers";
 jest.setTimeout(600000);
 
 const LAB = "ps1";
-/**
- * Whether the firewall facet puts our rules into other tables that drop (issue 13's coexistence, built beside this
- * test): without it, nftables is refused on host8 and host9, and there is nothing to persist there.
- */
-const GUESTS = "nftGuestRules" in firewallFacet;
 const BTL = 50050;
 const OOB = 50150;
 
@@ -257,21 +251,17 @@ describe.each([
   { host: "host5", way: "nftables: an include in /etc/nftables.conf (nftables.service enabled)", backend: "nftables" },
   { host: "host6", way: "nftables: a unit of our own (nftables.service not enabled)", backend: "nftables" },
   { host: "host7", way: "ufw: its own saved rules", backend: "ufw" },
-  ...(GUESTS
-    ? [
-        {
-          host: "host8",
-          way: "nftables, a Debian drop table in /etc/nftables.conf: our chain in it, from the include",
-          backend: "nftables",
-        },
-        { host: "host9", way: "nftables, a foreign table that drops: our chain in it, from the include", backend: "nftables" },
-        {
-          host: "host10",
-          way: "iptables with netfilter-persistent and a Debian nftables.conf that drops: rules.v4, and our chain in inet filter from an include",
-          backend: "iptables",
-        },
-      ]
-    : []),
+  {
+    host: "host8",
+    way: "nftables, a Debian drop table in /etc/nftables.conf: our chain in it, from the include",
+    backend: "nftables",
+  },
+  { host: "host9", way: "nftables, a foreign table that drops: our chain in it, from the include", backend: "nftables" },
+  {
+    host: "host10",
+    way: "iptables with netfilter-persistent and a Debian nftables.conf that drops: rules.v4, and our chain in inet filter from an include",
+    backend: "iptables",
+  },
 ])("$way", ({ host, backend }) => {
   test("open after a reboot without mpi-hosts; after remove and a reboot nothing of ours comes back, /etc byte for byte", async () => {
     await SETUP[host]();
