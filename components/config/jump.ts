@@ -7,7 +7,7 @@
  * or a bastion of its own `{ address, port, user, hostKey }`. A host is never its own bastion: the host that ssh.jump
  * names (or whose address and port ssh.jump's bastion has) connects directly.
  */
-import { homeRelative, knownHostsName, lookupHostKeys, KnownHostsLine } from "./knownHosts";
+import { canonicalKeys, canonicalRevoked, homeRelative, knownHostsName, lookupHostKeys, KnownHostsLine } from "./knownHosts";
 import { NAMESPACE, show } from "./schema";
 import { ConfigProblem, Host, Jump } from "./types";
 
@@ -119,7 +119,7 @@ function bastionKeys(
 ): { hostKeys: string[]; revokedKeys: Jump["revokedKeys"]; problems: ConfigProblem[] } {
   const name = knownHostsName(b.address, b.port);
   const found = lookupHostKeys(knownHosts(), name);
-  const revokedKeys = found.revoked.map((r) => ({ key: keyOnly(r.key), where: r.where }));
+  const revokedKeys = canonicalRevoked(found.revoked.map((r) => ({ key: keyOnly(r.key), where: r.where })));
   const blob = (key: string) => key.split(" ")[1];
   if (b.hostKey !== undefined) {
     const hostKeys = [b.hostKey].flat().map(keyOnly);
@@ -130,9 +130,9 @@ function bastionKeys(
         ? [error(at, `is revoked by @revoked at ${revoked.where} (a revoked key is never accepted: remove it from the pins)`)]
         : [];
     });
-    return { hostKeys, revokedKeys, problems };
+    return { hostKeys: canonicalKeys(hostKeys), revokedKeys, problems };
   }
-  const hostKeys = found.keys.map((k) => keyOnly(k.key));
+  const hostKeys = canonicalKeys(found.keys.map((k) => keyOnly(k.key)));
   if (hostKeys.length) return { hostKeys, revokedKeys, problems: [] };
   return {
     hostKeys,

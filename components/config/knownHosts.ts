@@ -123,6 +123,22 @@ export function lookupHostKeys(lines: KnownHostsLine[], name: string): HostKeyLo
 }
 
 /**
+ * A host's keys as a set, in one order whatever the order of the file (ssh-keyscan's, OpenSSH's UpdateHostKeys
+ * appending, another machine's): they travel in every facet's connection, so in the state, and clusterTrust writes
+ * them in this order. Each key once, sorted by "type base64" (code units: no locale).
+ */
+export function canonicalKeys(keys: string[]): string[] {
+  return [...new Set(keys)].sort();
+}
+
+/** Revoked keys likewise: each once (the first line that revokes it, for messages), sorted by key. */
+export function canonicalRevoked<T extends ListedKey>(revoked: T[]): T[] {
+  const byKey = new Map<string, T>();
+  for (const r of revoked) if (!byKey.has(r.key)) byKey.set(r.key, r);
+  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
  * Where a host's keys came from, as connection messages say it. It travels in every facet's connection, so in the
  * state: the file under the home directory reads `~/...`, as on any machine, so that a preview from another machine
  * (another $HOME) does not see every connection changed.

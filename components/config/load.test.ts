@@ -252,7 +252,28 @@ describe("host keys", () => {
     const raw = example();
     noKey(raw);
     const keyscan = [RSA, ECDSA, ED].map((k) => `[128.5.5.21]:2400 ${k}`).join("\n");
-    expect(loadCluster(raw, { readKnownHosts: () => keyscan }).cluster!.hosts[2].hostKeys).toEqual([RSA, ECDSA, ED]);
+    expect(loadCluster(raw, { readKnownHosts: () => keyscan }).cluster!.hosts[2].hostKeys).toEqual([ECDSA, ED, RSA]);
+  });
+  it("are the same whatever the order of known_hosts (another machine's ssh-keyscan, UpdateHostKeys appending): sorted, each once", () => {
+    const raw = example();
+    noKey(raw);
+    const line = (k: string) => `[128.5.5.21]:2400 ${k}`;
+    const revoke = (k: string) => `@revoked [128.5.5.21]:2400 ${k}`;
+    const OLD1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOLD1";
+    const OLD2 = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQOLD2";
+    const here = [line(RSA), line(ECDSA), line(ED), revoke(OLD2), revoke(OLD1)].join("\n");
+    const there = ["# other", revoke(OLD1), line(ED), line(RSA), line(ED), line(ECDSA), revoke(OLD2), revoke(OLD1)].join("\n");
+    const keysOf = (text: string) => {
+      const h = loadCluster(raw, { readKnownHosts: () => text }).cluster!.hosts[2];
+      return { hostKeys: h.hostKeys, revoked: h.revokedKeys.map((r) => r.key) };
+    };
+    expect(keysOf(here)).toEqual({ hostKeys: [ECDSA, ED, RSA], revoked: [OLD1, OLD2] });
+    expect(keysOf(there)).toEqual(keysOf(here));
+  });
+  it("pinned as a list, in one order whatever the order written", () => {
+    const raw = example();
+    host(raw, 2).hostKey = [RSA, ED, ECDSA];
+    expect(loadCluster(raw, { readKnownHosts: () => "" }).cluster!.hosts[2].hostKeys).toEqual([ECDSA, ED, RSA]);
   });
   it("may be pinned as a list; comments after a key are dropped", () => {
     const raw = example();

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
-import { KnownHostsLine, knownHostsName, lookupHostKeys, parseKnownHosts } from "./knownHosts";
+import { canonicalKeys, canonicalRevoked, KnownHostsLine, knownHostsName, lookupHostKeys, parseKnownHosts } from "./knownHosts";
 import { EPHEMERAL, EPHEMERAL_PORTS, parsePortRange } from "./net";
 import { jumpProblems, RawJumpConfig, resolveJumps } from "./jump";
 import { addressProblems, fillFromSshConfig, ReadSshConfig } from "./sshConfig";
@@ -137,7 +137,7 @@ function resolveHostKeys(
   const configPath = `${NAMESPACE}:hosts[${i}].hostKey`;
   const name = knownHostsName(h.address, port);
   const found = lookupHostKeys(knownHosts(), name);
-  const revokedKeys = found.revoked.map((r) => ({ key: keyOnly(r.key), where: r.where }));
+  const revokedKeys = canonicalRevoked(found.revoked.map((r) => ({ key: keyOnly(r.key), where: r.where })));
   const error = (message: string): ConfigProblem => ({ path: configPath, message, severity: "error" });
   const isRevoked = (key: string) => revokedKeys.find((r) => r.key.split(" ")[1] === key.split(" ")[1]);
   if (h.hostKey !== undefined) {
@@ -154,9 +154,9 @@ function resolveHostKeys(
           ]
         : [];
     });
-    return { hostKeys, revokedKeys, problems };
+    return { hostKeys: canonicalKeys(hostKeys), revokedKeys, problems };
   }
-  const hostKeys = found.keys.map((k) => keyOnly(k.key));
+  const hostKeys = canonicalKeys(found.keys.map((k) => keyOnly(k.key)));
   if (hostKeys.length) {
     const problems: ConfigProblem[] = found.certAuthorities.length
       ? [

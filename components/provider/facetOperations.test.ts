@@ -75,6 +75,41 @@ describe("when apply last ran (appliedAt, the verification job's trigger)", () =
   });
 });
 
+describe("a connection's host keys are compared as sets", () => {
+  const ED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIED";
+  const RSA = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQRSA";
+  const ECDSA = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYECDSA";
+  const OLD = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOLD";
+  const withKeys = (hostKeys: string[], where: string, hostKeysFrom: string, jumpKeys: string[]): FacetInputs => ({
+    ...inputs,
+    connection: {
+      ...inputs.connection,
+      hostKeys,
+      revokedKeys: [{ key: OLD, where }],
+      hostKeysFrom,
+      jump: { name: "gw", address: "192.0.2.9", port: 22, user: "u", hostKeys: jumpKeys, revokedKeys: [], hostKeysFrom },
+    },
+  });
+
+  it("the same keys in another order, revoked on another line, listed elsewhere: no change (another machine's known_hosts)", async () => {
+    const here = withKeys([RSA, ECDSA, ED], "~/.ssh/known_hosts:3", "listed in ~/.ssh/known_hosts", [ED, RSA]);
+    const { id, outs } = (await facetOperations.create(here)) as { id: string; outs: FacetOutputs };
+    const there = withKeys([ED, RSA, ECDSA, ED], "~/.ssh/known_hosts:12", "pinned in the stack config", [RSA, ED]);
+    expect(await facetOperations.diff(id, outs, there)).toMatchObject({ changes: false });
+  });
+
+  it("another key, one key less, another revoked key, another bastion key: a change", async () => {
+    const here = withKeys([RSA, ED], "kh:3", "listed in kh", [ED]);
+    const { id, outs } = (await facetOperations.create(here)) as { id: string; outs: FacetOutputs };
+    expect(await facetOperations.diff(id, outs, withKeys([RSA, ECDSA], "kh:3", "listed in kh", [ED]))).toMatchObject({ changes: true });
+    expect(await facetOperations.diff(id, outs, withKeys([ED], "kh:3", "listed in kh", [ED]))).toMatchObject({ changes: true });
+    expect(await facetOperations.diff(id, outs, withKeys([ED, RSA], "kh:3", "listed in kh", [RSA]))).toMatchObject({ changes: true });
+    const revokedMore = withKeys([ED, RSA], "kh:3", "listed in kh", [ED]);
+    revokedMore.connection.revokedKeys!.push({ key: ECDSA, where: "kh:4" });
+    expect(await facetOperations.diff(id, outs, revokedMore)).toMatchObject({ changes: true });
+  });
+});
+
 describe("the login (issue 12): resolved by the provider at run time, never kept in the state", () => {
   const config = (values: Record<string, string>) => ({
     config: { get: (key: string) => values[key], require: (key: string) => values[key] },

@@ -6,7 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { decodeProbe, describeDifferences, diffStates } from "../facets/compare";
 import { LoginSources, loginSourcesFromConfig } from "./credentials";
-import { Connection, HostLock, KILL_GRACE_SECONDS, poolKey, RunResult, runParts, runScript, sudoRefusal } from "./remote";
+import { Connection, HostLock, JumpConnection, KILL_GRACE_SECONDS, poolKey, RunResult, runParts, runScript, sudoRefusal } from "./remote";
 import { HostProbes, unpackHostProbes, unpackScripts } from "./scriptPack";
 
 export interface FacetInputs {
@@ -169,6 +169,25 @@ async function converge(props: FacetInputs): Promise<FacetOutputs> {
   return { ...props, state: actual, lastApply: notes.join("; ") || "applied", appliedAt: new Date().toISOString() };
 }
 
+/**
+ * A connection as far as it matters for a change: the host keys and revoked keys as sets of key blobs. Their order
+ * (known_hosts order: another machine's ssh-keyscan, OpenSSH's UpdateHostKeys appending), which line revokes a key
+ * (`where`) and where the keys were listed (`hostKeysFrom`) are for messages only.
+ */
+function comparableConnection(conn: Connection | JumpConnection): Record<string, unknown> {
+  const { hostKeys, revokedKeys, hostKeysFrom: _messagesOnly, jump, ...rest } = conn as Connection;
+  const blobs = (keys: Array<string | undefined>) =>
+    [...new Set(keys.filter((k): k is string => typeof k === "string").map((k) => k.trim().split(/\s+/)[1] ?? k))].sort();
+  // A connection recorded before hostKeys had one hostKey.
+  const known = hostKeys ?? [(conn as unknown as { hostKey?: string }).hostKey];
+  return {
+    ...rest,
+    hostKeys: blobs(known),
+    revokedKeys: blobs((revokedKeys ?? []).map((r) => r.key)),
+    ...(jump ? { jump: comparableConnection(jump) } : {}),
+  };
+}
+
 /** Compares what was last seen on the host (olds.state) with what the config asks for (news.state). */
 function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -183,7 +202,7 @@ function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
     // Likewise a state written before appliedAt: without it, every preview would see the job's trigger unknown.
     olds.appliedAt === undefined ||
     !same(seen, news.state) ||
-    !same(oldConnection, newConnection) ||
+    !same(comparableConnection(oldConnection), comparableConnection(newConnection)) ||
     !same(unpackScripts(olds.scripts), unpackScripts(news.scripts)) ||
     olds.privileged !== news.privileged ||
     !same(Object.keys(olds.secretEnv ?? {}).sort(), Object.keys(news.secretEnv).sort()) ||
