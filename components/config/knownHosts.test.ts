@@ -37,6 +37,10 @@ describe("which lines apply to a host, as OpenSSH matches them", () => {
     ["a wildcard ? that needs two characters", "[10.0.0.55]:2400", `[10.0.0.?]:2400 ${ED}`, false],
     ["a dot taken literally, not as any character", "[10.0.0x5]:2400", `${host} ${ED}`, false],
     ["names case-insensitively", "Node1.Example.EDU", `node1.example.edu ${ED}`, true],
+    // ssh lowercases the name before hashing it, when it writes the line and when it looks it up (ssh.c main,
+    // sshconnect.c ssh_login, hostfile.c format_host_entry).
+    ["a hashed line, the name written in capitals", "Node1.Example.EDU", `${hashed("node1.example.edu")} ${ED}`, true],
+    ["a hashed line, [NAME]:port written in capitals", "[Node1.Example.EDU]:2400", `${hashed("[node1.example.edu]:2400")} ${ED}`, true],
     ["patterns case-insensitively", "node1.example.edu", `NODE1.example.edu ${ED}`, true],
     ["a negated pattern that matches: the line does not apply", host, `[10.0.0.*]:2400,![10.0.0.5]:2400 ${ED}`, false],
     ["a negated pattern before the positive one", host, `![10.0.0.5]:*,* ${ED}`, false],

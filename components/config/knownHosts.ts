@@ -74,11 +74,15 @@ function matchesPatternList(name: string, list: string): boolean {
   return positive;
 }
 
-/** hostfile.c host_hash: `|1|` + base64 salt + `|` + base64 HMAC-SHA1(salt, name); the name is used as given. */
+/**
+ * hostfile.c host_hash: `|1|` + base64 salt + `|` + base64 HMAC-SHA1(salt, name), of the name in lower case: ssh
+ * lowercases the host name before it writes a line (hostfile.c format_host_entry) and before it looks one up (ssh.c
+ * main, sshconnect.c ssh_login), so `Node1.Example.EDU` in the stack config finds the line ssh wrote.
+ */
 function matchesHashed(field: string, name: string): boolean {
   const [, magic, salt, hash] = field.split("|");
   if (magic !== "1" || !salt || !hash) return false;
-  const digest = createHmac("sha1", Buffer.from(salt, "base64")).update(name).digest("base64");
+  const digest = createHmac("sha1", Buffer.from(salt, "base64")).update(name.toLowerCase()).digest("base64");
   return digest === hash;
 }
 
