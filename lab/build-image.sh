@@ -6,6 +6,11 @@ set -euo pipefail
 release=${1:?usage: build-image.sh bookworm|trixie}
 cache=${MPI_HOSTS_CACHE:-/var/cache/mpi-hosts}
 packages=openssh-server,openmpi-bin,python3-mpi4py,nftables,iptables,iproute2,sudo,zsh,procps,netbase,ca-certificates
+# systemd, as on a real Debian server: the firewall facet persists rules through a unit of its own where the host's
+# firewall has no boot loader of its own, and finds systemd by its files (the lab runs none: lab/bootUnits.ts reads the
+# unit files at a simulated reboot). --variant=minbase has no init; trixie's openssh-server pulls systemd in by itself,
+# bookworm's does not, so bookworm names it (and trixie's package list, so its cached image, stays the same).
+if [ "$release" = bookworm ]; then packages="$packages,systemd"; fi
 key=$(printf '%s %s' "$release" "$packages" | sha256sum | cut -c1-12)
 root="$cache/images/$release-$key"
 
@@ -15,6 +20,13 @@ if [ -f "$root/.complete" ]; then
 fi
 
 mkdir -p "$cache/images"
+# One build per image at a time: lab starts of several test runs may all find it missing (a new package list).
+exec 9>"$cache/images/.$release-$key.lock"
+flock 9
+if [ -f "$root/.complete" ]; then
+  echo "$root"
+  exit 0
+fi
 tmp="$root.partial"
 rm -rf "$tmp"
 echo "lab: building the $release image (debootstrap, about a minute)..." >&2
