@@ -1,4 +1,4 @@
-import { bastionConnection, Connection, decodeParts, poolKey } from "./remote";
+import { bastionConnection, Connection, decodeParts, knownKeysOf, poolKey } from "./remote";
 
 const FRAME = "@@mpi-hosts-parts";
 const framed = (codes: string, sizes: string[], files: string[]) =>
@@ -72,5 +72,25 @@ describe("a connection through a jump host", () => {
     const viaB2 = poolKey({ ...host, jump: { ...jump, address: "gw2.example.edu" } });
     expect(viaB1).toBe(`${direct} via jumper@gw.example.edu:22/ssh-ed25519 AAAAgw`);
     expect(new Set([direct, viaB1, viaB2]).size).toBe(3);
+  });
+});
+
+describe("the host keys a connection is checked against", () => {
+  const base = { name: "node1", address: "10.0.0.5", port: 2400, user: "mpi", connectTimeoutSeconds: 5 };
+  const ED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIED";
+
+  test("hostKeys, or the one hostKey of a connection recorded before hostKeys", () => {
+    expect(knownKeysOf({ ...base, hostKeys: [ED] })).toEqual([ED]);
+    expect(knownKeysOf({ ...base, hostKey: ED } as unknown as Connection)).toEqual([ED]);
+  });
+
+  test.each([
+    ["neither hostKeys nor hostKey", {}],
+    ["an empty hostKeys", { hostKeys: [] }],
+  ])("%s: refused naming the host and what to do, before anything connects", (_name, keys) => {
+    expect(() => knownKeysOf({ ...base, ...keys } as unknown as Connection)).toThrow(
+      "node1 (mpi@10.0.0.5:2400): the connection has no host key to check the host against; nothing ran. " +
+        "Pin the host's key in hostKey or list it in known_hosts (ssh-keyscan -p 2400 10.0.0.5, checked out of band), then run pulumi up.",
+    );
   });
 });

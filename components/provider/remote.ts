@@ -121,9 +121,21 @@ export function hostKeyBlob(hostKey: string): Buffer {
   return Buffer.from(hostKey.trim().split(/\s+/)[1] ?? "", "base64");
 }
 
-/** The connection's known keys; a Connection recorded before hostKeys (one `hostKey`) still reads. */
+/**
+ * The connection's known keys; a Connection recorded before hostKeys (one `hostKey`) still reads. None at all (a
+ * connection written by hand, a damaged state) is refused here, naming the host, rather than later as a TypeError.
+ */
 export function knownKeysOf(conn: Connection): string[] {
-  return conn.hostKeys ?? [(conn as unknown as { hostKey: string }).hostKey];
+  const keys = (conn.hostKeys ?? [(conn as unknown as { hostKey?: string }).hostKey]).filter(
+    (k): k is string => typeof k === "string" && k.trim() !== "",
+  );
+  if (keys.length === 0) {
+    throw new Error(
+      `${conn.name} (${conn.user}@${conn.address}:${conn.port}): the connection has no host key to check the host against; nothing ran. ` +
+        `Pin the host's key in hostKey or list it in known_hosts (ssh-keyscan -p ${conn.port} ${conn.address}, checked out of band), then run pulumi up.`,
+    );
+  }
+  return keys;
 }
 
 function describeKey(key: string): string {
