@@ -108,10 +108,10 @@ export function loadClusterOrThrow(input: Record<string, unknown>, options: Load
 
 interface RawConfig extends RawCluster {
   ssh: RawCluster["ssh"] & { privateKeyPath: string; knownHostsPath: string; connectTimeoutSeconds: number };
-  hosts: Array<RawCluster["hosts"][number] & { hostKey?: string | string[] }>;
+  hosts: Array<RawCluster["hosts"][number] & { hostKey?: string | string[]; firewallPersist?: boolean }>;
   python: Cluster["python"];
   mpi: RawCluster["mpi"] & { extraMca: Cluster["mpi"]["extraMca"] };
-  firewall: RawCluster["firewall"];
+  firewall: RawCluster["firewall"] & { persist: boolean };
   verify: { enabled: boolean; from?: string; tests: VerifyTest[]; timeoutSeconds: number };
   sshPrivateKey?: string;
   sshKeyPassphrase?: string;
@@ -218,6 +218,7 @@ function resolve(raw: RawConfig, readKnownHosts: (file: string) => string): { cl
       revokedKeys: keys.revokedKeys,
       pythonPrefix: h.pythonPrefix ?? raw.python.prefix,
       firewallBackend: (h.firewallBackend ?? raw.firewall.backend) as FirewallBackend,
+      firewallPersist: h.firewallPersist ?? raw.firewall.persist,
     };
   });
   // Jumps last: one named by host takes that host's resolved address, user and keys.

@@ -27,6 +27,11 @@ export interface Host {
   revokedKeys: RevokedKey[];
   pythonPrefix: string;
   firewallBackend: FirewallBackend;
+  /**
+   * Whether apply makes the firewall rules come back after a reboot (hosts[].firewallPersist, else firewall.persist).
+   * false: run time only, for a host whose boot has no way to load them.
+   */
+  firewallPersist: boolean;
   /** The bastion the machine running Pulumi reaches this host through (ProxyJump); undefined: directly. */
   jump?: Jump;
 }

@@ -83,6 +83,27 @@ describe("desired state", () => {
     });
   });
 
+  it("expects no boot-time rules where firewall persist is off, and each host's firewallPersist overrides it", () => {
+    const raw = readStackFile("Pulumi.example.yaml");
+    raw.firewall = { ...(raw.firewall as object), persist: false };
+    const hosts = raw.hosts as Array<Record<string, unknown>>;
+    const linux = hosts.filter((h) => h.os === "linux");
+    linux[1].firewallPersist = true;
+    const c = loadClusterOrThrow(raw).cluster;
+    const off = hostNamed(c, linux[0].name as string);
+    const on = hostNamed(c, linux[1].name as string);
+    expect([off.firewallPersist, on.firewallPersist]).toEqual([false, true]);
+    expect(renderFirewall(c, off).desired).toEqual({ rules: describeRules(firewallRules(c)), effective: "open" });
+    expect(renderFirewall(c, on).desired).toMatchObject({ boot: "persistent" });
+    // Apply takes our boot-time files out instead of writing them (the lab test runs it: test/lab/firewall.test.ts).
+    expect(renderFirewall(c, off).scripts.apply).toContain("\nfw_persist='no'\n");
+    expect(renderFirewall(c, on).scripts.apply).toContain("\nfw_persist='yes'\n");
+  });
+
+  it("persists by default", () => {
+    expect(example().hosts.map((h) => h.firewallPersist)).toEqual(example().hosts.map(() => true));
+  });
+
   it("asks a Mac also for the Application Firewall to let the MPI binaries through", () => {
     const c = example();
     expect(renderFirewall(c, hostNamed(c, "mac1")).desired).toEqual({

@@ -98,8 +98,9 @@ export function backendCandidates(host: Host): ConcreteBackend[] {
 
 export function desiredFirewallState(cluster: Cluster, host: Host): FacetState {
   const state: FacetState = { rules: describeRules(firewallRules(cluster)), effective: "open" };
-  // pf rules are not persisted yet (firewallPersistence.ts): no boot expectation for macOS.
-  if (host.os === "linux") state.boot = PERSISTENT;
+  // pf rules are not persisted yet (firewallPersistence.ts): no boot expectation for macOS. With firewallPersist off
+  // the rules are run time only by choice: the probe still reports what the boot would load, as information.
+  if (host.os === "linux" && host.firewallPersist) state.boot = PERSISTENT;
   if (host.os === "macos") state.apps = "allowed";
   return state;
 }
@@ -286,6 +287,7 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
       ...candidates.flatMap((b) => [{ partial: data[b]!.partial }, { partial: `firewall/${b}/persist.sh` }]),
     ],
     rules: noNewline(desired.rules as string),
+    persistAtBoot: host.firewallPersist ? "yes" : "no",
     noBackend: noBackendSentence(host, candidates),
     guest: nftGuestVars(rules),
   };

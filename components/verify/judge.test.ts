@@ -34,6 +34,7 @@ function cluster(hosts = 3, mutate: (c: Cluster) => void = () => undefined): Clu
       revokedKeys: [],
       pythonPrefix: "/opt/conda",
       firewallBackend: "auto" as const,
+      firewallPersist: true,
     })),
     python: { kind: "system", prefix: "/opt/conda", channel: "conda-forge", mpi4py: "4.0.*", openmpi: "5.0.*", prefixLink: "auto" },
     mpi: {
