@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { loadStackConfig } from "./stackConfig";
+import { encryptedLoginSecrets, loadStackConfig } from "./stackConfig";
 
 describe("the stack config a CLI command works on", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mpi-hosts-stack-"));
@@ -11,6 +11,15 @@ describe("the stack config a CLI command works on", () => {
     fs.writeFileSync(file, text);
     return file;
   };
+
+  it("lists the login secrets the stack file has encrypted (npm run verify cannot decrypt them)", () => {
+    const file = write(
+      "Pulumi.secrets.yaml",
+      "config:\n  mpi-hosts:sshPrivateKey:\n    secure: v1:abc\n  mpi-hosts:sshKeyPassphrase:\n    secure: v1:def\n  mpi-hosts:other:\n    secure: v1:x\n",
+    );
+    expect(encryptedLoginSecrets(file)).toEqual(["mpi-hosts:sshPrivateKey", "mpi-hosts:sshKeyPassphrase"]);
+    expect(encryptedLoginSecrets(write("Pulumi.plain.yaml", "config:\n  mpi-hosts:ssh:\n    user: mpi\n"))).toEqual([]);
+  });
 
   it("names a missing file", () => {
     expect(loadStackConfig(path.join(dir, "Pulumi.nosuch.yaml"))).toEqual({

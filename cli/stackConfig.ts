@@ -3,7 +3,9 @@
  * the one message that says why it cannot be had: no such file, not YAML, or config problems.
  */
 import * as fs from "fs";
+import YAML from "yaml";
 import { formatProblems, loadCluster, readStackFile } from "../components/config/load";
+import { PASSPHRASE_KEY, PRIVATE_KEY_KEY } from "../components/provider/credentials";
 import { Cluster } from "../components/config/types";
 
 export type StackConfig =
@@ -20,4 +22,19 @@ export function loadStackConfig(file: string): StackConfig {
   const { cluster, problems } = loadCluster(raw);
   if (!cluster) return { error: formatProblems(problems) };
   return { cluster, warnings: problems.length ? formatProblems(problems) : undefined };
+}
+
+/**
+ * The login secrets (mpi-hosts:sshPrivateKey, mpi-hosts:sshKeyPassphrase) the stack file holds encrypted: a CLI command
+ * runs without the Pulumi engine and cannot decrypt them (readStackFile leaves them out), so npm run verify names them.
+ */
+export function encryptedLoginSecrets(file: string): string[] {
+  let config: Record<string, unknown> = {};
+  try {
+    config = ((YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
+  } catch {
+    return [];
+  }
+  const encrypted = (value: unknown) => typeof value === "object" && value !== null && "secure" in value;
+  return [PRIVATE_KEY_KEY, PASSPHRASE_KEY].filter((key) => encrypted(config[key]));
 }

@@ -6,13 +6,13 @@
  */
 import * as fs from "fs";
 import { VerifyTest } from "../components/config/types";
-import { loginSourcesOf } from "../components/provider/credentials";
+import { loginSourcesOf, withoutSecretsNote } from "../components/provider/credentials";
 import { closeAll } from "../components/provider/remote";
 import { renderHtml } from "../components/verify/html";
 import { runVerification, VerifyRun } from "../components/verify/run";
 import { renderSummary } from "../components/verify/summary";
 import { parseArgs, stackFile, UsageError } from "./args";
-import { loadStackConfig } from "./stackConfig";
+import { encryptedLoginSecrets, loadStackConfig } from "./stackConfig";
 
 const TESTS: VerifyTest[] = ["helloworld", "ringtest", "pingpong"];
 
@@ -22,8 +22,9 @@ Runs the verification job now, the one \`pulumi up\` runs: from the head host (m
 preflight (ssh between every pair of hosts without prompts, Open MPI and mpi4py versions, what a non-interactive
 shell finds, name resolution, a TCP connect from every host to every other in each MPI port range), then the MPI
 tests. Reaches the head over SSH as ssh does: the keys of ssh-agent (SSH_AUTH_SOCK) first, then the key file
-mpi-hosts:ssh.privateKeyPath (a passphrase-protected one must be in the agent: the stack file's secrets, such as
-mpi-hosts:sshKeyPassphrase, need the engine), checking its pinned or known host keys; changes nothing on any host.
+mpi-hosts:ssh.privateKeyPath (a passphrase-protected one must be in the agent: the stack file's secrets,
+mpi-hosts:sshPrivateKey and mpi-hosts:sshKeyPassphrase, need the engine, and are named when set), checking its
+pinned or known host keys; changes nothing on any host.
 
   --stack NAME   read Pulumi.NAME.yaml (or give the file)
   --tests LIST   comma-separated, instead of mpi-hosts:verify.tests (${TESTS.join(", ")})
@@ -77,8 +78,12 @@ export async function run(args: string[]): Promise<number> {
     return fail(error.startsWith(`${file}: `) ? error : `${file} is not a valid cluster config (npm run validate -- ${file}):\n${error}`);
   }
 
-  // What cannot be read here (an unreadable key file, one with a passphrase) is named if the host refuses the rest.
-  const login = loginSourcesOf(cluster);
+  // What cannot be read here (an unreadable key file, one with a passphrase, the stack's encrypted secrets) is named
+  // if the host refuses the rest; encrypted login secrets are named up front too.
+  const encrypted = encryptedLoginSecrets(file);
+  const note = withoutSecretsNote(encrypted);
+  if (note) process.stderr.write(`verify: ${note}\n`);
+  const login = { ...loginSourcesOf(cluster), withoutSecrets: { encrypted } };
 
   let result: VerifyRun;
   try {

@@ -7,7 +7,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { startAgent, TestAgent } from "../../lab/login";
-import { JobLogin, jobLogin, loginAttempt, loginSourcesFromConfig, programLogin, refusalMessage, resolveLogin } from "./credentials";
+import {
+  JobLogin,
+  jobLogin,
+  loginAttempt,
+  loginSourcesFromConfig,
+  programLogin,
+  refusalMessage,
+  resolveLogin,
+  withoutSecretsNote,
+} from "./credentials";
 
 let dir: string;
 let plain: string;
@@ -101,6 +110,54 @@ describe("resolveLogin: what is tried, in OpenSSH's order", () => {
   it("names a key file it cannot read", async () => {
     const missing = path.join(dir, "missing");
     expect((await resolveLogin({ keyFile: missing })).unusable).toContain(`key file ${missing}: cannot read it (ENOENT)`);
+  });
+});
+
+describe("npm run verify: no engine, so none of the stack's secrets", () => {
+  it("a passphrase-protected key file: says to load it into ssh-agent, not to set a secret verify cannot read", async () => {
+    const login = await resolveLogin({ keyFile: encrypted, withoutSecrets: { encrypted: [] } });
+    expect(login.methods).toEqual([]);
+    expect(login.unusable).toContain(
+      `key file ${encrypted} is passphrase-protected and npm run verify takes no passphrase (load it into ssh-agent: ssh-add ${encrypted})`,
+    );
+    expect(login.unusable.join("\n")).not.toMatch(/pulumi config set/);
+  });
+
+  it("names the stack's encrypted mpi-hosts:sshKeyPassphrase it cannot decrypt", async () => {
+    const login = await resolveLogin({ keyFile: encrypted, withoutSecrets: { encrypted: ["mpi-hosts:sshKeyPassphrase"] } });
+    expect(login.unusable).toContain(
+      `key file ${encrypted} is passphrase-protected and the stack's mpi-hosts:sshKeyPassphrase is encrypted, ` +
+        `which npm run verify cannot decrypt (it runs without the Pulumi engine) (load it into ssh-agent: ssh-add ${encrypted})`,
+    );
+  });
+
+  it("with an encrypted mpi-hosts:sshPrivateKey, does not fall back to the key file, and says why", async () => {
+    const login = await resolveLogin({ keyFile: plain, withoutSecrets: { encrypted: ["mpi-hosts:sshPrivateKey"] } });
+    expect(login.methods).toEqual([]);
+    expect(login.unusable).toContain(
+      "the secret mpi-hosts:sshPrivateKey of the stack is encrypted, which npm run verify cannot decrypt (it runs without the Pulumi engine): " +
+        "load that key into ssh-agent (ssh-add FILE) and run again",
+    );
+  });
+
+  it("the refusal with nothing to try says ssh-add, not a secret", () => {
+    expect(refusalMessage("h (u@a:22)", "u", { methods: [], unusable: [] }, [], true)).toBe(
+      "h (u@a:22): every way to log in as u was refused: there was nothing to try. " +
+        "Start ssh-agent and ssh-add your key (npm run verify reads none of the stack's secrets), or set mpi-hosts:ssh.privateKeyPath to a key file without a passphrase.",
+    );
+  });
+
+  it("says up front which encrypted login secrets of the stack it cannot use", () => {
+    expect(withoutSecretsNote([])).toBeUndefined();
+    expect(withoutSecretsNote(["mpi-hosts:sshPrivateKey", "mpi-hosts:sshKeyPassphrase"])).toBe(
+      "the stack sets mpi-hosts:sshPrivateKey and mpi-hosts:sshKeyPassphrase as secrets, which npm run verify cannot decrypt " +
+        "(it runs without the Pulumi engine): it logs in with ssh-agent's keys only. Load the key into ssh-agent first (ssh-add FILE).",
+    );
+    expect(withoutSecretsNote(["mpi-hosts:sshKeyPassphrase"])).toBe(
+      "the stack sets mpi-hosts:sshKeyPassphrase as a secret, which npm run verify cannot decrypt " +
+        "(it runs without the Pulumi engine): it logs in with ssh-agent's keys, then mpi-hosts:ssh.privateKeyPath if it has no passphrase. " +
+        "Load the key into ssh-agent first (ssh-add FILE).",
+    );
   });
 });
 

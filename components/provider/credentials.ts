@@ -26,6 +26,12 @@ export interface LoginSources {
   passphrase?: string;
   /** The key a state written before the login left the state recorded (its connection.privateKey): tried last. */
   recordedKey?: string;
+  /**
+   * Set by npm run verify, which runs without the Pulumi engine and so cannot decrypt the stack's secrets: the login
+   * secrets the stack file holds encrypted (an encrypted sshPrivateKey means the key file is not the key to try), and
+   * what-to-do texts say ssh-add rather than pulumi config set.
+   */
+  withoutSecrets?: { encrypted: string[] };
 }
 
 /** One way to log in that will be tried, in order, and how a refusal message names it. */
@@ -41,7 +47,19 @@ export interface ResolvedLogin {
 }
 
 export const PASSPHRASE_KEY = "mpi-hosts:sshKeyPassphrase";
-const PRIVATE_KEY_KEY = "mpi-hosts:sshPrivateKey";
+export const PRIVATE_KEY_KEY = "mpi-hosts:sshPrivateKey";
+const NO_ENGINE = "which npm run verify cannot decrypt (it runs without the Pulumi engine)";
+
+/** What npm run verify says before it starts when the stack has login secrets it cannot decrypt; undefined: none. */
+export function withoutSecretsNote(encrypted: string[]): string | undefined {
+  if (!encrypted.length) return undefined;
+  const keyEncrypted = encrypted.includes(PRIVATE_KEY_KEY);
+  const uses = keyEncrypted ? "ssh-agent's keys only" : "ssh-agent's keys, then mpi-hosts:ssh.privateKeyPath if it has no passphrase";
+  return (
+    `the stack sets ${encrypted.join(" and ")} as ${encrypted.length === 1 ? "a secret" : "secrets"}, ${NO_ENGINE}: ` +
+    `it logs in with ${uses}. Load the key into ssh-agent first (ssh-add FILE).`
+  );
+}
 const DEFAULT_KEY_FILE = (schema as { properties: { ssh: { properties: { privateKeyPath: { default: string } } } } }).properties.ssh
   .properties.privateKeyPath.default;
 
@@ -122,12 +140,18 @@ function parseKeyOnce(text: string, passphrase: string | undefined): ReturnType<
   return parsed;
 }
 
-/** A key (file or text) as a method, or why it cannot be one. */
-function keyMethod(text: string, what: string, passphrase: string | undefined, whatToDo: string): LoginMethod | string {
+/** A key (file or text) as a method, or why it cannot be one (`noPassphrase`: why there is none to decrypt it). */
+function keyMethod(
+  text: string,
+  what: string,
+  passphrase: string | undefined,
+  whatToDo: string,
+  noPassphrase = `${PASSPHRASE_KEY} is not set`,
+): LoginMethod | string {
   const parsed = parseKeyOnce(text, passphrase);
   if (parsed instanceof Error) {
     if (/encrypted/i.test(parsed.message) && /no passphrase given/i.test(parsed.message)) {
-      return `${what} is passphrase-protected and ${PASSPHRASE_KEY} is not set (${whatToDo})`;
+      return `${what} is passphrase-protected and ${noPassphrase} (${whatToDo})`;
     }
     if (/bad passphrase/i.test(parsed.message)) {
       return `${what}: ${PASSPHRASE_KEY} does not decrypt it (${parsed.message}; set the right passphrase, or load the key into ssh-agent with ssh-add)`;
@@ -177,6 +201,11 @@ export async function resolveLogin(sources: LoginSources): Promise<ResolvedLogin
         `pulumi config set --secret ${PASSPHRASE_KEY} ...`,
       ),
     );
+  } else if (sources.withoutSecrets?.encrypted.includes(PRIVATE_KEY_KEY)) {
+    // The stack's key is that secret: the key file (by default ~/.ssh/id_ed25519) would be another key, tried silently.
+    unusable.push(
+      `the secret ${PRIVATE_KEY_KEY} of the stack is encrypted, ${NO_ENGINE}: load that key into ssh-agent (ssh-add FILE) and run again`,
+    );
   } else if (sources.keyFile) {
     let text: string | undefined;
     try {
@@ -184,7 +213,12 @@ export async function resolveLogin(sources: LoginSources): Promise<ResolvedLogin
     } catch (err) {
       unusable.push(`key file ${sources.keyFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-    if (text !== undefined) {
+    if (text !== undefined && sources.withoutSecrets) {
+      const noPassphrase = sources.withoutSecrets.encrypted.includes(PASSPHRASE_KEY)
+        ? `the stack's ${PASSPHRASE_KEY} is encrypted, ${NO_ENGINE}`
+        : "npm run verify takes no passphrase";
+      add(keyMethod(text, `key file ${sources.keyFile}`, undefined, `load it into ssh-agent: ssh-add ${sources.keyFile}`, noPassphrase));
+    } else if (text !== undefined) {
       add(
         keyMethod(
           text,
@@ -232,18 +266,30 @@ export function loginAttempt(user: string, sources: LoginSources): LoginAttempt 
       );
     },
     noteAgentError: (message) => agentErrors.push(message),
-    refusal: (where, user_) => refusalMessage(where, user_, seen ?? { methods: [], unusable: [] }, agentErrors),
+    refusal: (where, user_) =>
+      refusalMessage(where, user_, seen ?? { methods: [], unusable: [] }, agentErrors, sources.withoutSecrets !== undefined),
   };
 }
 
-/** Names host, user, each method tried and each source that could not be used, and what to do. */
-export function refusalMessage(where: string, user: string, login: ResolvedLogin, agentErrors: string[] = []): string {
+/**
+ * Names host, user, each method tried and each source that could not be used, and what to do (`withoutSecrets`: for
+ * npm run verify, which cannot read the stack's secrets).
+ */
+export function refusalMessage(
+  where: string,
+  user: string,
+  login: ResolvedLogin,
+  agentErrors: string[] = [],
+  withoutSecrets = false,
+): string {
   const tried = login.methods.length ? `tried ${login.methods.map((m) => m.label).join("; ")}` : "there was nothing to try";
   const notUsed = login.unusable.length ? `; not usable: ${login.unusable.join("; ")}` : "";
   const agent = agentErrors.length ? `; the agent said: ${agentErrors.join("; ")}` : "";
   const hint = login.methods.length
     ? `Put the public key of one of them in ~${user}/.ssh/authorized_keys on that host, or load an authorized key into ssh-agent (ssh-add).`
-    : `Start ssh-agent and ssh-add your key, or set mpi-hosts:ssh.privateKeyPath (and ${PASSPHRASE_KEY} for a passphrase-protected key).`;
+    : withoutSecrets
+      ? "Start ssh-agent and ssh-add your key (npm run verify reads none of the stack's secrets), or set mpi-hosts:ssh.privateKeyPath to a key file without a passphrase."
+      : `Start ssh-agent and ssh-add your key, or set mpi-hosts:ssh.privateKeyPath (and ${PASSPHRASE_KEY} for a passphrase-protected key).`;
   return `${where}: every way to log in as ${user} was refused: ${tried}${notUsed}${agent}. ${hint}`;
 }
 
