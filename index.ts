@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, formatProblems, loadCluster, namespaceKeys } from "./components/config/load";
 import { MpiCluster } from "./components/mpiCluster";
-import { jobLogin, loginSourcesOf, programLogin } from "./components/provider/credentials";
+import { jobLogin, loginSourcesOf, programLogin, recordedSecretsWarning } from "./components/provider/credentials";
 
 const { cluster, problems } = loadCluster(namespaceKeys(pulumi.runtime.allConfig()));
 if (!cluster) throw new ConfigError(problems);
@@ -19,6 +19,9 @@ if ("error" in login) {
   throw new ConfigError([{ path: "mpi-hosts:ssh.privateKeyPath", message: login.error, severity: "error" }]);
 }
 if (login.warning) void pulumi.log.warn(login.warning);
+// The facets' connections hold no key, but the provider's recorded configuration (the whole stack config) does.
+const secretsWarning = recordedSecretsWarning(cluster);
+if (secretsWarning) void pulumi.log.warn(secretsWarning);
 
 const mpiCluster = new MpiCluster(pulumi.getStack(), { cluster, jobLogin: login.login });
 

@@ -13,6 +13,7 @@ import {
   loginAttempt,
   loginSourcesFromConfig,
   programLogin,
+  recordedSecretsWarning,
   refusalMessage,
   resolveLogin,
   withoutSecretsNote,
@@ -158,6 +159,26 @@ describe("npm run verify: no engine, so none of the stack's secrets", () => {
         "(it runs without the Pulumi engine): it logs in with ssh-agent's keys, then mpi-hosts:ssh.privateKeyPath if it has no passphrase. " +
         "Load the key into ssh-agent first (ssh-add FILE).",
     );
+  });
+});
+
+describe("recordedSecretsWarning: login secrets of the stack config end up in the state", () => {
+  it("says nothing when neither is set (an agent, or a key file without passphrase)", () => {
+    expect(recordedSecretsWarning({})).toBeUndefined();
+    expect(recordedSecretsWarning({ sshPrivateKey: "", sshKeyPassphrase: undefined })).toBeUndefined();
+  });
+
+  it("names each secret set, where it is recorded, that it is encrypted, and how an agent avoids it", () => {
+    expect(recordedSecretsWarning({ sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", sshKeyPassphrase: "p" })).toBe(
+      "mpi-hosts:sshPrivateKey and mpi-hosts:sshKeyPassphrase are set: Pulumi records the whole stack config in the state " +
+        "as the configuration of the facets' provider (the default pulumi-nodejs provider), so they are in the state, " +
+        "encrypted with the stack's secrets provider, and refresh and destroy use them as recorded at the last pulumi up. " +
+        "An ssh-agent holding the key keeps them out: ssh-add the key, then pulumi config rm mpi-hosts:sshPrivateKey and pulumi config rm mpi-hosts:sshKeyPassphrase.",
+    );
+    expect(recordedSecretsWarning({ sshKeyPassphrase: "p" })).toMatch(
+      /^mpi-hosts:sshKeyPassphrase is set: .* so it is in the state, encrypted .* keeps it out: ssh-add the key, then pulumi config rm mpi-hosts:sshKeyPassphrase\.$/,
+    );
+    expect(recordedSecretsWarning({ sshKeyPassphrase: "hunter2 secret" })).not.toContain("hunter2");
   });
 });
 

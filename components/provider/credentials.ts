@@ -50,6 +50,24 @@ export const PASSPHRASE_KEY = "mpi-hosts:sshKeyPassphrase";
 export const PRIVATE_KEY_KEY = "mpi-hosts:sshPrivateKey";
 const NO_ENGINE = "which npm run verify cannot decrypt (it runs without the Pulumi engine)";
 
+/**
+ * The program's warning when the stack config sets the login secrets: Pulumi hands a dynamic provider the whole stack
+ * config (pkg/resource/deploy/target.go GetPackageConfig: "For dynamic providers, we always pass the full
+ * configuration") and records it as the default pulumi-nodejs provider's inputs, so they are in the state, encrypted,
+ * whatever the facets' connections leave out. Undefined when neither is set.
+ */
+export function recordedSecretsWarning(cluster: { sshPrivateKey?: string; sshKeyPassphrase?: string }): string | undefined {
+  const set = [...(cluster.sshPrivateKey ? [PRIVATE_KEY_KEY] : []), ...(cluster.sshKeyPassphrase ? [PASSPHRASE_KEY] : [])];
+  if (!set.length) return undefined;
+  const [is, they, them] = set.length === 1 ? ["is", "it is", "it"] : ["are", "they are", "them"];
+  return (
+    `${set.join(" and ")} ${is} set: Pulumi records the whole stack config in the state ` +
+    `as the configuration of the facets' provider (the default pulumi-nodejs provider), so ${they} in the state, ` +
+    `encrypted with the stack's secrets provider, and refresh and destroy use ${them} as recorded at the last pulumi up. ` +
+    `An ssh-agent holding the key keeps ${them} out: ssh-add the key, then ${set.map((k) => `pulumi config rm ${k}`).join(" and ")}.`
+  );
+}
+
 /** What npm run verify says before it starts when the stack has login secrets it cannot decrypt; undefined: none. */
 export function withoutSecretsNote(encrypted: string[]): string | undefined {
   if (!encrypted.length) return undefined;
