@@ -1,3 +1,5 @@
+import * as os from "os";
+import * as path from "path";
 import { loadCluster, readStackFile } from "./load";
 
 const example = () => readStackFile("Pulumi.example.yaml") as Record<string, any>;
@@ -308,6 +310,22 @@ describe("host keys", () => {
         message: expect.stringMatching(/revoked by @revoked at ~\/\.ssh\/known_hosts:2/),
       }),
     );
+  });
+  it("take @revoked lines from the system-wide known_hosts too, as ssh does (GlobalKnownHostsFile), and no keys from it", () => {
+    const raw = example();
+    noKey(raw);
+    const files: Record<string, string> = {
+      [path.join(os.homedir(), ".ssh/known_hosts")]: `[128.5.5.21]:2400 ${RSA}\n[128.5.5.21]:2400 ${ED}\n`,
+      "/site/ssh_known_hosts": `# site-wide\n@revoked * ${RSA}\n[128.5.5.21]:2400 ${ECDSA}\n`,
+    };
+    const read = (file: string) => files[file] ?? "";
+    const loaded = loadCluster(raw, { readKnownHosts: read, globalKnownHostsPaths: ["/site/ssh_known_hosts", "/site/missing"] });
+    expect(loaded.cluster!.hosts[2]).toMatchObject({
+      hostKeys: [ED],
+      revokedKeys: [{ key: RSA, where: "/site/ssh_known_hosts:2" }],
+    });
+    // A test's own reader answers for its own files only: no system file unless named.
+    expect(loadCluster(raw, { readKnownHosts: read }).cluster!.hosts[2].hostKeys).toEqual([ED, RSA]);
   });
   it("carry the host's @revoked keys to the connection, and leave them out of the accepted ones", () => {
     const raw = example();

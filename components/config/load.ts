@@ -63,9 +63,18 @@ function tryJson(text: string): unknown {
   }
 }
 
+/** ssh's default GlobalKnownHostsFile (ssh_config(5)), read with the user's file into one set (sshconnect.c check_host_key). */
+export const GLOBAL_KNOWN_HOSTS = ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"];
+
 export interface LoadOptions {
   /** Reads the known_hosts file; injectable for tests. Returns "" when the file is missing. */
   readKnownHosts?: (file: string) => string;
+  /**
+   * The system-wide known_hosts files whose `@revoked` lines apply too, where a site revokes keys for everyone (their
+   * keys are not accepted: the keys come from ssh.knownHostsPath or hostKey). Default GLOBAL_KNOWN_HOSTS; none when
+   * readKnownHosts is given (a test's reader answers for its own files), unless named here.
+   */
+  globalKnownHostsPaths?: string[];
   /** Runs `ssh -G ALIAS` for ssh.useSshConfig; injectable for tests. */
   readSshConfig?: ReadSshConfig;
 }
@@ -94,7 +103,8 @@ export function loadCluster(input: Record<string, unknown>, options: LoadOptions
   if (sshConfigProblems.length || addressesMissing.length) return { problems: [...sshConfigProblems, ...addressesMissing] };
   const ruleProblems = [...checkRules(raw as unknown as RawCluster), ...jumpProblems(raw as unknown as RawJumpConfig)];
   if (ruleProblems.some((p) => p.severity === "error")) return { problems: ruleProblems };
-  const { cluster, problems: keyProblems } = resolve(raw as unknown as RawConfig, options.readKnownHosts ?? readFileOrEmpty);
+  const globalFiles = options.globalKnownHostsPaths ?? (options.readKnownHosts ? [] : GLOBAL_KNOWN_HOSTS);
+  const { cluster, problems: keyProblems } = resolve(raw as unknown as RawConfig, options.readKnownHosts ?? readFileOrEmpty, globalFiles);
   const problems = [...ruleProblems, ...keyProblems];
   return problems.some((p) => p.severity === "error") ? { problems } : { cluster, problems };
 }
@@ -197,11 +207,19 @@ function resolveHostKeys(
   return { hostKeys, revokedKeys, problems: [error(`not set, and ${name} is not in ${knownHostsFile} (pin it: ${keyscan})`)] };
 }
 
-function resolve(raw: RawConfig, readKnownHosts: (file: string) => string): { cluster: Cluster; problems: ConfigProblem[] } {
+function resolve(
+  raw: RawConfig,
+  readKnownHosts: (file: string) => string,
+  globalKnownHosts: string[],
+): { cluster: Cluster; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const knownHostsPath = expandHome(raw.ssh.knownHostsPath);
   let knownHostsLines: KnownHostsLine[] | undefined;
-  const knownHosts = () => (knownHostsLines ??= parseKnownHosts(readKnownHosts(knownHostsPath), raw.ssh.knownHostsPath));
+  const knownHosts = () =>
+    (knownHostsLines ??= [
+      ...parseKnownHosts(readKnownHosts(knownHostsPath), raw.ssh.knownHostsPath),
+      ...globalKnownHosts.flatMap((file) => parseKnownHosts(readKnownHosts(file), file).filter((l) => l.marker === "revoked")),
+    ]);
   const hosts: Host[] = raw.hosts.map((h, i) => {
     const port = h.port ?? raw.ssh.port;
     const keys = resolveHostKeys(h, i, port, knownHosts, raw.ssh.knownHostsPath);
