@@ -95,7 +95,8 @@ describe("known_hosts written by ssh-keyscan, no hostKey pins", () => {
     const cluster = labCluster(lab);
     for (const h of cluster.hosts) {
       expect(h).toMatchObject({ hostKeySource: "known_hosts", revokedKeys: [] });
-      expect(h.hostKeys.map((k) => k.split(" ")[0])).toEqual(["ssh-rsa", "ecdsa-sha2-nistp256", "ssh-ed25519"]);
+      // Every key, in the loader's canonical order (sorted), whatever the file's order.
+      expect(h.hostKeys.map((k) => k.split(" ")[0])).toEqual(["ecdsa-sha2-nistp256", "ssh-ed25519", "ssh-rsa"]);
     }
   });
 
@@ -165,7 +166,7 @@ describe("other ways users keep known_hosts", () => {
     const result = loadCluster(namespaceKeys(parse(renderLabStack(lab)).config), { readKnownHosts: () => fs.readFileSync(file, "utf8") });
     expect(result.problems.map((p) => p.path)).toEqual(["mpi-hosts:hosts[1].hostKey"]);
     const cluster = labCluster(lab, { hosts: [{ name: "host1", address: host1.address, os: "linux", slots: 2 }], ssh: sshWith(file) });
-    expect(cluster.hosts[0].hostKeys).toEqual(host1.hostKeys);
+    expect(cluster.hosts[0].hostKeys).toEqual([...host1.hostKeys].sort());
     await closeAll();
     expect(await runScript(connectionOf(cluster, cluster.hosts[0]), "echo in", { step: "wildcard" })).toMatchObject({ code: 0 });
     expect(await openssh("host1", file)).toMatchObject({ code: 0 });
@@ -222,7 +223,7 @@ describe("keys that must be refused", () => {
     const lines = keyscanLines(lab.knownHostsPath, host1.address);
     const file = writeKnownHosts("revoked-ed25519", [...lines, `@revoked [${host1.address}]:* ${host1.hostKey}`]);
     const cluster = clusterWith(file);
-    expect(cluster.hosts[0].hostKeys.map((k) => k.split(" ")[0])).toEqual(["ssh-rsa", "ecdsa-sha2-nistp256"]);
+    expect(cluster.hosts[0].hostKeys.map((k) => k.split(" ")[0])).toEqual(["ecdsa-sha2-nistp256", "ssh-rsa"]);
     await closeAll();
     const result = await runScript(connectionOf(cluster, cluster.hosts[0]), "echo in", { step: "revoked ed25519" });
     expect(result).toMatchObject({ code: 0, stdout: "in\n" });
