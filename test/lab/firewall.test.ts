@@ -20,6 +20,7 @@ import { Cluster, FirewallBackend, Host } from "../../components/config/types";
 import { decodeProbe, describeDifferences, diffStates } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
 import { renderFirewall } from "../../components/facets/firewall";
+import { PERSIST_DIR, unitFile, unitWantsLink } from "../../components/facets/firewallPersistence";
 import { closeAll, Connection, runScript } from "../../components/provider/remote";
 import { shellQuote } from "../../components/render/shellQuote";
 import { Lab, renderLabStack, rootExec, startHost, startLab, stopHost, stopLab } from "../../lab/lab";
@@ -197,7 +198,11 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
       test("a fresh host: the probe finds none of our rules, picks iptables, and changes nothing", async () => {
         const { state, differences } = await probeOk(conn, facet, label);
         expect(state).toMatchObject({ backend: "iptables", rules: "", effective: "open", iptables_variant: "nf_tables" });
-        expect(differences.map((d) => d.key)).toEqual(["rules"]);
+        // Nothing of ours loads at boot yet either (no netfilter-persistent here: apply's own unit would).
+        expect(differences.map((d) => d.key)).toEqual(["boot", "rules"]);
+        expect(state.boot).toBe(
+          `not persistent: no unit ${unitFile("iptables")} loads the MPI rules at boot (apply writes and enables it)`,
+        );
         expect(await ruleset(lab, "host2")).toEqual(before);
       });
 
@@ -349,6 +354,34 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
       await startHost(lab, "host2");
       expect((await probe(conn, facet)).state.rules).toBe("");
     });
+
+    test("firewall persist off: apply loads the rules at run time only and takes out the boot-time files of an earlier apply; a reboot drops them and drift names that", async () => {
+      const conn = connectionFor(lab, "host2");
+      const ours = `ls -d ${PERSIST_DIR} ${unitFile("iptables")} ${unitWantsLink("iptables")} 2>/dev/null || true`;
+      await runFacet(conn, firewallOf(lab, "host2", "iptables"), "apply");
+      expect(linesOf(await rootOk(lab, "host2", ours)).sort()).toEqual(
+        [PERSIST_DIR, unitWantsLink("iptables"), unitFile("iptables")].sort(),
+      );
+      const runOnly = firewallOf(lab, "host2", "iptables", (h) => (h.firewallPersist = false));
+      const applied = await runFacet(conn, runOnly, "apply");
+      expect(applied.stderr).toContain(`firewall persistence: disabled ${unitFile("iptables")}`);
+      expect(await rootOk(lab, "host2", ours)).toBe("");
+      const { state, differences } = await probe(conn, runOnly);
+      expect(state).toMatchObject({ backend: "iptables", rules: runOnly.desired.rules, effective: "open" });
+      expect(String(state.boot)).toMatch(/^not persistent: /);
+      expect(differences).toEqual([]);
+      const again = await runFacet(conn, runOnly, "apply");
+      expect(again.stderr).not.toContain("firewall persistence");
+      await closeAll();
+      await stopHost(lab, "host2");
+      await startHost(lab, "host2");
+      const rebooted = await probe(connectionFor(lab, "host2"), runOnly);
+      expect(rebooted.state.rules).toBe("");
+      expect(rebooted.differences.map((d) => d.key)).toEqual(["rules"]);
+      // Remove after that reboot: the ip6 filter table apply had made is gone with it, and only its note is left.
+      await runFacet(connectionFor(lab, "host2"), runOnly, "remove");
+      expect(await rootOk(lab, "host2", `ls -d /var/lib/mpi-hosts ${PERSIST_DIR} 2>/dev/null || true`)).toBe("");
+    });
   });
 
   describe("nftables backend on hosts without a firewall", () => {
@@ -380,7 +413,11 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
       test("a fresh host: the probe finds no table of ours, picks nftables, and changes nothing", async () => {
         const { state, differences } = await probeOk(conn, facet, label);
         expect(state).toMatchObject({ backend: "nftables", rules: "", effective: "open" });
-        expect(differences.map((d) => d.key)).toEqual(["rules"]);
+        // Nothing of ours loads at boot yet either (nftables.service is not enabled here: apply's own unit would).
+        expect(differences.map((d) => d.key)).toEqual(["boot", "rules"]);
+        expect(state.boot).toBe(
+          `not persistent: no unit ${unitFile("nftables")} loads the MPI rules at boot (apply writes and enables it)`,
+        );
         expect(await ruleset(lab, "host2")).toEqual(before);
       });
 
@@ -502,8 +539,8 @@ EOF`,
           );
           const applied = await runFacet(conn, facet, "apply");
           expect(applied.stderr).toContain("chain mpi_hosts jumped to first from: inet userfw input;");
-          // Whether the boot loads them is test/lab/persistence.test.ts's (bookworm hosts here have no systemd).
-          expect((await probe(conn, facet)).differences.filter((d) => d.key !== "boot")).toEqual([]);
+          // The boot loads them too (a unit of ours); reboots with this kind of table: test/lab/persistence.test.ts.
+          expect((await probe(conn, facet)).differences).toEqual([]);
           expect(await rootOk(lab, "host2", "nft list table inet userfw")).toContain(
             `\t\ttype filter hook input priority filter; policy drop;\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t\tiif "lo" accept\n`,
           );
