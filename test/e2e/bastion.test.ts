@@ -72,7 +72,9 @@ describe("pulumi with host3 reachable only through host1", () => {
     );
     expectExit(strict, "non-zero");
     expect(strict.stdout).toContain("host3/mcaParams");
-    const repair = await timings.time("pulumi up --refresh --yes (repair)", () => pulumi(e, ["up", "--refresh", "--yes", "--skip-preview"]));
+    const repair = await timings.time("pulumi up --refresh --yes (repair)", () =>
+      pulumi(e, ["up", "--refresh", "--yes", "--skip-preview"]),
+    );
     expectExit(repair, 0);
     expect(await root(e.lab, "host3", "cat /home/mpi/.openmpi/mca-params.conf")).toContain("btl_tcp_port_range_v4 = 100\n");
   });
