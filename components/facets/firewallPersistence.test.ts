@@ -19,7 +19,7 @@ const CHAIN_RULES = "-A MPI-HOSTS -s 10.0.0.0/24 -p tcp -m tcp --dport 50000:500
 
 describe("what the scripts write for the boot", () => {
   it("includes our nftables file from /etc/nftables.conf with one marked line", () => {
-    expect(nftablesIncludeBlock()).toBe(`${BLOCK_BEGIN}\ninclude "/etc/mpi-hosts/firewall.nft"\n${BLOCK_END}`);
+    expect(nftablesIncludeBlock()).toBe(`${BLOCK_BEGIN}\ninclude "/etc/mpi-hosts/[f]irewall.nft"\n${BLOCK_END}`);
   });
 
   it("puts the jump to our chain first in the rules.v4 block, so it is INPUT's rule 1 as at run time", () => {

@@ -80,9 +80,15 @@ export function iptablesPersistUnit(): string {
   ]);
 }
 
-/** The block at the end of /etc/nftables.conf (without final newline): one include of our file. */
+/**
+ * The block at the end of /etc/nftables.conf (without final newline): one include of our file, spelled as a glob
+ * (`/etc/mpi-hosts/[f]irewall.nft`). nft skips a glob that matches nothing (nft(8), INCLUDE FILES) but fails the whole
+ * file on a plain include of a missing one: a deleted /etc/mpi-hosts would otherwise leave the host with no firewall
+ * at all after the next boot, the admin's own rules included.
+ */
 export function nftablesIncludeBlock(file = NFT_PERSIST_FILE): string {
-  return `${BLOCK_BEGIN}\ninclude "${file}"\n${BLOCK_END}`;
+  const name = file.lastIndexOf("/") + 1;
+  return `${BLOCK_BEGIN}\ninclude "${file.slice(0, name)}[${file[name]}]${file.slice(name + 1)}"\n${BLOCK_END}`;
 }
 
 /**

@@ -63,7 +63,7 @@ async function rebootAll(): Promise<void> {
 describe("the real engine, reboots and persistence", () => {
   it("pulumi up converges, and every host's firewall loads at boot", async () => {
     expectExit(await timings.time("pulumi up", () => pulumi(e, ["up", "--yes", "--skip-preview"])), 0);
-    expect((await root(e.lab, "host2", "grep -c -x 'include \"/etc/mpi-hosts/firewall.nft\"' /etc/nftables.conf")).trim()).toBe("1");
+    expect((await root(e.lab, "host2", "grep -c -x 'include \"/etc/mpi-hosts/\\[f\\]irewall.nft\"' /etc/nftables.conf")).trim()).toBe("1");
     expectExit(await timings.time("drift (clean)", () => drift(e)), 0);
   });
 

@@ -225,14 +225,14 @@ const SETUP: Record<string, () => Promise<void>> = {
 const PERSISTED: Record<string, string> = {
   host3: "grep -c -x -e ':MPI-HOSTS - \\[0:0\\]' -e '-A INPUT -j MPI-HOSTS' /etc/iptables/rules.v4",
   host4: "readlink /etc/systemd/system/multi-user.target.wants/mpi-hosts-iptables.service",
-  host5: "grep -c -x 'include \"/etc/mpi-hosts/firewall.nft\"' /etc/nftables.conf",
+  host5: "grep -c -x 'include \"/etc/mpi-hosts/\\[f\\]irewall.nft\"' /etc/nftables.conf",
   host6: "readlink /etc/systemd/system/multi-user.target.wants/mpi-hosts-nftables.service",
   host7: "grep -c -e '^-A ufw-user-input .*--dports* 50000:50099' /etc/ufw/user.rules",
   host8:
-    "cat /etc/nftables.conf /etc/mpi-hosts/firewall.nft | grep -c -x -e 'include \"/etc/mpi-hosts/firewall.nft\"' -e 'insert rule inet filter input jump mpi_hosts comment \"mpi-hosts\"'",
+    "cat /etc/nftables.conf /etc/mpi-hosts/firewall.nft | grep -c -x -e 'include \"/etc/mpi-hosts/\\[f\\]irewall.nft\"' -e 'insert rule inet filter input jump mpi_hosts comment \"mpi-hosts\"'",
   host9: "grep -c -x 'insert rule ip guard input jump mpi_hosts comment \"mpi-hosts\"' /etc/mpi-hosts/firewall.nft",
   host10:
-    "cat /etc/nftables.conf /etc/mpi-hosts/firewall-guests.nft /etc/iptables/rules.v4 | grep -c -x -e 'include \"/etc/mpi-hosts/firewall-guests.nft\"' -e 'insert rule inet filter input jump mpi_hosts comment \"mpi-hosts\"' -e '-A INPUT -j MPI-HOSTS'",
+    "cat /etc/nftables.conf /etc/mpi-hosts/firewall-guests.nft /etc/iptables/rules.v4 | grep -c -x -e 'include \"/etc/mpi-hosts/\\[f\\]irewall-guests.nft\"' -e 'insert rule inet filter input jump mpi_hosts comment \"mpi-hosts\"' -e '-A INPUT -j MPI-HOSTS'",
 };
 const PERSISTED_OUTPUT: Record<string, string> = {
   host3: "2",
@@ -310,6 +310,44 @@ describe("drift", () => {
     const repaired = await runFacet(conn, facet, "apply");
     expect(repaired.stderr).toContain("enabled /etc/systemd/system/mpi-hosts-nftables.service");
     expect((await probe(conn, facet)).differences).toEqual([]);
+    await runFacet(conn, facet, "remove");
+  });
+});
+
+describe("the admin's /etc/nftables.conf (host5: Debian's stock file, nftables.service enabled)", () => {
+  test("a linked nftables.conf stays a link: our block goes into the file it points to, with that file's mode; remove gives /etc back", async () => {
+    await rootOk(
+      lab,
+      "host5",
+      "mkdir -p /etc/fw-repo && mv /etc/nftables.conf /etc/fw-repo/nftables.conf && chmod 640 /etc/fw-repo/nftables.conf && ln -s /etc/fw-repo/nftables.conf /etc/nftables.conf",
+    );
+    const conn = connectionFor(lab, "host5");
+    const facet = firewallOf("host5");
+    const etcBefore = await rootOk(lab, "host5", ETC_SNAPSHOT);
+    await runFacet(conn, facet, "apply");
+    // Before: the link was replaced by a regular file of the link's mode, 777: world-writable, loaded by root at boot.
+    expect(await rootOk(lab, "host5", "readlink /etc/nftables.conf; stat -c %a /etc/fw-repo/nftables.conf")).toBe(
+      "/etc/fw-repo/nftables.conf\n640\n",
+    );
+    expect((await rootOk(lab, "host5", PERSISTED.host5)).trim()).toBe("1");
+    await runFacet(conn, facet, "remove");
+    expect(await rootOk(lab, "host5", ETC_SNAPSHOT)).toBe(etcBefore);
+    await rootOk(lab, "host5", "rm /etc/nftables.conf && mv /etc/fw-repo/nftables.conf /etc/nftables.conf && rmdir /etc/fw-repo");
+  });
+
+  test("with /etc/mpi-hosts gone, the boot still loads the admin's own rules (the include matches nothing, and nft goes on)", async () => {
+    const conn = connectionFor(lab, "host5");
+    const facet = firewallOf("host5");
+    await runFacet(conn, facet, "apply");
+    await rootOk(lab, "host5", "mv /etc/mpi-hosts /root/mpi-hosts-away");
+    try {
+      await closeAll();
+      await rebootHost(lab, "host5");
+      // Before: `include "/etc/mpi-hosts/firewall.nft"` of a missing file failed the whole load: no table at all.
+      expect(await rootOk(lab, "host5", "nft list tables")).toContain("table inet filter");
+    } finally {
+      await rootOk(lab, "host5", "mv /root/mpi-hosts-away /etc/mpi-hosts");
+    }
     await runFacet(conn, facet, "remove");
   });
 });
