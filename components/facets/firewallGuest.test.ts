@@ -27,16 +27,18 @@ const cluster = loadClusterOrThrow(
 ).cluster;
 
 /** The rendered probe without its last step, then `call`, with a stand-in nft printing `ruleset` first on PATH. */
-function runProbeFunction(backend: "nftables" | "iptables", ruleset: string, call: string): string {
+function runProbeFunction(backend: "nftables" | "iptables", ruleset: string, call: string, chainListing = ""): string {
   const host = { ...cluster.hosts[0], firewallBackend: backend } as (typeof cluster.hosts)[number];
   const probe = renderFirewall(cluster, host).scripts.probe;
   const body = probe.slice(0, probe.lastIndexOf("mh_json_begin"));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-guest-"));
   fs.writeFileSync(path.join(dir, "ruleset"), ruleset);
+  fs.writeFileSync(path.join(dir, "chain"), chainListing);
   // Only `nft list ruleset` is read by the functions under test; anything else would be a surprise.
   fs.writeFileSync(
     path.join(dir, "nft"),
-    `#!/bin/sh\nif [ "$*" = "list ruleset" ]; then cat ${dir}/ruleset; exit 0; fi\necho "nft stand-in: unexpected $*" >&2\nexit 2\n`,
+    `#!/bin/sh\nif [ "$*" = "list ruleset" ]; then cat ${dir}/ruleset; exit 0; fi\n` +
+      `case "$*" in "list chain "*) cat ${dir}/chain; exit 0 ;; esac\necho "nft stand-in: unexpected $*" >&2\nexit 2\n`,
     { mode: 0o755 },
   );
   // The script puts the system's directories first on PATH; the stand-in goes before them.
@@ -90,8 +92,23 @@ describe.each([
     { nftables: "inet filter input\n", iptables: "inet filter input\n" },
   ],
   [
-    "policy accept, a conditional drop last",
-    table("inet", "filter", input("accept", ["tcp dport 22 drop"])),
+    "policy accept, a conditional drop last (it may be the catch-all of MPI's traffic: our chain goes in, harmless where not needed)",
+    table("inet", "filter", input("accept", ['iifname "eth0" drop'])),
+    { nftables: "inet filter input\n", iptables: "inet filter input\n" },
+  ],
+  [
+    "policy accept, an unconditional drop with a comment last",
+    table("inet", "filter", input("accept", ['counter packets 0 bytes 0 drop comment "default deny"'])),
+    { nftables: "inet filter input\n", iptables: "inet filter input\n" },
+  ],
+  [
+    "policy accept, a log and drop last",
+    table("inet", "filter", input("accept", ['log prefix "in-drop: " drop'])),
+    { nftables: "inet filter input\n", iptables: "inet filter input\n" },
+  ],
+  [
+    "policy accept, a drop that is not last",
+    table("inet", "filter", input("accept", ["tcp dport 22 drop", "accept"])),
     { nftables: "", iptables: "" },
   ],
   [
@@ -132,5 +149,25 @@ describe("what the probe reports", () => {
       "nftables: table ip filter, chain INPUT drops what it does not accept on the input hook, and that table is iptables' own (iptables-nft): an accept in table inet mpi_hosts cannot override its drop, and rules added there with nft would break iptables-save; use firewall backend iptables for this host (auto picks it when INPUT drops)",
     );
     expect(runProbeFunction("nftables", DEBIAN_DROP, "fw_nftables_conflict")).toBe("");
+  });
+});
+
+describe("where the jump to our chain sits in their input chain", () => {
+  const listing = (head: string[]) => `table inet filter {\n\tchain input {\n${head.map((l) => `\t\t${l}\n`).join("")}\t}\n}\n`;
+  const jump = 'jump mpi_hosts comment "mpi-hosts"';
+
+  test("a comment on their chain (printed before its type line) is not a rule: our jump first reads first", () => {
+    const chain = listing([
+      'comment "default input"',
+      "type filter hook input priority filter; policy drop;",
+      jump,
+      "ct state established accept",
+    ]);
+    expect(runProbeFunction("nftables", "", "fw_guest_jump inet filter input", chain)).toBe("first\n");
+  });
+
+  test("a rule before our jump makes it rule 2", () => {
+    const chain = listing(["type filter hook input priority filter; policy drop;", "ct state invalid drop", jump]);
+    expect(runProbeFunction("nftables", "", "fw_guest_jump inet filter input", chain)).toBe("at-2\n");
   });
 });
