@@ -162,7 +162,8 @@ describe("npm run verify refuses what it cannot use, and says what it expected",
     [
       "a key file that is not there",
       () => [stackWith((t) => t.replace(lab.privateKeyPath, path.join(dir, "no-key")))],
-      /cannot read the SSH key .*no-key/,
+      // It logs in as pulumi would (agent first, then the key file): the refusal names the file and why it was not usable.
+      /every way to log in as mpi was refused: .*key file \S*no-key: cannot read it \(ENOENT\)/,
     ],
   ])("%s: exit 1", async (_what, args, message) => {
     const out = await cli(args());
