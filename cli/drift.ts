@@ -10,7 +10,8 @@
  */
 import { describeDifferences, Difference, diffStates } from "../components/facets/compare";
 import { parseArgs, UsageError } from "./args";
-import { EngineError, runPulumi } from "./engine";
+import { missingStackMessage, saysNoSuchStack } from "./backend";
+import { backend, EngineError, runPulumi } from "./engine";
 
 export const FACET_TYPE = "pulumi-nodejs:dynamic/mpi-hosts:Facet";
 
@@ -276,8 +277,10 @@ Repair: pulumi up --refresh --stack NAME (applies the declared state where it di
   --stack NAME   the stack (config in Pulumi.NAME.yaml)
   --json         print the findings as JSON instead (same exit status)
 
-Environment: PULUMI_BACKEND_URL (default file://<checkout>/.pulumi-state, or MPI_HOSTS_STATE),
-PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (lab stacks default to 'lab').
+The stack is looked up where pulumi would look: PULUMI_BACKEND_URL, else MPI_HOSTS_STATE (a
+directory), else backend.url in Pulumi.yaml, else the backend of your last \`pulumi login\`, else
+the checkout's .pulumi-state (where npm run demo puts its stack).
+Environment: PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (lab stacks default to 'lab').
 `;
 
 export async function run(args: string[]): Promise<number> {
@@ -313,7 +316,8 @@ export async function run(args: string[]): Promise<number> {
   const preview = parsePreviewJson(result.stdout);
   if (result.code !== 0 || !preview || !preview.changeSummary) {
     const failures = preview ? previewFailures(preview) : [];
-    if (failures.length) process.stderr.write(formatFailures(stack, failures));
+    if (saysNoSuchStack(result.stderr + result.stdout)) process.stderr.write(`drift: ${missingStackMessage(stack, backend())}\n`);
+    else if (failures.length) process.stderr.write(formatFailures(stack, failures));
     else
       process.stderr.write(
         `drift: pulumi preview --refresh failed (exit ${result.code}):\n${(result.stderr.trim() || result.stdout.trim()).slice(-4000)}\n`,

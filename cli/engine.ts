@@ -2,8 +2,8 @@
  * The Pulumi engine as mpi-hosts runs it, in one place: which `pulumi` binary, which backend, which
  * passphrase, and the offline settings. Used by `npm run drift`, scripts/demo.sh and the e2e tests.
  *
- * - Backend: PULUMI_BACKEND_URL when set (an S3/Azure/GCS bucket, Pulumi Cloud, a shared file://
- *   path), else the local file backend in ${MPI_HOSTS_STATE:-<checkout>/.pulumi-state} (git-ignored).
+ * - Backend: the one a plain `pulumi` would use (PULUMI_BACKEND_URL, backend.url in Pulumi.yaml, `pulumi login`),
+ *   with MPI_HOSTS_STATE and the checkout's `.pulumi-state` as mpi-hosts' own defaults (./backend).
  * - Passphrase: PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE from the environment.
  *   Only for lab stacks (Pulumi.<stack>.yaml written by `npm run lab -- up`) does it default to
  *   `lab`: their hosts are throwaway namespaces on this machine, and their secrets (a lab key
@@ -17,6 +17,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { STACK_HEADER } from "../lab/stack";
+import { Backend, resolveBackend } from "./backend";
 import { shellQuote } from "../components/render/shellQuote";
 
 export const PULUMI_VERSION = "3.248.0";
@@ -37,8 +38,12 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.MPI_HOSTS_STATE || path.join(projectDir(env), ".pulumi-state"));
 }
 
+export function backend(env: NodeJS.ProcessEnv = process.env): Backend {
+  return resolveBackend(projectDir(env), env);
+}
+
 export function backendUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PULUMI_BACKEND_URL || `file://${stateDir(env)}`;
+  return backend(env).url;
 }
 
 /** Where scripts/build-engine.sh puts the engine (same defaults as scripts/engine-env.sh). */
@@ -220,8 +225,9 @@ export function shellExports(settings: EngineSettings): string {
 const HELP = `usage: npx ts-node --transpile-only cli/engine.ts env [--stack NAME]
 
 Prints, as shell export lines, the settings mpi-hosts uses to run pulumi: PATH (when the engine
-comes from the cache), PULUMI_BACKEND_URL (default file://<checkout>/.pulumi-state, or
-\${MPI_HOSTS_STATE}), the offline switches, and PULUMI_CONFIG_PASSPHRASE only when it is the
+comes from the cache), PULUMI_BACKEND_URL (the backend pulumi would use: PULUMI_BACKEND_URL,
+\${MPI_HOSTS_STATE}, backend.url in Pulumi.yaml, pulumi login; else file://<checkout>/.pulumi-state),
+the offline switches, and PULUMI_CONFIG_PASSPHRASE only when it is the
 lab default. Use: eval "$(npx ts-node --transpile-only cli/engine.ts env --stack lab)"
 `;
 

@@ -11,7 +11,8 @@
 #
 # Needs root (apt-get on first run, the lab's namespaces). Environment: MPI_HOSTS_DEMO_HOSTS
 # (default 5), MPI_HOSTS_DEMO_RELEASE (trixie; bookworm gives Open MPI 4.1), MPI_HOSTS_STATE
-# (local backend, default .pulumi-state/), PULUMI_CONFIG_PASSPHRASE (default for lab stacks: lab).
+# (local backend, default .pulumi-state/, whatever your pulumi login; PULUMI_BACKEND_URL overrides it),
+# PULUMI_CONFIG_PASSPHRASE (default for lab stacks: lab).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,17 @@ bash scripts/setup.sh
 step "starting a lab of $HOSTS $RELEASE hosts named '$STACK' (replaces a running one of that name)"
 npm run --silent lab -- up --name "$STACK" --hosts "$HOSTS" --release "$RELEASE"
 [ -f "Pulumi.$STACK.yaml" ] || fail "the lab did not write Pulumi.$STACK.yaml"
+
+# The demo's stack lives in this checkout's .pulumi-state, never in the backend of your own `pulumi login`
+# (it drops a stack named lab there). Commands printed at the end say so when they would look elsewhere.
+if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
+  export MPI_HOSTS_STATE="${MPI_HOSTS_STATE:-$PWD/.pulumi-state}"
+fi
+here=""
+if [ "$(MPI_HOSTS_STATE='' tsnode -e 'process.stdout.write(require("./cli/engine").backendUrl())')" != "file://${MPI_HOSTS_STATE:-}" ] &&
+  [ -z "${PULUMI_BACKEND_URL:-}" ]; then
+  here="MPI_HOSTS_STATE=$MPI_HOSTS_STATE "
+fi
 
 # The settings every pulumi call below needs: engine on PATH, local backend, lab passphrase.
 eval "$(tsnode cli/engine.ts env --stack "$STACK")"
@@ -103,9 +115,9 @@ cat <<EOF
 
 demo: done in $((SECONDS - started))s (pulumi up: ${up_seconds}s). The lab is still running.
   look around:     ssh -i ${MPI_HOSTS_LAB_DIR:-/run/mpi-hosts/labs}/$STACK/id_ed25519 -o UserKnownHostsFile=${MPI_HOSTS_LAB_DIR:-/run/mpi-hosts/labs}/$STACK/known_hosts -p 2400 mpi@<address above>
-  check for drift: npm run drift -- --stack $STACK
-  engine settings: eval "\$(npx ts-node --transpile-only cli/engine.ts env --stack $STACK)"   (then any pulumi command)
+  check for drift: ${here}npm run drift -- --stack $STACK
+  engine settings: eval "\$(${here}npx ts-node --transpile-only cli/engine.ts env --stack $STACK)"   (then any pulumi command)
   tear down:       npm run lab -- down --name $STACK
-                   eval "\$(npx ts-node --transpile-only cli/engine.ts env --stack $STACK)" && pulumi stack rm --force --yes $STACK
+                   eval "\$(${here}npx ts-node --transpile-only cli/engine.ts env --stack $STACK)" && pulumi stack rm --force --yes $STACK
                    (or first \`pulumi destroy --yes --stack $STACK\` to watch every host return to how it was)
 EOF

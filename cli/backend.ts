@@ -1,0 +1,80 @@
+/**
+ * Which Pulumi backend (where stacks' state lives) mpi-hosts' commands use: the one a plain `pulumi` command in the
+ * project would use, so that `npm run drift -- --stack mylab` finds the stack `pulumi up` wrote. Pulumi's order
+ * (PULUMI_BACKEND_URL, then the project's backend.url, then the current login: pulumi PR #5789), with
+ * MPI_HOSTS_STATE (a directory, for the tests and the demo) after the environment variable, and, on a machine that
+ * has never run `pulumi login`, the checkout's own `.pulumi-state` (where `npm run demo` puts the lab stack) rather
+ * than Pulumi Cloud, which this tool never calls.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+
+export interface Backend {
+  url: string;
+  /** Where the choice came from, for messages ("PULUMI_BACKEND_URL", "pulumi login (~/.pulumi/credentials.json)", ...). */
+  source: string;
+}
+
+type ReadFile = (file: string) => string | undefined;
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where `pulumi login` records the current backend: ${PULUMI_HOME:-~/.pulumi}/credentials.json. */
+export function credentialsFile(env: NodeJS.ProcessEnv): string {
+  return path.join(env.PULUMI_HOME || path.join(env.HOME || os.homedir(), ".pulumi"), "credentials.json");
+}
+
+/** The URL of `backend: url:` in the project's Pulumi.yaml, if any. */
+function projectBackend(projectDir: string, read: ReadFile): string | undefined {
+  const text = read(path.join(projectDir, "Pulumi.yaml"));
+  if (text === undefined) return undefined;
+  const url = (parseYaml(text) as { backend?: { url?: unknown } } | null)?.backend?.url;
+  return typeof url === "string" && url ? url : undefined;
+}
+
+/** The backend of the last `pulumi login` (its `current` entry), if any. */
+function loginBackend(file: string, read: ReadFile): string | undefined {
+  const text = read(file);
+  if (text === undefined) return undefined;
+  try {
+    const current = (JSON.parse(text) as { current?: unknown }).current;
+    return typeof current === "string" && current ? current : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function resolveBackend(projectDir: string, env: NodeJS.ProcessEnv = process.env, read: ReadFile = readIfExists): Backend {
+  if (env.PULUMI_BACKEND_URL) return { url: env.PULUMI_BACKEND_URL, source: "PULUMI_BACKEND_URL" };
+  if (env.MPI_HOSTS_STATE) return { url: `file://${path.resolve(env.MPI_HOSTS_STATE)}`, source: "MPI_HOSTS_STATE" };
+  const project = projectBackend(projectDir, read);
+  if (project) return { url: project, source: `backend.url in ${path.join(projectDir, "Pulumi.yaml")}` };
+  const credentials = credentialsFile(env);
+  const login = loginBackend(credentials, read);
+  if (login) return { url: login, source: `pulumi login (${credentials})` };
+  return {
+    url: `file://${path.join(projectDir, ".pulumi-state")}`,
+    source: "the checkout's local state: no PULUMI_BACKEND_URL, no backend.url in Pulumi.yaml, no pulumi login",
+  };
+}
+
+/** What to say when pulumi answers "no stack named ... found": where it looked, and why there. */
+export function missingStackMessage(stack: string, backend: Backend): string {
+  return (
+    `no stack '${stack}' in ${backend.url} (the backend from ${backend.source}). ` +
+    `\`pulumi stack ls\` lists the stacks there; if the stack is elsewhere, \`pulumi login <url>\` or set PULUMI_BACKEND_URL`
+  );
+}
+
+/** Whether pulumi's output says the stack does not exist. */
+export function saysNoSuchStack(output: string): boolean {
+  return /no stack named '[^']*' found/.test(output);
+}
