@@ -2,7 +2,9 @@ import {
   analysePreview,
   FACET_TYPE,
   formatFailures,
+  formatMarkdown,
   formatReport,
+  run,
   parsePreviewJson,
   PreviewJson,
   PreviewStep,
@@ -230,6 +232,72 @@ describe("formatReport", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("formatMarkdown", () => {
+  it("says so when in sync", () => {
+    expect(formatMarkdown({ facets: [], others: [] }, "lab")).toBe("### mpi-hosts drift: `lab`\n\nEvery host is as declared (no drift).\n");
+  });
+
+  it("gives a table per host and facet, then each facet's lines as a diff block (- on the host, + declared)", () => {
+    const steps = facetSteps({
+      host: "host4",
+      facet: "mcaParams",
+      declaredBefore: { openmpi: MCA },
+      foundBefore: { openmpi: MCA },
+      foundNow: { openmpi: MCA_EDITED },
+      declaredNow: { openmpi: MCA },
+    });
+    expect(formatMarkdown(analysePreview({ changeSummary: { update: 1 }, steps }), "lab")).toBe(
+      [
+        "### mpi-hosts drift: `lab`",
+        "",
+        "1 facet(s) on 1 host(s) differ from the declared state.",
+        "",
+        "| host | facet | why |",
+        "| --- | --- | --- |",
+        "| host4 | mcaParams | changed on the host since the last `pulumi up` |",
+        "",
+        "**host4** `mcaParams` (- on the host, + declared)",
+        "",
+        "```diff",
+        "  openmpi:",
+        "- btl_tcp_port_range_v4 = 50",
+        "+ btl_tcp_port_range_v4 = 100",
+        "```",
+        "",
+        "Repair: `pulumi up --refresh --stack lab`",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("keeps a host's line with backticks or pipes from breaking the fence or the table", () => {
+    const fenceInFile = "echo ```` | cat";
+    const steps = facetSteps({
+      host: "host1",
+      facet: "sshConfig",
+      declaredBefore: { config: "a\nb" },
+      foundBefore: { config: "a\nb" },
+      foundNow: { config: `a\n${fenceInFile}` },
+      declaredNow: { config: "a\nb" },
+    });
+    const md = formatMarkdown(analysePreview({ changeSummary: { update: 1 }, steps }), "lab");
+    expect(md).toContain("`````diff\n  config:\n- echo ```` | cat\n+ b\n`````");
+  });
+});
+
+describe("the drift command line", () => {
+  it("refuses a format it does not know, before running pulumi, naming the ones it knows", async () => {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stderr, "write").mockImplementation((chunk) => (written.push(String(chunk)), true));
+    try {
+      expect(await run(["--stack", "lab", "--format", "yaml"])).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join("")).toMatch(/^drift: --format yaml: not one of text, json, markdown\n/);
   });
 });
 

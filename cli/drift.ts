@@ -200,6 +200,60 @@ export function formatReport(report: DriftReport, stack: string): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** Markdown table cells: a pipe or a line break would end the cell. */
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+/** A fence longer than any backtick run in the text, so no line of a host's file can close it. */
+function fenced(lang: string, text: string): string {
+  const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}${lang}\n${text}\n${fence}`;
+}
+
+/**
+ * The report as Markdown, for an issue or a pull-request comment: a table of what differs per host and facet, then
+ * each facet's line diff in a `diff` block (GitHub colours - as what the host has, + as what the config declares).
+ */
+export function formatMarkdown(report: DriftReport, stack: string): string {
+  const title = `### mpi-hosts drift: \`${stack}\``;
+  if (inSync(report)) return `${title}\n\nEvery host is as declared (no drift).\n`;
+  const differing = report.facets.filter((f) => f.cause !== "rerun");
+  const lines = [
+    title,
+    "",
+    differing.length
+      ? `${differing.length} facet(s) on ${new Set(differing.map((f) => f.host)).size} host(s) differ from the declared state.`
+      : "Every host is as declared (no drift), but `pulumi up` has work to do.",
+  ];
+  if (report.facets.length) {
+    lines.push("", "| host | facet | why |", "| --- | --- | --- |");
+    for (const f of report.facets) {
+      const also = f.cause === "drift" && f.configChanged ? ", and the config changed too" : "";
+      const why = f.cause === "rerun" ? ` its ${f.inputs.join(", ") || "inputs"} changed` : "";
+      lines.push(`| ${cell(f.host)} | ${cell(f.facet)} | ${cell(`${CAUSE_TEXT[f.cause].replace(/:$/, "")}${also}${why}`)} |`);
+    }
+  }
+  for (const f of report.facets) {
+    const text = f.cause === "new" ? describeNew(f.differences) : describeDifferences(f.differences);
+    if (!text) continue;
+    const diff = text
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.replace(/^\s+([-+]) /, "$1 ").replace(/^(?![-+] )/, "  "))
+      .join("\n");
+    lines.push("", `**${f.host}** \`${f.facet}\` (- on the host, + declared)`, "", fenced("diff", diff));
+  }
+  if (report.others.length) {
+    lines.push("", "Other changes:", "");
+    for (const o of report.others)
+      lines.push(`- \`${o.name}\` (${o.type}): ${o.op}${o.inputs.length ? ` (${o.inputs.join(", ")} changed)` : ""}`);
+  }
+  lines.push("", `Repair: \`pulumi up --refresh --stack ${stack}\``);
+  return `${lines.join("\n")}\n`;
+}
+
 /** A facet never applied: name the keys rather than print every declared line. */
 function describeNew(differences: Difference[]): string {
   return differences.length ? `missing: ${differences.map((d) => d.key).join(", ")}` : "";
@@ -260,7 +314,10 @@ export function formatFailures(stack: string, failures: CheckFailure[]): string 
   return `${head}; no drift report (nothing was changed)\n${lines.join("\n")}\n`;
 }
 
-const HELP = `usage: npm run drift -- --stack NAME [--json]
+const FORMATS = ["text", "json", "markdown"] as const;
+type Format = (typeof FORMATS)[number];
+
+const HELP = `usage: npm run drift -- --stack NAME [--format text|json|markdown]
 
 Checks every host of the stack against its declared state without changing anything: the
 engine's refresh preview (\`pulumi preview --refresh --json\`) runs each facet's probe over SSH,
@@ -275,7 +332,9 @@ unreachable, named in the message; no such stack; wrong passphrase).
 Repair: pulumi up --refresh --stack NAME (applies the declared state where it differs).
 
   --stack NAME   the stack (config in Pulumi.NAME.yaml)
-  --json         print the findings as JSON instead (same exit status)
+  --format F     text (default), json (the findings as data) or markdown (a table and diff
+                 blocks to paste into an issue or a pull request); same exit status
+  --json         the same as --format json
 
 The stack is looked up where pulumi would look: PULUMI_BACKEND_URL, else MPI_HOSTS_STATE (a
 directory), else backend.url in Pulumi.yaml, else the backend of your last \`pulumi login\`, else
@@ -285,9 +344,9 @@ Environment: PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (lab stac
 
 export async function run(args: string[]): Promise<number> {
   let stack: string;
-  let json = false;
+  let format: Format = "text";
   try {
-    const parsed = parseArgs(args, { values: ["stack"], flags: ["json"] });
+    const parsed = parseArgs(args, { values: ["stack", "format"], flags: ["json"] });
     if (parsed.options.help) {
       process.stdout.write(HELP);
       return 0;
@@ -295,7 +354,9 @@ export async function run(args: string[]): Promise<number> {
     if (parsed.positionals.length) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
     if (typeof parsed.options.stack !== "string" || !parsed.options.stack) throw new UsageError("--stack NAME is required");
     stack = parsed.options.stack;
-    json = parsed.options.json === true;
+    const asked = parsed.options.json === true ? "json" : (parsed.options.format ?? "text");
+    if (!FORMATS.includes(asked as Format)) throw new UsageError(`--format ${asked}: not one of ${FORMATS.join(", ")}`);
+    format = asked as Format;
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`drift: ${err.message}\n\n${HELP}`);
@@ -325,6 +386,11 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   const report = analysePreview(preview);
-  process.stdout.write(json ? `${JSON.stringify({ stack, inSync: inSync(report), ...report }, null, 2)}\n` : formatReport(report, stack));
+  const formatted = {
+    text: () => formatReport(report, stack),
+    json: () => `${JSON.stringify({ stack, inSync: inSync(report), ...report }, null, 2)}\n`,
+    markdown: () => formatMarkdown(report, stack),
+  };
+  process.stdout.write(formatted[format]());
   return inSync(report) ? 0 : 2;
 }
