@@ -2,6 +2,7 @@
  * Probe output -> state, and desired vs actual. Pure functions, used by the facet provider and
  * by `npm run drift`.
  */
+import { diffArrays } from "diff";
 import { describeBoot } from "./firewallPersistence";
 
 /** A JSON value as the probe prints it, before decoding. */
@@ -54,13 +55,11 @@ export function describeDifferences(differences: Difference[]): string {
       lines.push(`boot: ${describeBoot(actual, keys)}`);
     } else if (typeof expected === "string" && typeof actual === "string" && (expected.includes("\n") || actual.includes("\n"))) {
       lines.push(`${d.key}:`);
-      const want = expected.split("\n");
-      const have = actual.split("\n");
-      const wantSet = new Set(want);
-      const haveSet = new Set(have);
-      for (const l of have) if (!wantSet.has(l)) lines.push(`  - ${l}`);
-      for (const l of want) if (!haveSet.has(l)) lines.push(`  + ${l}`);
-      if (want.length !== have.length && lines[lines.length - 1] === `${d.key}:`) lines.push("  (same lines, different order or count)");
+      // A real line diff (jsdiff, Myers' algorithm): moved and repeated lines show where they are.
+      for (const part of diffArrays(actual.split("\n"), expected.split("\n"))) {
+        if (part.removed) for (const l of part.value) lines.push(`  - ${l}`);
+        if (part.added) for (const l of part.value) lines.push(`  + ${l}`);
+      }
     } else if (actual === null) {
       lines.push(`${d.key}: missing (expected ${JSON.stringify(expected)})`);
     } else {
