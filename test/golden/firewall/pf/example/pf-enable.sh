@@ -1,5 +1,5 @@
-#!/bin/sh
 # managed by mpi-hosts: generated from the stack config; edits here are reported as drift and undone
+# shellcheck shell=sh
 # Run at boot by launchd (/Library/LaunchDaemons/org.mpi-hosts.pf-enable.plist): takes a pf enable reference for mpi-hosts, as every component using pf
 # must (/etc/pf.conf: "PF will not be automatically enabled"), and records its token with this boot's time in
 # /var/db/mpi-hosts/pf-token, so that mpi-hosts knows it as its own and remove can release it (pfctl -X).
