@@ -27,7 +27,7 @@ const SFW = "/usr/libexec/ApplicationFirewall/socketfilterfw";
 const STATE = "/var/lib/mpi-hosts-doubles";
 const DAEMON = "org.mpi-hosts.pf-enable";
 const PLIST = `/Library/LaunchDaemons/${DAEMON}.plist`;
-/** Apple's /etc/pf.conf as macOS ships it (Sonoma; the same text since Lion apart from dummynet-anchor). */
+/** Apple's /etc/pf.conf as macOS ships it, as users print it (since 10.10, which added dummynet-anchor). */
 const STOCK_PF_CONF = `#
 # Default PF configuration file.
 #
@@ -55,7 +55,7 @@ dummynet-anchor "com.apple/*"
 anchor "com.apple/*"
 load anchor "com.apple" from "/etc/pf.anchors/com.apple"
 `;
-/** Apple's /etc/pf.anchors/com.apple, without its last line (a load anchor of 400.AdaptiveFirewall from a Server.app file). */
+/** Apple's /etc/pf.anchors/com.apple as krypted.com prints it, without its last line (a load anchor from a Server.app file). */
 const STOCK_COM_APPLE = `#
 # Default com.apple anchor point
 #
