@@ -104,11 +104,12 @@ describe("desired state", () => {
     expect(example().hosts.map((h) => h.firewallPersist)).toEqual(example().hosts.map(() => true));
   });
 
-  it("asks a Mac also for the Application Firewall to let the MPI binaries through", () => {
+  it("asks a Mac also for the Application Firewall to let the MPI binaries through, and for pf rules that persist", () => {
     const c = example();
     expect(renderFirewall(c, hostNamed(c, "mac1")).desired).toEqual({
       rules: describeRules(firewallRules(c)),
       effective: "open",
+      boot: "persistent",
       apps: "allowed",
     });
   });

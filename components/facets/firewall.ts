@@ -17,6 +17,7 @@ import { shellQuote } from "../render/shellQuote";
 import { templates } from "../render/templates";
 import { FacetDefinition, FacetState, HEADER, RenderedFacet } from "./facet";
 import { persistVars, PERSISTENT } from "./firewallPersistence";
+import { pfPersistVars } from "./firewallPersistencePf";
 import { renderScripts } from "./scripts";
 
 export type LinuxBackend = "ufw" | "firewalld" | "iptables" | "nftables";
@@ -46,6 +47,8 @@ export const PF_ANCHOR = "com.apple/mpi-hosts";
 export const PF_ANCHOR_FILE = "/etc/pf.anchors/mpi-hosts";
 /** What apply did to pf and the Application Firewall, so that remove undoes exactly that. */
 export const MACOS_STATE_DIR = "/var/db/mpi-hosts";
+/** Our pf enable token and the boot it was taken in (written by apply, and at boot by our LaunchDaemon's script). */
+export const PF_TOKEN_FILE = `${MACOS_STATE_DIR}/pf-token`;
 export const SOCKETFILTERFW = "/usr/libexec/ApplicationFirewall/socketfilterfw";
 /** Binaries that accept MPI connections on macOS: the interpreter and Open MPI 4 (orted) / 5 (prted, prterun) launchers. */
 export const MPI_BINARIES = ["python3", "mpirun", "mpiexec", "orted", "prted", "prterun"];
@@ -98,9 +101,9 @@ export function backendCandidates(host: Host): ConcreteBackend[] {
 
 export function desiredFirewallState(cluster: Cluster, host: Host): FacetState {
   const state: FacetState = { rules: describeRules(firewallRules(cluster)), effective: "open" };
-  // pf rules are not persisted yet (firewallPersistence.ts): no boot expectation for macOS. With firewallPersist off
-  // the rules are run time only by choice: the probe still reports what the boot would load, as information.
-  if (host.os === "linux" && host.firewallPersist) state.boot = PERSISTENT;
+  // With firewallPersist off the rules are run time only by choice: the probe still reports what the boot would load,
+  // as information (Linux: firewallPersistence.ts; pf: firewallPersistencePf.ts).
+  if (host.firewallPersist) state.boot = PERSISTENT;
   if (host.os === "macos") state.apps = "allowed";
   return state;
 }
@@ -254,7 +257,7 @@ function backendData(backend: ConcreteBackend, rules: PortRule[], cluster: Clust
           anchor: PF_ANCHOR,
           file: PF_ANCHOR_FILE,
           ruleset: noNewline(anchor),
-          tokenFile: `${MACOS_STATE_DIR}/pf-token`,
+          tokenFile: PF_TOKEN_FILE,
           header: HEADER,
         },
       };
@@ -306,6 +309,14 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
     Object.assign(files, persist.files);
   }
   if (host.os === "macos") {
+    const pfPersist = pfPersistVars({
+      anchor: PF_ANCHOR,
+      anchorFile: PF_ANCHOR_FILE,
+      tokenFile: PF_TOKEN_FILE,
+      stateDir: MACOS_STATE_DIR,
+    });
+    vars.pfPersist = pfPersist.vars;
+    Object.assign(files, pfPersist.files);
     const alf = {
       tool: SOCKETFILTERFW,
       prefix: host.pythonPrefix,

@@ -13,7 +13,8 @@
  *     in /etc/nftables.conf when nftables.service is enabled, else through our unit.
  *   ufw: persists by itself (every `ufw allow` is saved in /etc/ufw/user*.rules); boot needs ENABLED=yes.
  *   firewalld: our rich rules are permanent ones; boot loads the permanent configuration.
- *   pf (macOS): not persisted yet (a launchd job of our own would load the anchor file at boot; see README).
+ *   pf (macOS): a block in /etc/pf.conf loads our anchor file at boot, a LaunchDaemon of ours enables pf
+ *     (firewallPersistencePf.ts).
  */
 import { BLOCK_BEGIN, BLOCK_END, HEADER } from "./facet";
 

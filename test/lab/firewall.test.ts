@@ -696,10 +696,13 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
     }
 
     describe.each(["bash", "zsh", "dash"])("macOS pf and Application Firewall under %s", (shell) => {
+      // Run-time pf and the Application Firewall only: pf's persistence (/etc/pf.conf, a LaunchDaemon, a simulated
+      // boot) is tested with its own doubles in test/lab/macos.test.ts.
       const mac = () =>
         firewallOf(lab, HOST, "auto", (h) => {
           h.os = "macos";
           h.pythonPrefix = PREFIX;
+          h.firewallPersist = false;
         });
       const bin = (name: string) => `${PREFIX}/bin/${name}`;
 
@@ -808,7 +811,7 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
         );
         const { state } = await probeUnder(shell, facet, "pf+alf");
         const pfSentence =
-          'pf: the main ruleset has no anchor "com.apple/*" rule, so rules in anchor com.apple/mpi-hosts are never evaluated; load the stock /etc/pf.conf (pfctl -f /etc/pf.conf) or restore its com.apple anchor lines (mpi-hosts never edits or loads /etc/pf.conf)';
+          'pf: the main ruleset has no anchor "com.apple/*" rule, so rules in anchor com.apple/mpi-hosts are never evaluated; load the stock /etc/pf.conf (pfctl -f /etc/pf.conf) or restore its com.apple anchor lines (mpi-hosts never loads /etc/pf.conf itself)';
         const alfSentence =
           "blocked: the Application Firewall blocks all incoming connections (block all is on), whatever the per-app rules say; turn that off (socketfilterfw --setblockall off) for MPI to work";
         expect(state).toMatchObject({ effective: pfSentence, apps: alfSentence });

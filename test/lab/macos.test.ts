@@ -1,8 +1,9 @@
 /**
  * The macOS firewall facet (pf + Application Firewall) against how pfctl and socketfilterfw really behave (issue 18,
- * items 7, 9 and 10). There is no Mac here: the facet's scripts run as root on a real lab host, under dash and bash
- * (macOS's /bin/sh is bash), against TEST DOUBLES of pfctl, socketfilterfw and sysctl (test/doubles/), each citing
- * what it was checked against. The doubles filter nothing; these tests prove what the scripts read and decide.
+ * items 7, 9 and 10), and pf persistence across a reboot (issue 13). There is no Mac here: the facet's scripts run as
+ * root on a real lab host, under dash and bash (macOS's /bin/sh is bash), against TEST DOUBLES of pfctl, launchctl,
+ * socketfilterfw and sysctl and a SIMULATED BOOT (test/doubles/), each citing what it was checked against. The
+ * doubles filter nothing; these tests prove what the scripts read and decide, and what a Mac's boot would load.
  *   npx jest --selectProjects lab --runTestsByPath test/lab/macos.test.ts --runInBand
  */
 import * as fs from "fs";
@@ -24,13 +25,58 @@ const DOUBLES = path.resolve(__dirname, "../doubles");
 const PREFIX = "/opt/anaconda";
 const SFW = "/usr/libexec/ApplicationFirewall/socketfilterfw";
 const STATE = "/var/lib/mpi-hosts-doubles";
+const DAEMON = "org.mpi-hosts.pf-enable";
+const PLIST = `/Library/LaunchDaemons/${DAEMON}.plist`;
+/** Apple's /etc/pf.conf as macOS ships it, as users print it (since 10.10, which added dummynet-anchor). */
+const STOCK_PF_CONF = `#
+# Default PF configuration file.
+#
+# This file contains the main ruleset, which gets automatically loaded
+# at startup.  PF will not be automatically enabled, however.  Instead,
+# each component which utilizes PF is responsible for enabling and disabling
+# PF via -E and -X as documented in pfctl(8).  That will ensure that PF
+# is disabled only when the last enable reference is released.
+#
+# Care must be taken to ensure that the main ruleset does not get flushed,
+# as the nested anchors rely on the anchor point defined here. In
+# particular, establish this anchor point first before flushing the main
+# ruleset.
+#
+# See pf.conf(5) for syntax.
+#
+
+#
+# com.apple anchor point
+#
+scrub-anchor "com.apple/*"
+nat-anchor "com.apple/*"
+rdr-anchor "com.apple/*"
+dummynet-anchor "com.apple/*"
+anchor "com.apple/*"
+load anchor "com.apple" from "/etc/pf.anchors/com.apple"
+`;
+/** Apple's /etc/pf.anchors/com.apple as krypted.com prints it, without its last line (a load anchor from a Server.app file). */
+const STOCK_COM_APPLE = `#
+# Default com.apple anchor point
+#
+scrub-anchor "100.InternetSharing/*"
+scrub-anchor "300.NetworkLinkConditioner/*"
+nat-anchor "100.InternetSharing/*"
+rdr-anchor "100.InternetSharing/*"
+anchor "100.InternetSharing/*"
+anchor "200.AirDrop/*"
+anchor "250.ApplicationFirewall/*"
+dummynet-anchor "300.NetworkLinkConditioner/*"
+anchor "300.NetworkLinkConditioner/*"
+anchor "400.AdaptiveFirewall/*"
+`;
 
 describe("macOS pf and Application Firewall, as pfctl and socketfilterfw behave (issue 18)", () => {
   let lab: Lab;
 
   beforeAll(async () => {
     lab = await startLab({ name: LAB, hosts: 1, release: "trixie", firewall: "none" });
-    for (const name of ["pfctl", "sysctl"]) {
+    for (const name of ["pfctl", "sysctl", "launchctl", "macos-boot"]) {
       await rootOk(
         lab,
         HOST,
@@ -38,6 +84,14 @@ describe("macOS pf and Application Firewall, as pfctl and socketfilterfw behave 
         fs.readFileSync(path.join(DOUBLES, name), "utf8"),
       );
     }
+    // Our LaunchDaemon's script calls pfctl and sysctl by their macOS paths (/sbin/pfctl, /usr/sbin/sysctl): the
+    // doubles take those places (Debian's /sbin is /usr/sbin), the real sysctl moves aside for the double to call.
+    await rootOk(
+      lab,
+      HOST,
+      "if [ -e /usr/sbin/sysctl ] && [ ! -L /usr/sbin/sysctl ]; then mv /usr/sbin/sysctl /usr/sbin/sysctl.real; fi\n" +
+        "ln -sfn /usr/local/sbin/sysctl /usr/sbin/sysctl && ln -sfn /usr/local/sbin/pfctl /usr/sbin/pfctl && test -x /sbin/pfctl",
+    );
     await rootOk(
       lab,
       HOST,
@@ -53,7 +107,7 @@ describe("macOS pf and Application Firewall, as pfctl and socketfilterfw behave 
   afterAll(() => stopLab(LAB));
 
   /** The firewall facet of a Mac, allowing the MPI ports from `allowFrom` (or from anywhere). */
-  function mac(allow: { allowFrom?: string[]; allowAnywhere?: boolean }): RenderedFacet {
+  function mac(allow: { allowFrom?: string[]; allowAnywhere?: boolean }, persist = true): RenderedFacet {
     const doc = parse(renderLabStack(lab)) as { config: Record<string, unknown> };
     // A fixed runtime range: with oobPorts ephemeral, validate refuses 0.0.0.0/0 (it would open 32768-65535 to all).
     const config = {
@@ -66,19 +120,42 @@ describe("macOS pf and Application Firewall, as pfctl and socketfilterfw behave 
     h.os = "macos";
     h.firewallBackend = "auto";
     h.pythonPrefix = PREFIX;
+    h.firewallPersist = persist;
     return renderFirewall(cluster, h);
   }
-  async function reset(setup = ""): Promise<void> {
-    await rootOk(lab, HOST, `rm -rf ${STATE} /etc/pf.anchors /var/db/mpi-hosts && mkdir -p ${STATE}\n${setup}\n: >${STATE}/calls.log`);
+  /** A Mac as it comes: Apple's pf.conf and com.apple anchor file, booted (pf off, the main ruleset loaded). */
+  async function reset(setup = "", pfConf = STOCK_PF_CONF): Promise<void> {
+    await rootOk(
+      lab,
+      HOST,
+      `rm -rf ${STATE} /etc/pf.anchors /var/db/mpi-hosts /Library/LaunchDaemons && mkdir -p ${STATE} /etc/pf.anchors /Library/LaunchDaemons\n` +
+        `printf '%s' ${shellQuote(pfConf)} >/etc/pf.conf && printf '%s' ${shellQuote(STOCK_COM_APPLE)} >/etc/pf.anchors/com.apple\n` +
+        `chmod 644 /etc/pf.conf /etc/pf.anchors/com.apple && macos-boot >/dev/null\n${setup}\n: >${STATE}/calls.log`,
+    );
   }
   const calls = async () => (await rootOk(lab, HOST, `cat ${STATE}/calls.log; : >${STATE}/calls.log`)).split("\n").filter(Boolean);
-  const changes = (log: string[]) => log.filter((l) => !/^pfctl( -a \S+)? -s (info|rules|References)$|^socketfilterfw --get/.test(l));
+  const changes = (log: string[]) =>
+    log.filter((l) => !/^pfctl( -a \S+)? -s (info|rules|References)$|^pfctl -n |^launchctl print|^socketfilterfw --get/.test(l));
+  /** Runs the simulated boot; fails on any job that failed. */
+  async function boot(): Promise<void> {
+    const out = await rootOk(lab, HOST, "macos-boot");
+    expect(out.split("\n").filter((l) => / failed| not loaded/.test(l))).toEqual([]);
+  }
+  const sha = (file: string) => rootOk(lab, HOST, `sha256sum ${file} | cut -d' ' -f1`);
+  /** What is ours on the Mac besides pf.conf's block: files, loaded daemon, rules, references. */
+  const ours = () =>
+    rootOk(
+      lab,
+      HOST,
+      `ls /etc/pf.anchors /Library/LaunchDaemons /var/db | grep -i mpi-hosts; launchctl print system/${DAEMON} >/dev/null 2>&1 && echo loaded; ` +
+        "pfctl -a com.apple/mpi-hosts -s rules; pfctl -s References | tail -n +3; pfctl -s info | head -n 1 | cut -c1-16; true",
+    );
   /** A reboot as pf sees it: runtime state (enabled, tokens, anchors) gone, token numbers handed out again. */
   const reboot = () =>
     rootOk(
       lab,
       HOST,
-      `rm -rf ${STATE}/pfctl; echo $(( $(cat ${STATE}/sysctl-boottime 2>/dev/null || echo 1764547200) + 86400 )) >${STATE}/sysctl-boottime`,
+      `rm -rf ${STATE}/pfctl ${STATE}/launchctl/loaded; echo $(( $(cat ${STATE}/sysctl-boottime 2>/dev/null || echo 1764547200) + 86400 )) >${STATE}/sysctl-boottime`,
     );
 
   describe.each(["dash", "bash"])("under %s", (shell) => {
@@ -126,7 +203,11 @@ describe("macOS pf and Application Firewall, as pfctl and socketfilterfw behave 
       expect((await probe(f)).differences).toEqual([]);
       await calls();
       await ok(f, "remove");
-      expect(changes(await calls())).toEqual(["pfctl -a com.apple/mpi-hosts -F rules", "pfctl -X 12884901890"]);
+      expect(changes(await calls())).toEqual([
+        "pfctl -a com.apple/mpi-hosts -F rules",
+        `launchctl bootout system/${DAEMON}`,
+        "pfctl -X 12884901890",
+      ]);
       expect(await rootOk(lab, HOST, "pfctl -s info | head -n 1 | cut -c1-16")).toBe("Status: Disabled\n");
     });
 
@@ -147,6 +228,116 @@ describe("macOS pf and Application Firewall, as pfctl and socketfilterfw behave 
       expect(await rootOk(lab, HOST, `cat ${STATE}/pfctl/tokens; pfctl -s info | head -n 1 | cut -c1-15`)).toBe(
         "12884901889\nStatus: Enabled\n",
       );
+    });
+
+    test("issue 13: apply persists pf the way a Mac boots: after a simulated reboot the rules are back and pf is on with our reference; after destroy and a reboot nothing of ours, pf.conf byte for byte", async () => {
+      const f = mac({ allowFrom: ["10.0.0.0/8"] });
+      await reset();
+      const stock = await sha("/etc/pf.conf");
+      expect((await probe(f)).state.boot).toMatch(
+        /^not persistent: \/etc\/pf.conf, which com.apple.pfctl loads at boot, has no mpi-hosts block/,
+      );
+      await ok(f, "apply");
+      // Checked with plain tools: the block at the end of pf.conf, the daemon root:wheel 0644 and loaded, one reference.
+      expect(await rootOk(lab, HOST, "tail -n 4 /etc/pf.conf")).toBe(f.files["pf/pf.conf-block"]);
+      expect(await rootOk(lab, HOST, `head -c ${STOCK_PF_CONF.length} /etc/pf.conf`)).toBe(STOCK_PF_CONF);
+      expect(await rootOk(lab, HOST, `stat -c '%u:%g %a' ${PLIST}; launchctl print system/${DAEMON} >/dev/null && echo loaded`)).toBe(
+        "0:0 644\nloaded\n",
+      );
+      expect(await rootOk(lab, HOST, "pfctl -s References | tail -n +3 | wc -l")).toBe("1\n");
+      const running = await rootOk(lab, HOST, "pfctl -a com.apple/mpi-hosts -s rules");
+      expect(running).toContain("pass in quick inet proto tcp from 10.0.0.0/8 to any port");
+      expect(await probe(f)).toMatchObject({ state: { boot: "persistent" }, differences: [] });
+      await calls();
+      expect(await ok(f, "apply")).toContain("firewall (pf): MPI ports already open to the cluster network only, no change");
+      expect(changes(await calls())).toEqual([]);
+
+      await boot();
+      // No Pulumi run: the boot alone loaded our anchor from pf.conf and our daemon enabled pf with a reference of ours.
+      expect(await rootOk(lab, HOST, "pfctl -a com.apple/mpi-hosts -s rules")).toBe(running);
+      expect(await rootOk(lab, HOST, "pfctl -s info | head -n 1 | cut -c1-15")).toBe("Status: Enabled\n");
+      const token = (await rootOk(lab, HOST, "sed -n 3p /var/db/mpi-hosts/pf-token")).trim();
+      expect(await rootOk(lab, HOST, "pfctl -s References | tail -n +3 | awk '{ print $3 }'")).toBe(`${token}\n`);
+      expect(await probe(f)).toMatchObject({ state: { boot: "persistent", effective: "open" }, differences: [] });
+
+      await calls();
+      await ok(f, "remove");
+      expect(changes(await calls())).toEqual([
+        "pfctl -a com.apple/mpi-hosts -F rules",
+        `launchctl bootout system/${DAEMON}`,
+        `pfctl -X ${token}`,
+      ]);
+      expect(await sha("/etc/pf.conf")).toBe(stock);
+      expect(await ours()).toBe("Status: Disabled\n");
+      await boot();
+      expect(await ours()).toBe("Status: Disabled\n");
+      expect(await sha("/etc/pf.conf")).toBe(stock);
+    });
+
+    test("issue 13: a macOS update that rewrites /etc/pf.conf, or a disabled daemon, is drift named 'open now but not persistent'; apply puts both back", async () => {
+      const f = mac({ allowFrom: ["10.0.0.0/8"] });
+      await reset();
+      await ok(f, "apply");
+      await rootOk(lab, HOST, `printf '%s' ${shellQuote(STOCK_PF_CONF)} >/etc/pf.conf`);
+      expect(describeDifferences((await probe(f)).differences)).toBe(
+        "boot: open now but not persistent: /etc/pf.conf, which com.apple.pfctl loads at boot, has no mpi-hosts block loading /etc/pf.anchors/mpi-hosts into anchor com.apple/mpi-hosts (a macOS update rewrites the file and drops it; apply adds it again at the end)",
+      );
+      await ok(f, "apply");
+      expect((await probe(f)).differences).toEqual([]);
+      await rootOk(lab, HOST, `launchctl disable system/${DAEMON}`);
+      expect(describeDifferences((await probe(f)).differences)).toContain(
+        `boot: open now but not persistent: launchd has LaunchDaemon ${DAEMON} disabled`,
+      );
+      expect(await ok(f, "apply")).toContain(`pf: launchd had ${DAEMON} disabled; enabled it (launchctl enable)`);
+      await boot();
+      expect(await probe(f)).toMatchObject({ state: { boot: "persistent" }, differences: [] });
+      await ok(f, "remove");
+      expect(await sha("/etc/pf.conf")).toBe(
+        await rootOk(lab, HOST, `printf '%s' ${shellQuote(STOCK_PF_CONF)} | sha256sum | cut -d' ' -f1`),
+      );
+    });
+
+    test("issue 13: firewall persist off takes the block and the daemon out again and keeps the rules for now; a reboot then drops them", async () => {
+      await reset();
+      const stock = await sha("/etc/pf.conf");
+      await ok(mac({ allowFrom: ["10.0.0.0/8"] }), "apply");
+      const off = mac({ allowFrom: ["10.0.0.0/8"] }, false);
+      expect(off.desired).not.toHaveProperty("boot");
+      await ok(off, "apply");
+      expect(await sha("/etc/pf.conf")).toBe(stock);
+      expect(await rootOk(lab, HOST, "ls /Library/LaunchDaemons; ls /var/db/mpi-hosts | grep -c pf-enable || true")).toBe("0\n");
+      expect(await rootOk(lab, HOST, "pfctl -a com.apple/mpi-hosts -s rules")).toContain("from 10.0.0.0/8");
+      const { state, differences } = await probe(off);
+      expect(differences).toEqual([]);
+      expect(state.boot).toMatch(/^not persistent: /);
+      await boot();
+      expect(await rootOk(lab, HOST, "pfctl -a com.apple/mpi-hosts -s rules; pfctl -s info | head -n 1 | cut -c1-16")).toBe(
+        "Status: Disabled\n",
+      );
+      await ok(off, "remove");
+      expect(await ours()).toBe("Status: Disabled\n");
+    });
+
+    test("issue 13: pf.conf keeps its bytes when its last line has no newline, and stays untouched when pfctl -nf refuses it with our block", async () => {
+      const f = mac({ allowFrom: ["10.0.0.0/8"] });
+      const noNewline = STOCK_PF_CONF.replace(/\n$/, "");
+      await reset("", noNewline);
+      await ok(f, "apply");
+      expect((await probe(f)).differences).toEqual([]);
+      expect(await ok(f, "apply")).toContain("no change");
+      await ok(f, "remove");
+      expect(await rootOk(lab, HOST, "cat /etc/pf.conf")).toBe(noNewline);
+
+      // An admin's pf.conf with rules out of order: pfctl refuses it (and would at boot); apply says so and leaves it.
+      const outOfOrder = `${STOCK_PF_CONF}set skip on lo0\n`;
+      await reset("", outOfOrder);
+      const r = await run(f, "apply");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("mpi-hosts: pf: pfctl -nf rejects /etc/pf.conf with the mpi-hosts block added, so it stays as it was");
+      expect(r.stderr).toContain("Rules must be in order: options, normalization, queueing, translation, filtering");
+      expect(await rootOk(lab, HOST, "cat /etc/pf.conf")).toBe(outOfOrder);
+      await ok(f, "remove");
+      expect(await rootOk(lab, HOST, "cat /etc/pf.conf")).toBe(outOfOrder);
     });
 
     test("item 9: the state is read from '(State = N)', block all (State = 2) included", async () => {
