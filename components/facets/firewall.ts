@@ -30,8 +30,9 @@ export const FIREWALL_TAG = "mpi-hosts";
 export const NFT_TABLE = "mpi_hosts";
 /**
  * Our chain inside another nftables table whose input chain drops (an accept in our own table cannot override that
- * drop: every base chain on a hook sees the packet, and any drop wins), jumped to first by one rule commented
- * FIREWALL_TAG. The tables each backend owns itself are never a guest's host.
+ * drop: every base chain on a hook sees the packet, and any drop wins), jumped to by one rule commented FIREWALL_TAG,
+ * placed after their own rules (before a last catch-all drop or reject), so that their earlier drops still decide
+ * first. The tables each backend owns itself are never a guest's host.
  */
 export const NFT_GUEST_CHAIN = "mpi_hosts";
 export const NFT_OWN_TABLES: Record<"nftables" | "iptables", string[]> = {

@@ -26,11 +26,17 @@ const cluster = loadClusterOrThrow(
   }),
 ).cluster;
 
-/** The rendered probe without its last step, then `call`, with a stand-in nft printing `ruleset` first on PATH. */
-function runProbeFunction(backend: "nftables" | "iptables", ruleset: string, call: string, chainListing = ""): string {
+/** The rendered probe (or apply) without its last step, then `call`, with a stand-in nft printing `ruleset` first on PATH. */
+function runProbeFunction(
+  backend: "nftables" | "iptables",
+  ruleset: string,
+  call: string,
+  chainListing = "",
+  script: "probe" | "apply" = "probe",
+): string {
   const host = { ...cluster.hosts[0], firewallBackend: backend } as (typeof cluster.hosts)[number];
-  const probe = renderFirewall(cluster, host).scripts.probe;
-  const body = probe.slice(0, probe.lastIndexOf("mh_json_begin"));
+  const text = renderFirewall(cluster, host).scripts[script];
+  const body = text.slice(0, text.lastIndexOf(script === "probe" ? "mh_json_begin" : "fw_converge"));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-guest-"));
   fs.writeFileSync(path.join(dir, "ruleset"), ruleset);
   fs.writeFileSync(path.join(dir, "chain"), chainListing);
@@ -38,7 +44,7 @@ function runProbeFunction(backend: "nftables" | "iptables", ruleset: string, cal
   fs.writeFileSync(
     path.join(dir, "nft"),
     `#!/bin/sh\nif [ "$*" = "list ruleset" ]; then cat ${dir}/ruleset; exit 0; fi\n` +
-      `case "$*" in "list chain "*) cat ${dir}/chain; exit 0 ;; esac\necho "nft stand-in: unexpected $*" >&2\nexit 2\n`,
+      `case "$*" in "list chain "* | "-a list chain "*) cat ${dir}/chain; exit 0 ;; esac\necho "nft stand-in: unexpected $*" >&2\nexit 2\n`,
     { mode: 0o755 },
   );
   // The script puts the system's directories first on PATH; the stand-in goes before them.
@@ -152,22 +158,93 @@ describe("what the probe reports", () => {
   });
 });
 
-describe("where the jump to our chain sits in their input chain", () => {
+describe("where the jump to our chain sits in their input chain: after their rules, before a last catch-all drop", () => {
   const listing = (head: string[]) => `table inet filter {\n\tchain input {\n${head.map((l) => `\t\t${l}\n`).join("")}\t}\n}\n`;
   const jump = 'jump mpi_hosts comment "mpi-hosts"';
+  const TYPE_DROP = "type filter hook input priority filter; policy drop;";
+  const TYPE_ACCEPT = "type filter hook input priority filter; policy accept;";
+  const BANNED = "ip saddr @banned drop";
+  const INVALID = "ct state invalid drop";
 
-  test("a comment on their chain (printed before its type line) is not a rule: our jump first reads first", () => {
-    const chain = listing([
-      'comment "default input"',
-      "type filter hook input priority filter; policy drop;",
-      jump,
-      "ct state established accept",
-    ]);
-    expect(runProbeFunction("nftables", "", "fw_guest_jump inet filter input", chain)).toBe("first\n");
+  test.each([
+    [
+      "a comment on their chain (printed before its type line) is not a rule: an empty chain's only rule is our jump",
+      ['comment "default input"', TYPE_DROP, jump],
+      "placed",
+    ],
+    ["policy drop: last, after their invalid-state drop and ban set", [TYPE_DROP, INVALID, BANNED, "tcp dport 22 accept", jump], "placed"],
+    [
+      "policy drop with a ban set as their last rule: still last (the policy is the catch-all)",
+      [TYPE_DROP, INVALID, BANNED, jump],
+      "placed",
+    ],
+    ["policy drop, our jump before their last drop rule lets MPI traffic past it", [TYPE_DROP, INVALID, jump, BANNED], "at-2-3"],
+    ["the old place, rule 1, lets MPI traffic past their drops", [TYPE_DROP, jump, INVALID, BANNED, "tcp dport 22 accept"], "at-1-4"],
+    [
+      "a catch-all drop last: our jump just before it",
+      [TYPE_ACCEPT, INVALID, "tcp dport 22 accept", jump, "counter packets 3 bytes 180 drop"],
+      "placed",
+    ],
+    [
+      "after their catch-all reject, our jump is never reached",
+      [TYPE_ACCEPT, "tcp dport 22 accept", 'reject with icmpx type admin-prohibited comment "default deny"', jump],
+      "at-3-2",
+    ],
+    ["a rule the admin added after our jump (policy drop)", [TYPE_DROP, INVALID, jump, "tcp dport 80 accept"], "at-2-3"],
+    ["no jump", [TYPE_DROP, INVALID], "missing"],
+    ["two jumps", [TYPE_DROP, jump, INVALID, jump], "2x"],
+  ])("%s", (_label, lines, expected) => {
+    expect(runProbeFunction("nftables", "", "fw_guest_jump inet filter input", listing(lines))).toBe(`${expected}\n`);
   });
 
-  test("a rule before our jump makes it rule 2", () => {
-    const chain = listing(["type filter hook input priority filter; policy drop;", "ct state invalid drop", jump]);
-    expect(runProbeFunction("nftables", "", "fw_guest_jump inet filter input", chain)).toBe("at-2\n");
+  // nft -a lists each rule's handle; apply inserts by handle, in the same transaction that deletes our old jump.
+  const handles = (type: string, lines: string[]) =>
+    `table inet filter { # handle 2\n\tchain input { # handle 1\n\t\t${type}\n${lines.map((l, i) => `\t\t${l} # handle ${i + 4}\n`).join("")}\t}\n}\n`;
+  test.each([
+    [
+      "policy drop, a ban set last: appended (the policy is the catch-all, the ban still applies)",
+      TYPE_DROP,
+      [INVALID, BANNED, jump],
+      'add rule inet filter input jump mpi_hosts comment "mpi-hosts"',
+    ],
+    [
+      "policy accept, a counted drop last: inserted before it, by its handle (our old jump not counted)",
+      TYPE_ACCEPT,
+      [jump, INVALID, "counter packets 0 bytes 0 drop"],
+      'insert rule inet filter input handle 6 jump mpi_hosts comment "mpi-hosts"',
+    ],
+    ["an empty chain", TYPE_DROP, [], 'add rule inet filter input jump mpi_hosts comment "mpi-hosts"'],
+  ])("apply places the jump: %s", (_label, type, lines, expected) => {
+    expect(runProbeFunction("nftables", "", "fw_guest_place inet filter input", handles(type, lines), "apply")).toBe(`${expected}\n`);
+  });
+});
+
+describe("what the boot loads of our jump: the place it has now", () => {
+  const guest = chain("mpi_hosts", "", ["ip saddr 10.9.0.0/24 tcp dport 50000-50099 accept"]).replace("\t\t\n", "");
+  const jump = 'jump mpi_hosts comment "mpi-hosts"';
+  test.each([
+    [
+      "policy drop, our jump last: appended after their rules",
+      input("drop", ["ct state invalid drop", "ip saddr @banned drop", jump]),
+      'add rule inet filter input jump mpi_hosts comment "mpi-hosts"',
+    ],
+    [
+      "policy accept, our jump before their catch-all: inserted at its index among their rules",
+      input("accept", ["ct state invalid drop", "tcp dport 22 accept", jump, "counter packets 0 bytes 0 drop"]),
+      'insert rule inet filter input index 2 jump mpi_hosts comment "mpi-hosts"',
+    ],
+  ])("%s", (_label, inputChain, expected) => {
+    const out = runProbeFunction(
+      "nftables",
+      table("inet", "filter", guest + inputChain),
+      "fw_ps_guest_statements 'inet mpi_hosts'",
+      "",
+      "apply",
+    );
+    expect(out).toBe(
+      "add table inet filter\nadd chain inet filter mpi_hosts\nflush chain inet filter mpi_hosts\n" +
+        "add rule inet filter mpi_hosts ip saddr 10.9.0.0/24 tcp dport 50000-50099 accept\n" +
+        `add chain inet filter input\n${expected}\n`,
+    );
   });
 });
