@@ -162,6 +162,16 @@ export function nftGuestVars(rules: PortRule[]) {
   };
 }
 
+/**
+ * The chain named in config (firewall.nftables, hosts[].firewallNftables) as the guest partial reads it: "FAMILY TABLE
+ * CHAIN" in place of the input chains the probe would pick in that table; the host's name for the message when the
+ * host has no such chain.
+ */
+export function nftNamedChainVars(host: Host) {
+  const c = host.firewallNftables;
+  return { named: c ? `${c.family} ${c.table} ${c.chain}` : "", host: host.name };
+}
+
 /** Arguments of one `ufw` call per rule, in order (ufw appends, so allows come before denies). */
 export function ufwCommands(rules: PortRule[]): string[][] {
   return rules.map((r) =>
@@ -290,7 +300,7 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
     rules: noNewline(desired.rules as string),
     persistAtBoot: host.firewallPersist ? "yes" : "no",
     noBackend: noBackendSentence(host, candidates),
-    guest: nftGuestVars(rules),
+    guest: { ...nftGuestVars(rules), ...nftNamedChainVars(host) },
   };
   for (const b of candidates) {
     Object.assign(files, data[b]!.files);

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, namespaceKeys } from "../config/load";
+import { Host } from "../config/types";
 import { NFT_OWN_TABLES, renderFirewall } from "./firewall";
 
 const cluster = loadClusterOrThrow(
@@ -33,8 +34,9 @@ function runProbeFunction(
   call: string,
   chainListing = "",
   script: "probe" | "apply" = "probe",
+  hostExtra: Partial<Host> = {},
 ): string {
-  const host = { ...cluster.hosts[0], firewallBackend: backend } as (typeof cluster.hosts)[number];
+  const host: Host = { ...cluster.hosts[0], firewallBackend: backend, ...hostExtra };
   const text = renderFirewall(cluster, host).scripts[script];
   const body = text.slice(0, text.lastIndexOf(script === "probe" ? "mh_json_begin" : "fw_converge"));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-guest-"));
@@ -44,7 +46,9 @@ function runProbeFunction(
   fs.writeFileSync(
     path.join(dir, "nft"),
     `#!/bin/sh\nif [ "$*" = "list ruleset" ]; then cat ${dir}/ruleset; exit 0; fi\n` +
-      `case "$*" in "list chain "* | "-a list chain "*) cat ${dir}/chain; exit 0 ;; esac\necho "nft stand-in: unexpected $*" >&2\nexit 2\n`,
+      `case "$*" in "list chain "* | "-a list chain "*) [ -s ${dir}/chain ] || exit 1; cat ${dir}/chain; exit 0 ;; esac\n` +
+      // A table is there when the ruleset lists it.
+      `case "$*" in "list table "*) set -- $*; grep -q "^table $3 $4 {" ${dir}/ruleset; exit ;; esac\necho "nft stand-in: unexpected $*" >&2\nexit 2\n`,
     { mode: 0o755 },
   );
   // The script puts the system's directories first on PATH; the stand-in goes before them.
@@ -245,6 +249,35 @@ describe("what the boot loads of our jump: the place it has now", () => {
       "add table inet filter\nadd chain inet filter mpi_hosts\nflush chain inet filter mpi_hosts\n" +
         "add rule inet filter mpi_hosts ip saddr 10.9.0.0/24 tcp dport 50000-50099 accept\n" +
         `add chain inet filter input\n${expected}\n`,
+    );
+  });
+});
+
+describe("a chain named in config (firewall.nftables) in place of what the ruleset gives", () => {
+  const named = { firewallNftables: { family: "inet" as const, table: "filter", chain: "tcp_in" } };
+  const JUMPS_ON = table(
+    "inet",
+    "filter",
+    input("drop", ["ct state established,related accept", "tcp dport 2400 accept", "jump tcp_in"]) + chain("tcp_in", "tcp dport 80 accept"),
+  );
+
+  test("replaces their input chain in that table; the other tables that drop keep theirs", () => {
+    expect(runProbeFunction("nftables", JUMPS_ON + GUARD, "fw_guest_targets 'inet mpi_hosts'", "", "probe", named)).toBe(
+      "ip guard input\ninet filter tcp_in\n",
+    );
+  });
+
+  test("a host without that table or chain: the probe names host, table and chain (apply fails with it)", () => {
+    expect(runProbeFunction("nftables", GUARD, "fw_nftables_conflict", "", "probe", named)).toBe(
+      "nftables: host host1 has no table inet filter, which firewall.nftables names as the table to put the MPI rules in; name a table that host1 has (nft list tables), or leave firewall.nftables out to let mpi-hosts find the tables that drop",
+    );
+    expect(runProbeFunction("nftables", JUMPS_ON, "fw_nftables_conflict", "", "probe", named)).toBe(
+      "nftables: host host1 has no chain tcp_in in table inet filter, which firewall.nftables names as the chain to jump to the MPI rules from; name a chain of that table (nft list table inet filter)",
+    );
+    const listed = "table inet filter {\n\tchain tcp_in {\n\t\ttcp dport 80 accept\n\t}\n}\n";
+    expect(runProbeFunction("nftables", JUMPS_ON, "fw_nftables_conflict", listed, "probe", named)).toBe("");
+    expect(runProbeFunction("iptables", GUARD, "fw_iptables_conflict", "", "probe", named)).toMatch(
+      /^nftables: host host1 has no table inet filter/,
     );
   });
 });

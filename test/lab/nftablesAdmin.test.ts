@@ -192,3 +192,43 @@ nft delete rule inet filter input handle "$h" && nft insert rule inet filter inp
     expect(await inputChain("host3")).not.toContain("mpi_hosts");
   });
 });
+
+describe("a chain named in config (firewall.nftables): the jump goes there, not into the input chain mpi-hosts would pick", () => {
+  const conf = adminConf(`\tchain input {
+\t\ttype filter hook input priority filter; policy drop;
+\t\tct state established,related accept
+\t\tiif "lo" accept
+\t\tjump tcp_in
+\t}
+\tchain tcp_in {
+\t\ttcp dport 2400 accept
+\t}`);
+
+  test("apply puts the jump into chain tcp_in (input untouched), the cluster gets in, remove gives the ruleset back", async () => {
+    await setAdminConf("host4", conf);
+    const before = await rootOk(lab, "host4", "nft list ruleset");
+    const conn = connectionFor(lab, "host4");
+    const facet = firewallOf("host4", { nftables: { table: "inet filter", chain: "tcp_in" } });
+    await runFacet(conn, facet, "apply");
+    expect((await probe(conn, facet)).differences).toEqual([]);
+    expect(await rootOk(lab, "host4", "nft list chain inet filter tcp_in")).toContain(
+      '\t\ttcp dport 2400 accept\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t}',
+    );
+    expect(await inputChain("host4")).not.toContain("mpi_hosts");
+    expect(await reachable("host4")).toEqual({ host1: "connected", host2: "connected" });
+    await runFacet(conn, facet, "remove");
+    expect(await rootOk(lab, "host4", "nft list ruleset")).toBe(before);
+  });
+
+  test("a chain the host does not have: the probe says so, and apply fails naming host, table and chain, changing nothing", async () => {
+    await setAdminConf("host4", conf);
+    const before = await rootOk(lab, "host4", "nft list ruleset");
+    const conn = connectionFor(lab, "host4");
+    const facet = firewallOf("host4", { nftables: { table: "inet filter", chain: "services" } });
+    const message =
+      "nftables: host host4 has no chain services in table inet filter, which firewall.nftables names as the chain to jump to the MPI rules from; name a chain of that table (nft list table inet filter)";
+    expect((await probe(conn, facet)).state.effective).toBe(message);
+    await expect(runFacet(conn, facet, "apply")).rejects.toThrow(message);
+    expect(await rootOk(lab, "host4", "nft list ruleset")).toBe(before);
+  });
+});
