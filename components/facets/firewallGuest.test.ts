@@ -281,3 +281,31 @@ describe("a chain named in config (firewall.nftables) in place of what the rules
     );
   });
 });
+
+describe("the file nftables.service loads at boot, from its ExecStart (templates/firewall/nftables/persist.sh.hbs)", () => {
+  // `systemctl show -p ExecStart` as systemd prints it where it runs (its exec-status printer: one line per command);
+  // the lab's hosts do not run systemd as PID 1, so this path is checked here.
+  const shown = (argv: string) =>
+    `ExecStart={ path=${argv.split(" ")[0]} ; argv[]=${argv} ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n`;
+  const fileOf = (text: string) =>
+    runProbeFunction("nftables", "", `printf '%s' '${text.replace(/'/g, "'\\''")}' | fw_nft_show_argv | fw_nft_exec_file`);
+
+  test.each([
+    ["Debian's", shown("/usr/sbin/nft -f /etc/nftables.conf"), "conf /etc/nftables.conf"],
+    ["RHEL's", shown("/sbin/nft -f /etc/sysconfig/nftables.conf"), "conf /etc/sysconfig/nftables.conf"],
+    ["a drop-in's --file=", shown("/usr/sbin/nft --file=/etc/nft/site.nft"), "conf /etc/nft/site.nft"],
+    [
+      "a script",
+      shown("/usr/local/sbin/load-firewall --all"),
+      "unknown nftables.service runs `/usr/local/sbin/load-firewall --all` at boot, not only nft -f FILE",
+    ],
+    [
+      "two files",
+      shown("/usr/sbin/nft -f /etc/a.nft") + shown("/usr/sbin/nft -f /etc/b.nft"),
+      "unknown nftables.service loads several files at boot (/etc/a.nft, /etc/b.nft)",
+    ],
+    ["no ExecStart", "", "unknown nftables.service is enabled, but mpi-hosts found no ExecStart in it"],
+  ])("%s", (_label, text, expected) => {
+    expect(fileOf(text)).toBe(`${expected}\n`);
+  });
+});
