@@ -23,7 +23,7 @@ boot_unit_dropins() {
 }
 
 run_boot_units() {
-  local target link unit file line cmd prog i names="" pending=() done_units=" " progress waits dep
+  local target link unit file line cmd prog i names="" pending=() done_units=" " progress waits dep dropins=()
   local -A files=() cmds=() afters=()
   for target in sysinit.target basic.target network-pre.target multi-user.target; do
     for link in "$boot_units_root"/etc/systemd/system/"$target".wants/*.service; do
@@ -37,6 +37,7 @@ run_boot_units() {
         continue
       fi
       file=$(readlink -f "$link")
+      mapfile -t dropins < <(boot_unit_dropins "$unit")
       # A unit file of the admin's own in /etc/systemd/system wins over the packaged one the link names, as in systemd.
       if [ -f "$boot_units_root/etc/systemd/system/$unit" ] && [ ! -L "$boot_units_root/etc/systemd/system/$unit" ]; then
         file=$boot_units_root/etc/systemd/system/$unit
@@ -49,7 +50,7 @@ run_boot_units() {
         line=${line#[-@:+!]}
         prog=${line%% *}
         case $boot_loaders in *" ${prog##*/} "*) cmd+="$line"$'\n' ;; esac
-      done < <(grep -h '^ExecStart=' "$file" $(boot_unit_dropins "$unit") || true)
+      done < <(grep -h '^ExecStart=' "$file" "${dropins[@]}" || true)
       [ -n "$cmd" ] || continue
       names+=" $unit"
       pending+=("$unit")
