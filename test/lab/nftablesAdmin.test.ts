@@ -197,6 +197,39 @@ nft delete rule inet filter input handle "$h" && nft insert rule inet filter inp
   });
 });
 
+describe("a jump placed by position at boot, and an admin who took rules out of the file since", () => {
+  test("the probe names what nft -c says of the boot file before a reboot would load none of it", async () => {
+    const rules = [
+      "ct state established,related accept",
+      'iif "lo" accept',
+      "ct state invalid drop",
+      "tcp dport 2400 accept",
+      "counter reject with icmpx admin-prohibited",
+    ];
+    const conf = (lines: string[]) =>
+      adminConf(
+        `\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n${lines.map((l) => `\t\t${l}\n`).join("")}\t}`,
+      );
+    await setAdminConf("host3", conf(rules));
+    const conn = connectionFor(lab, "host3");
+    const facet = firewallOf("host3");
+    await runFacet(conn, facet, "apply");
+    expect(await rootOk(lab, "host3", "grep 'jump mpi_hosts' /etc/mpi-hosts/firewall.nft")).toBe(
+      'insert rule inet filter input index 4 jump mpi_hosts comment "mpi-hosts"\n',
+    );
+    // The admin takes two rules out of the file and does not load it yet; the running rules are as before.
+    const edited = `${conf([rules[0], rules[3], rules[4]]).replace(/\n$/, "")}\n# BEGIN mpi-hosts managed block\ninclude "/etc/mpi-hosts/[f]irewall.nft"\n# END mpi-hosts managed block\n`;
+    await rootOk(lab, "host3", "cat >/etc/nftables.conf", edited);
+    const { state } = await probe(conn, facet);
+    expect(state.effective).toBe("open");
+    expect(state.boot).toMatch(
+      /^not persistent: nft -c rejects \/etc\/nftables.conf as the boot would load it, so a reboot would load none of it: .*index 4/s,
+    );
+    await rootOk(lab, "host3", "cat >/etc/nftables.conf", conf(rules));
+    await runFacet(conn, facet, "remove");
+  });
+});
+
 describe("a chain named in config (firewall.nftables): the jump goes there, not into the input chain mpi-hosts would pick", () => {
   const conf = adminConf(`\tchain input {
 \t\ttype filter hook input priority filter; policy drop;
