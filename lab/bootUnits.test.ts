@@ -5,9 +5,19 @@ import * as path from "path";
 import { bootUnitsShell } from "./bootUnits";
 
 /** A root with unit files and `systemctl enable`-style links, and what run_boot_units would run in it, in order. */
-function bootOrder(units: { name: string; target: string; lines: string[]; enabled?: boolean }[]): string[] {
+function bootOrder(
+  units: { name: string; target: string; lines: string[]; enabled?: boolean }[],
+  /** More files under the root (a drop-in), or links (`-> target`, as `systemctl mask` makes). */
+  extra: Record<string, string> = {},
+): string[] {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "boot-units-"));
   try {
+    for (const [name, text] of Object.entries(extra)) {
+      const file = path.join(root, name);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      if (text.startsWith("-> ")) fs.symlinkSync(text.slice(3), file);
+      else fs.writeFileSync(file, text);
+    }
     for (const u of units) {
       const file = path.join(root, "lib/systemd/system", u.name);
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -70,6 +80,32 @@ describe("what the lab runs at boot in place of systemd (run_boot_units)", () =>
     ).toEqual([
       "z-loader.service (/lib/systemd/system/z-loader.service): /usr/sbin/netfilter-persistent start",
       "a-rules.service (/lib/systemd/system/a-rules.service): iptables-restore -w --noflush /etc/a",
+    ]);
+  });
+});
+
+describe("masks and drop-ins, as systemd reads them", () => {
+  const nftables = {
+    name: "nftables.service",
+    target: "sysinit.target",
+    lines: ["[Service]", "ExecStart=/usr/sbin/nft -f /etc/nftables.conf"],
+  };
+
+  test("a masked unit (a link to /dev/null in /etc/systemd/system) is not started", () => {
+    expect(bootOrder([nftables], { "etc/systemd/system/nftables.service": "-> /dev/null" })).toEqual([
+      "nftables.service is masked, not started",
+    ]);
+  });
+
+  test("a drop-in that empties ExecStart and sets another: the drop-in's command runs, drop-ins in file-name order", () => {
+    expect(
+      bootOrder([nftables], {
+        "etc/systemd/system/nftables.service.d/10-site.conf": "[Service]\nExecStart=\nExecStart=/usr/sbin/nft -f /etc/nft/site.nft\n",
+        "etc/systemd/system/nftables.service.d/20-more.conf": "[Service]\nExecStart=/usr/sbin/nft -f /etc/nft/more.nft\n",
+      }),
+    ).toEqual([
+      "nftables.service (/lib/systemd/system/nftables.service): /usr/sbin/nft -f /etc/nft/site.nft",
+      "nftables.service (/lib/systemd/system/nftables.service): /usr/sbin/nft -f /etc/nft/more.nft",
     ]);
   });
 });

@@ -214,6 +214,42 @@ const badInputs: Case[] = [
     /newline/,
   ],
   ["connect timeout zero", (c) => (c.ssh.connectTimeoutSeconds = 0), "mpi-hosts:ssh.connectTimeoutSeconds", /out of range/],
+  [
+    "an nftables table without its family",
+    (c) => (c.firewall.nftables = { table: "filter", chain: "input" }),
+    "mpi-hosts:firewall.nftables.table",
+    /"filter" is not an nftables table \(FAMILY NAME as nft list tables prints it/,
+  ],
+  [
+    "an nftables chain name with a shell character",
+    (c) => (c.firewall.nftables = { table: "inet filter", chain: "input;id" }),
+    "mpi-hosts:firewall.nftables.chain",
+    /"input;id" is not an nftables chain name/,
+  ],
+  [
+    "an nftables table without a chain",
+    (c) => (c.firewall.nftables = { table: "inet filter" }),
+    "mpi-hosts:firewall.nftables.chain",
+    /missing/,
+  ],
+  [
+    "iptables-nft's own table named for nftables",
+    (c) => (c.firewall.nftables = { table: "ip filter", chain: "INPUT" }),
+    "mpi-hosts:firewall.nftables.table",
+    /ip filter is iptables-nft's own table: rules added there with nft break iptables-save/,
+  ],
+  [
+    "our own table named for nftables, on one host",
+    (c) => (host(c, 2).firewallNftables = { table: "inet mpi_hosts", chain: "input" }),
+    "mpi-hosts:hosts[2].firewallNftables.table",
+    /inet mpi_hosts is the table of mpi-hosts itself/,
+  ],
+  [
+    "an nftables chain for a host whose backend is ufw",
+    (c) => Object.assign(host(c, 2), { firewallBackend: "ufw", firewallNftables: { table: "inet filter", chain: "input" } }),
+    "mpi-hosts:hosts[2].firewallNftables",
+    /host linux1 has firewall backend ufw, which puts no rules into nftables chains/,
+  ],
 ];
 
 describe("a bad config is refused with the field and the reason", () => {

@@ -10,9 +10,9 @@ import { canonicalKeys, canonicalRevoked, KnownHostsLine, knownHostsName, lookup
 import { EPHEMERAL, EPHEMERAL_PORTS, parsePortRange } from "./net";
 import { jumpProblems, RawJumpConfig, resolveJumps } from "./jump";
 import { addressProblems, fillFromSshConfig, ReadSshConfig } from "./sshConfig";
-import { checkRules, RawCluster } from "./rules";
+import { checkRules, RawCluster, RawNftablesChain } from "./rules";
 import { NAMESPACE, validateAgainstSchema } from "./schema";
-import { Cluster, ConfigProblem, FirewallBackend, Host, Os, RevokedKey, VerifyTest } from "./types";
+import { Cluster, ConfigProblem, FirewallBackend, Host, NftablesChain, Os, RevokedKey, VerifyTest } from "./types";
 
 export class ConfigError extends Error {
   constructor(readonly problems: ConfigProblem[]) {
@@ -127,6 +127,13 @@ interface RawConfig extends RawCluster {
   sshKeyPassphrase?: string;
 }
 
+/** firewall.nftables as Host.firewallNftables: `{ firewallNftables }`, or nothing when not set. */
+function nftablesChainOf(raw: RawNftablesChain | undefined): { firewallNftables?: NftablesChain } {
+  if (!raw) return {};
+  const [family, table] = raw.table.split(" ");
+  return { firewallNftables: { family: family as NftablesChain["family"], table, chain: raw.chain } };
+}
+
 /** "type base64" of a config or known_hosts key, the comment dropped. */
 function keyOnly(key: string): string {
   return key.trim().split(/\s+/).slice(0, 2).join(" ");
@@ -237,6 +244,7 @@ function resolve(
       pythonPrefix: h.pythonPrefix ?? raw.python.prefix,
       firewallBackend: (h.firewallBackend ?? raw.firewall.backend) as FirewallBackend,
       firewallPersist: h.firewallPersist ?? raw.firewall.persist,
+      ...nftablesChainOf(h.firewallNftables ?? raw.firewall.nftables),
     };
   });
   // Jumps last: one named by host takes that host's resolved address, user and keys.

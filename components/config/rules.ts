@@ -28,11 +28,18 @@ export interface RawCluster {
     slots: number;
     pythonPrefix?: string;
     firewallBackend?: string;
+    firewallNftables?: RawNftablesChain;
   }>;
   python: { kind: string; prefix: string };
   mpi: { network: string; btlPorts: string; oobPorts: string; extraMca?: Record<string, unknown>; allowUnsafeMca?: string[] };
-  firewall: { backend: string; allowFrom?: string[]; allowAnywhere: boolean };
+  firewall: { backend: string; allowFrom?: string[]; allowAnywhere: boolean; nftables?: RawNftablesChain };
   verify: { from?: string };
+}
+
+/** firewall.nftables / hosts[].firewallNftables as written (the schema has checked their form). */
+export interface RawNftablesChain {
+  table: string;
+  chain: string;
 }
 
 type Rule = (c: RawCluster) => ConfigProblem[];
@@ -237,6 +244,46 @@ const firewallBackendFitsOs: Rule = (c) => {
   });
 };
 
+/**
+ * A named nftables chain must be one we may add a rule to: not iptables-nft's own tables (only iptables may change them,
+ * or iptables-save can no longer read them; the iptables backend's chain is there already), not our own table, and only
+ * on hosts whose firewall backend can be nftables or iptables.
+ */
+const nftablesChainIsTheirs: Rule = (c) => {
+  const named = [
+    ...(c.firewall.nftables ? [{ pointer: "/firewall/nftables", value: c.firewall.nftables, host: undefined }] : []),
+    ...c.hosts.flatMap((h, i) =>
+      h.firewallNftables ? [{ pointer: `/hosts/${i}/firewallNftables`, value: h.firewallNftables, host: h }] : [],
+    ),
+  ];
+  return named.flatMap(({ pointer, value, host }) => {
+    const table = value.table;
+    if (table === "ip filter" || table === "ip6 filter")
+      return [
+        error(
+          at(`${pointer}/table`),
+          `${table} is iptables-nft's own table: rules added there with nft break iptables-save (firewall backend iptables puts its chain there by itself); name the table of the host's own nftables firewall, or leave it out`,
+        ),
+      ];
+    if (table === "inet mpi_hosts")
+      return [
+        error(
+          at(`${pointer}/table`),
+          `inet mpi_hosts is the table of mpi-hosts itself; name the table of the host's own firewall that drops`,
+        ),
+      ];
+    const backend = host && (host.firewallBackend ?? c.firewall.backend);
+    if (host && backend && !["auto", "nftables", "iptables"].includes(backend))
+      return [
+        error(
+          at(pointer),
+          `host ${host.name} has firewall backend ${backend}, which puts no rules into nftables chains (auto, nftables or iptables do)`,
+        ),
+      ];
+    return [];
+  });
+};
+
 const samePrefixEverywhere: Rule = (c) => {
   if (c.python.kind !== "conda") return [];
   return c.hosts.flatMap((h, i) =>
@@ -334,6 +381,7 @@ export const rules: Rule[] = [
   pathsStayPut,
   systemPythonOnLinuxOnly,
   firewallBackendFitsOs,
+  nftablesChainIsTheirs,
   samePrefixEverywhere,
   extraMcaKeepsPromises,
 ];

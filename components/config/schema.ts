@@ -41,6 +41,11 @@ const expectations: Record<string, { wrong: string; expected: string }> = {
     wrong: "is not an SSH public key",
     expected: "TYPE BASE64 as printed by ssh-keyscan, e.g. ssh-ed25519 AAAA..., or a list of them",
   },
+  nftTable: {
+    wrong: "is not an nftables table",
+    expected: "FAMILY NAME as nft list tables prints it, family ip, ip6 or inet, e.g. inet filter",
+  },
+  nftChain: { wrong: "is not an nftables chain name", expected: "letters, digits, _ . -, starting with a letter or _" },
   jump: {
     wrong: "is not a host name",
     expected: "the name of a host in mpi-hosts:hosts, none, or a bastion { address, port, user, hostKey }",

@@ -32,8 +32,20 @@ export interface Host {
    * false: run time only, for a host whose boot has no way to load them.
    */
   firewallPersist: boolean;
+  /**
+   * The nftables chain of the admin's own that jumps to our rules (hosts[].firewallNftables, else firewall.nftables):
+   * it replaces what the probe would choose in that table. Undefined: chosen from the ruleset.
+   */
+  firewallNftables?: NftablesChain;
   /** The bastion the machine running Pulumi reaches this host through (ProxyJump); undefined: directly. */
   jump?: Jump;
+}
+
+/** A chain of an nftables table, as `nft list chain FAMILY TABLE CHAIN` names it. */
+export interface NftablesChain {
+  family: "ip" | "ip6" | "inet";
+  table: string;
+  chain: string;
 }
 
 /** A jump host (bastion), resolved: see config/jump.ts. */

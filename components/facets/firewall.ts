@@ -31,8 +31,9 @@ export const FIREWALL_TAG = "mpi-hosts";
 export const NFT_TABLE = "mpi_hosts";
 /**
  * Our chain inside another nftables table whose input chain drops (an accept in our own table cannot override that
- * drop: every base chain on a hook sees the packet, and any drop wins), jumped to first by one rule commented
- * FIREWALL_TAG. The tables each backend owns itself are never a guest's host.
+ * drop: every base chain on a hook sees the packet, and any drop wins), jumped to by one rule commented FIREWALL_TAG,
+ * placed after their own rules (before a last catch-all drop or reject), so that their earlier drops still decide
+ * first. The tables each backend owns itself are never a guest's host.
  */
 export const NFT_GUEST_CHAIN = "mpi_hosts";
 export const NFT_OWN_TABLES: Record<"nftables" | "iptables", string[]> = {
@@ -164,6 +165,16 @@ export function nftGuestVars(rules: PortRule[]) {
   };
 }
 
+/**
+ * The chain named in config (firewall.nftables, hosts[].firewallNftables) as the guest partial reads it: "FAMILY TABLE
+ * CHAIN" in place of the input chains the probe would pick in that table; the host's name for the message when the
+ * host has no such chain.
+ */
+export function nftNamedChainVars(host: Host) {
+  const c = host.firewallNftables;
+  return { named: c ? `${c.family} ${c.table} ${c.chain}` : "", host: host.name };
+}
+
 /** Arguments of one `ufw` call per rule, in order (ufw appends, so allows come before denies). */
 export function ufwCommands(rules: PortRule[]): string[][] {
   return rules.map((r) =>
@@ -292,7 +303,7 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
     rules: noNewline(desired.rules as string),
     persistAtBoot: host.firewallPersist ? "yes" : "no",
     noBackend: noBackendSentence(host, candidates),
-    guest: nftGuestVars(rules),
+    guest: { ...nftGuestVars(rules), ...nftNamedChainVars(host) },
   };
   for (const b of candidates) {
     Object.assign(files, data[b]!.files);

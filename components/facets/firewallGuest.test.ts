@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, namespaceKeys } from "../config/load";
+import { Host } from "../config/types";
 import { NFT_OWN_TABLES, renderFirewall } from "./firewall";
 
 const cluster = loadClusterOrThrow(
@@ -26,11 +27,18 @@ const cluster = loadClusterOrThrow(
   }),
 ).cluster;
 
-/** The rendered probe without its last step, then `call`, with a stand-in nft printing `ruleset` first on PATH. */
-function runProbeFunction(backend: "nftables" | "iptables", ruleset: string, call: string, chainListing = ""): string {
-  const host = { ...cluster.hosts[0], firewallBackend: backend } as (typeof cluster.hosts)[number];
-  const probe = renderFirewall(cluster, host).scripts.probe;
-  const body = probe.slice(0, probe.lastIndexOf("mh_json_begin"));
+/** The rendered probe (or apply) without its last step, then `call`, with a stand-in nft printing `ruleset` first on PATH. */
+function runProbeFunction(
+  backend: "nftables" | "iptables",
+  ruleset: string,
+  call: string,
+  chainListing = "",
+  script: "probe" | "apply" = "probe",
+  hostExtra: Partial<Host> = {},
+): string {
+  const host: Host = { ...cluster.hosts[0], firewallBackend: backend, ...hostExtra };
+  const text = renderFirewall(cluster, host).scripts[script];
+  const body = text.slice(0, text.lastIndexOf(script === "probe" ? "mh_json_begin" : "fw_converge"));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-guest-"));
   fs.writeFileSync(path.join(dir, "ruleset"), ruleset);
   fs.writeFileSync(path.join(dir, "chain"), chainListing);
@@ -38,7 +46,9 @@ function runProbeFunction(backend: "nftables" | "iptables", ruleset: string, cal
   fs.writeFileSync(
     path.join(dir, "nft"),
     `#!/bin/sh\nif [ "$*" = "list ruleset" ]; then cat ${dir}/ruleset; exit 0; fi\n` +
-      `case "$*" in "list chain "*) cat ${dir}/chain; exit 0 ;; esac\necho "nft stand-in: unexpected $*" >&2\nexit 2\n`,
+      `case "$*" in "list chain "* | "-a list chain "*) [ -s ${dir}/chain ] || exit 1; cat ${dir}/chain; exit 0 ;; esac\n` +
+      // A table is there when the ruleset lists it.
+      `case "$*" in "list table "*) set -- $*; grep -q "^table $3 $4 {" ${dir}/ruleset; exit ;; esac\necho "nft stand-in: unexpected $*" >&2\nexit 2\n`,
     { mode: 0o755 },
   );
   // The script puts the system's directories first on PATH; the stand-in goes before them.
@@ -152,22 +162,150 @@ describe("what the probe reports", () => {
   });
 });
 
-describe("where the jump to our chain sits in their input chain", () => {
+describe("where the jump to our chain sits in their input chain: after their rules, before a last catch-all drop", () => {
   const listing = (head: string[]) => `table inet filter {\n\tchain input {\n${head.map((l) => `\t\t${l}\n`).join("")}\t}\n}\n`;
   const jump = 'jump mpi_hosts comment "mpi-hosts"';
+  const TYPE_DROP = "type filter hook input priority filter; policy drop;";
+  const TYPE_ACCEPT = "type filter hook input priority filter; policy accept;";
+  const BANNED = "ip saddr @banned drop";
+  const INVALID = "ct state invalid drop";
 
-  test("a comment on their chain (printed before its type line) is not a rule: our jump first reads first", () => {
-    const chain = listing([
-      'comment "default input"',
-      "type filter hook input priority filter; policy drop;",
-      jump,
-      "ct state established accept",
-    ]);
-    expect(runProbeFunction("nftables", "", "fw_guest_jump inet filter input", chain)).toBe("first\n");
+  test.each([
+    [
+      "a comment on their chain (printed before its type line) is not a rule: an empty chain's only rule is our jump",
+      ['comment "default input"', TYPE_DROP, jump],
+      "placed",
+    ],
+    ["policy drop: last, after their invalid-state drop and ban set", [TYPE_DROP, INVALID, BANNED, "tcp dport 22 accept", jump], "placed"],
+    [
+      "policy drop with a ban set as their last rule: still last (the policy is the catch-all)",
+      [TYPE_DROP, INVALID, BANNED, jump],
+      "placed",
+    ],
+    ["policy drop, our jump before their last drop rule lets MPI traffic past it", [TYPE_DROP, INVALID, jump, BANNED], "at-2-3"],
+    ["the old place, rule 1, lets MPI traffic past their drops", [TYPE_DROP, jump, INVALID, BANNED, "tcp dport 22 accept"], "at-1-4"],
+    [
+      "a catch-all drop last: our jump just before it",
+      [TYPE_ACCEPT, INVALID, "tcp dport 22 accept", jump, "counter packets 3 bytes 180 drop"],
+      "placed",
+    ],
+    [
+      "after their catch-all reject, our jump is never reached",
+      [TYPE_ACCEPT, "tcp dport 22 accept", 'reject with icmpx type admin-prohibited comment "default deny"', jump],
+      "at-3-2",
+    ],
+    ["a rule the admin added after our jump (policy drop)", [TYPE_DROP, INVALID, jump, "tcp dport 80 accept"], "at-2-3"],
+    ["no jump", [TYPE_DROP, INVALID], "missing"],
+    ["two jumps", [TYPE_DROP, jump, INVALID, jump], "2x"],
+  ])("%s", (_label, lines, expected) => {
+    expect(runProbeFunction("nftables", "", "fw_guest_jump inet filter input", listing(lines))).toBe(`${expected}\n`);
   });
 
-  test("a rule before our jump makes it rule 2", () => {
-    const chain = listing(["type filter hook input priority filter; policy drop;", "ct state invalid drop", jump]);
-    expect(runProbeFunction("nftables", "", "fw_guest_jump inet filter input", chain)).toBe("at-2\n");
+  // nft -a lists each rule's handle; apply inserts by handle, in the same transaction that deletes our old jump.
+  const handles = (type: string, lines: string[]) =>
+    `table inet filter { # handle 2\n\tchain input { # handle 1\n\t\t${type}\n${lines.map((l, i) => `\t\t${l} # handle ${i + 4}\n`).join("")}\t}\n}\n`;
+  test.each([
+    [
+      "policy drop, a ban set last: appended (the policy is the catch-all, the ban still applies)",
+      TYPE_DROP,
+      [INVALID, BANNED, jump],
+      'add rule inet filter input jump mpi_hosts comment "mpi-hosts"',
+    ],
+    [
+      "policy accept, a counted drop last: inserted before it, by its handle (our old jump not counted)",
+      TYPE_ACCEPT,
+      [jump, INVALID, "counter packets 0 bytes 0 drop"],
+      'insert rule inet filter input handle 6 jump mpi_hosts comment "mpi-hosts"',
+    ],
+    ["an empty chain", TYPE_DROP, [], 'add rule inet filter input jump mpi_hosts comment "mpi-hosts"'],
+  ])("apply places the jump: %s", (_label, type, lines, expected) => {
+    expect(runProbeFunction("nftables", "", "fw_guest_place inet filter input", handles(type, lines), "apply")).toBe(`${expected}\n`);
+  });
+});
+
+describe("what the boot loads of our jump: the place it has now", () => {
+  const guest = chain("mpi_hosts", "", ["ip saddr 10.9.0.0/24 tcp dport 50000-50099 accept"]).replace("\t\t\n", "");
+  const jump = 'jump mpi_hosts comment "mpi-hosts"';
+  test.each([
+    [
+      "policy drop, our jump last: appended after their rules",
+      input("drop", ["ct state invalid drop", "ip saddr @banned drop", jump]),
+      'add rule inet filter input jump mpi_hosts comment "mpi-hosts"',
+    ],
+    [
+      "policy accept, our jump before their catch-all: inserted at its index among their rules",
+      input("accept", ["ct state invalid drop", "tcp dport 22 accept", jump, "counter packets 0 bytes 0 drop"]),
+      'insert rule inet filter input index 2 jump mpi_hosts comment "mpi-hosts"',
+    ],
+  ])("%s", (_label, inputChain, expected) => {
+    const out = runProbeFunction(
+      "nftables",
+      table("inet", "filter", guest + inputChain),
+      "fw_ps_guest_statements 'inet mpi_hosts'",
+      "",
+      "apply",
+    );
+    expect(out).toBe(
+      "add table inet filter\nadd chain inet filter mpi_hosts\nflush chain inet filter mpi_hosts\n" +
+        "add rule inet filter mpi_hosts ip saddr 10.9.0.0/24 tcp dport 50000-50099 accept\n" +
+        `add chain inet filter input\n${expected}\n`,
+    );
+  });
+});
+
+describe("a chain named in config (firewall.nftables) in place of what the ruleset gives", () => {
+  const named = { firewallNftables: { family: "inet" as const, table: "filter", chain: "tcp_in" } };
+  const JUMPS_ON = table(
+    "inet",
+    "filter",
+    input("drop", ["ct state established,related accept", "tcp dport 2400 accept", "jump tcp_in"]) + chain("tcp_in", "tcp dport 80 accept"),
+  );
+
+  test("replaces their input chain in that table; the other tables that drop keep theirs", () => {
+    expect(runProbeFunction("nftables", JUMPS_ON + GUARD, "fw_guest_targets 'inet mpi_hosts'", "", "probe", named)).toBe(
+      "ip guard input\ninet filter tcp_in\n",
+    );
+  });
+
+  test("a host without that table or chain: the probe names host, table and chain (apply fails with it)", () => {
+    expect(runProbeFunction("nftables", GUARD, "fw_nftables_conflict", "", "probe", named)).toBe(
+      "nftables: host host1 has no table inet filter, which firewall.nftables names as the table to put the MPI rules in; name a table that host1 has (nft list tables), or leave firewall.nftables out to let mpi-hosts find the tables that drop",
+    );
+    expect(runProbeFunction("nftables", JUMPS_ON, "fw_nftables_conflict", "", "probe", named)).toBe(
+      "nftables: host host1 has no chain tcp_in in table inet filter, which firewall.nftables names as the chain to jump to the MPI rules from; name a chain of that table (nft list table inet filter)",
+    );
+    const listed = "table inet filter {\n\tchain tcp_in {\n\t\ttcp dport 80 accept\n\t}\n}\n";
+    expect(runProbeFunction("nftables", JUMPS_ON, "fw_nftables_conflict", listed, "probe", named)).toBe("");
+    expect(runProbeFunction("iptables", GUARD, "fw_iptables_conflict", "", "probe", named)).toMatch(
+      /^nftables: host host1 has no table inet filter/,
+    );
+  });
+});
+
+describe("the file nftables.service loads at boot, from its ExecStart (templates/firewall/nftables/persist.sh.hbs)", () => {
+  // `systemctl show -p ExecStart` as systemd prints it where it runs (its exec-status printer: one line per command);
+  // the lab's hosts do not run systemd as PID 1, so this path is checked here.
+  const shown = (argv: string) =>
+    `ExecStart={ path=${argv.split(" ")[0]} ; argv[]=${argv} ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n`;
+  const fileOf = (text: string) =>
+    runProbeFunction("nftables", "", `printf '%s' '${text.replace(/'/g, "'\\''")}' | fw_nft_show_argv | fw_nft_exec_file`);
+
+  test.each([
+    ["Debian's", shown("/usr/sbin/nft -f /etc/nftables.conf"), "conf /etc/nftables.conf"],
+    ["RHEL's", shown("/sbin/nft -f /etc/sysconfig/nftables.conf"), "conf /etc/sysconfig/nftables.conf"],
+    ["a drop-in's --file=", shown("/usr/sbin/nft --file=/etc/nft/site.nft"), "conf /etc/nft/site.nft"],
+    [
+      "a script",
+      shown("/usr/local/sbin/load-firewall --all"),
+      "unknown nftables.service runs `/usr/local/sbin/load-firewall --all` at boot, not only nft -f FILE",
+    ],
+    [
+      "two files",
+      shown("/usr/sbin/nft -f /etc/a.nft") + shown("/usr/sbin/nft -f /etc/b.nft"),
+      "unknown nftables.service loads several files at boot (/etc/a.nft, /etc/b.nft)",
+    ],
+    ["no ExecStart", "", "unknown nftables.service is enabled, but mpi-hosts found no ExecStart in it"],
+  ])("%s", (_label, text, expected) => {
+    expect(fileOf(text)).toBe(`${expected}\n`);
   });
 });

@@ -3,9 +3,11 @@
  * boot loads its firewall (issue 13). The scripts (templates/firewall/<backend>/persist.sh.hbs) read which loader the
  * host has enabled and write our part of what it loads; this module holds the paths, the files and the blocks.
  *
- *   nftables: when nftables.service is enabled, /etc/nftables.conf includes our file through one managed block at
- *     its end (after its `flush ruleset`); otherwise a unit of our own loads the file (`nft -f`). The file holds our
- *     table, then our chain in the other tables that drop (with its jump), as apply loaded them.
+ *   nftables: when nftables.service is enabled and loads a file at boot (`nft -f FILE` in its ExecStart, drop-ins
+ *     included, as systemctl shows it: /etc/nftables.conf on Debian, /etc/sysconfig/nftables.conf on RHEL), that file
+ *     includes ours through one managed block at its end (after its `flush ruleset`); otherwise (not enabled, masked,
+ *     a script or several files) a unit of our own loads the file (`nft -f`), ordered after nftables.service. The file
+ *     holds our table, then our chain in the other tables that drop (with its jump), as apply loaded them.
  *   iptables: when netfilter-persistent is enabled and /etc/iptables/rules.v4 exists, our chain and its jump go into
  *     that file's *filter as one managed block (every other line keeps its bytes), and the ip6tables twin, as it runs,
  *     into rules.v6; otherwise a unit of our own loads both with `iptables-restore --noflush` / `ip6tables-restore`.
@@ -27,6 +29,8 @@ export const IPTABLES_GUESTS_FILE = `${PERSIST_DIR}/firewall-guests.nft`;
 /** The ip6tables twin of our chain, as it runs after apply (written only when there is one). */
 export const IP6TABLES_PERSIST_FILE = `${PERSIST_DIR}/firewall.ip6tables`;
 export const NFTABLES_CONF = "/etc/nftables.conf";
+/** What RHEL's (and Fedora's) nftables.service loads at boot (`nft -f /etc/sysconfig/nftables.conf`). */
+export const NFTABLES_CONF_SYSCONFIG = "/etc/sysconfig/nftables.conf";
 export const IPTABLES_RULES_V4 = "/etc/iptables/rules.v4";
 export const IPTABLES_RULES_V6 = "/etc/iptables/rules.v6";
 /** Our unit per backend (one each, so that one backend's remove never takes the other's unit). */
@@ -130,7 +134,7 @@ export function persistVars(names: PersistNames): { vars: object; files: Record<
       tag: names.tag,
       nftables: {
         file: NFT_PERSIST_FILE,
-        conf: NFTABLES_CONF,
+        confs: [NFTABLES_CONF, NFTABLES_CONF_SYSCONFIG].join(" "),
         block: nftablesIncludeBlock(),
         unit: nft.unit,
         unitText: noNewline(nft.text),

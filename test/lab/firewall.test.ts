@@ -513,7 +513,7 @@ describe.each(["trixie", "bookworm"] as const)("firewall on %s lab hosts", (rele
       });
     });
 
-    test("a table of the user's own that drops by policy: nftables and iptables each put our chain into it, jumped to first; traffic passes; remove gives the ruleset back byte for byte", async () => {
+    test("a table of the user's own that drops by policy: nftables and iptables each put our chain into it, jumped to after their rules; traffic passes; remove gives the ruleset back byte for byte", async () => {
       await rootOk(
         lab,
         "host2",
@@ -535,14 +535,14 @@ EOF`,
           const conn = connectionFor(lab, "host2");
           const fresh = await probe(conn, facet);
           expect(fresh.state.effective).toBe(
-            "nftables: table inet userfw, chain input drops what it does not accept on the input hook, and does not jump to our chain mpi_hosts there, so the MPI ports stay closed (apply adds the chain and the jump as its first rule)",
+            "nftables: table inet userfw, chain input drops what it does not accept on the input hook, and does not jump to our chain mpi_hosts there, so the MPI ports stay closed (apply adds the chain, and the jump after their rules, before a last drop or reject)",
           );
           const applied = await runFacet(conn, facet, "apply");
-          expect(applied.stderr).toContain("chain mpi_hosts jumped to first from: inet userfw input;");
+          expect(applied.stderr).toContain("chain mpi_hosts jumped to from: inet userfw input;");
           // The boot loads them too (a unit of ours); reboots with this kind of table: test/lab/persistence.test.ts.
           expect((await probe(conn, facet)).differences).toEqual([]);
           expect(await rootOk(lab, "host2", "nft list table inet userfw")).toContain(
-            `\t\ttype filter hook input priority filter; policy drop;\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t\tiif "lo" accept\n`,
+            `\t\ttcp dport 2400 accept\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t}\n`,
           );
           expect(await reach(lab, "host2")).toEqual({
             "host1 btl": "connected MPI",

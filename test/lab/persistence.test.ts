@@ -229,10 +229,10 @@ const PERSISTED: Record<string, string> = {
   host6: "readlink /etc/systemd/system/multi-user.target.wants/mpi-hosts-nftables.service",
   host7: "grep -c -e '^-A ufw-user-input .*--dports* 50000:50099' /etc/ufw/user.rules",
   host8:
-    "cat /etc/nftables.conf /etc/mpi-hosts/firewall.nft | grep -c -x -e 'include \"/etc/mpi-hosts/\\[f\\]irewall.nft\"' -e 'insert rule inet filter input jump mpi_hosts comment \"mpi-hosts\"'",
-  host9: "grep -c -x 'insert rule ip guard input jump mpi_hosts comment \"mpi-hosts\"' /etc/mpi-hosts/firewall.nft",
+    "cat /etc/nftables.conf /etc/mpi-hosts/firewall.nft | grep -c -x -e 'include \"/etc/mpi-hosts/\\[f\\]irewall.nft\"' -e 'add rule inet filter input jump mpi_hosts comment \"mpi-hosts\"'",
+  host9: "grep -c -x 'add rule ip guard input jump mpi_hosts comment \"mpi-hosts\"' /etc/mpi-hosts/firewall.nft",
   host10:
-    "cat /etc/nftables.conf /etc/mpi-hosts/firewall-guests.nft /etc/iptables/rules.v4 | grep -c -x -e 'include \"/etc/mpi-hosts/\\[f\\]irewall-guests.nft\"' -e 'insert rule inet filter input jump mpi_hosts comment \"mpi-hosts\"' -e '-A INPUT -j MPI-HOSTS'",
+    "cat /etc/nftables.conf /etc/mpi-hosts/firewall-guests.nft /etc/iptables/rules.v4 | grep -c -x -e 'include \"/etc/mpi-hosts/\\[f\\]irewall-guests.nft\"' -e 'add rule inet filter input jump mpi_hosts comment \"mpi-hosts\"' -e '-A INPUT -j MPI-HOSTS'",
 };
 const PERSISTED_OUTPUT: Record<string, string> = {
   host3: "2",
