@@ -13,6 +13,9 @@
  *     in /etc/nftables.conf when nftables.service is enabled, else through our unit.
  *   ufw: persists by itself (every `ufw allow` is saved in /etc/ufw/user*.rules); boot needs ENABLED=yes.
  *   firewalld: our rich rules are permanent ones; boot loads the permanent configuration.
+ *   ufw and firewalld: our chain in nftables tables of others that drop (firewall-guests.nft) comes back through an
+ *     include in /etc/nftables.conf, which is what makes those tables at boot on Debian; without nftables.service the
+ *     probe says so (not persistent) and names what to do.
  *   pf (macOS): not persisted yet (a launchd job of our own would load the anchor file at boot; see README).
  */
 import { BLOCK_BEGIN, BLOCK_END, HEADER } from "./facet";
@@ -21,8 +24,11 @@ import { BLOCK_BEGIN, BLOCK_END, HEADER } from "./facet";
 export const PERSIST_DIR = "/etc/mpi-hosts";
 export const NFT_PERSIST_FILE = `${PERSIST_DIR}/firewall.nft`;
 export const IPTABLES_PERSIST_FILE = `${PERSIST_DIR}/firewall.iptables`;
-/** With the iptables backend: our chain in the nftables tables of others that drop, as it runs after apply. */
-export const IPTABLES_GUESTS_FILE = `${PERSIST_DIR}/firewall-guests.nft`;
+/**
+ * With the iptables, ufw and firewalld backends: our chain in the nftables tables of others that drop, as it runs after
+ * apply (the nftables backend keeps it in its own file, after its table).
+ */
+export const GUESTS_PERSIST_FILE = `${PERSIST_DIR}/firewall-guests.nft`;
 /** The ip6tables twin of our chain, as it runs after apply (written only when there is one). */
 export const IP6TABLES_PERSIST_FILE = `${PERSIST_DIR}/firewall.ip6tables`;
 export const NFTABLES_CONF = "/etc/nftables.conf";
@@ -76,7 +82,7 @@ export function iptablesPersistUnit(): string {
   return renderPersistUnit("iptables", [
     `iptables-restore -w --noflush ${IPTABLES_PERSIST_FILE}`,
     `-ip6tables-restore -w --noflush ${IP6TABLES_PERSIST_FILE}`,
-    `-nft -f ${IPTABLES_GUESTS_FILE}`,
+    `-nft -f ${GUESTS_PERSIST_FILE}`,
   ]);
 }
 
@@ -127,6 +133,8 @@ export function persistVars(names: PersistNames): { vars: object; files: Record<
       conf: NFTABLES_CONF,
       guestChain: names.nftGuestChain,
       tag: names.tag,
+      guestsFile: GUESTS_PERSIST_FILE,
+      guestsBlock: nftablesIncludeBlock(GUESTS_PERSIST_FILE),
       nftables: {
         file: NFT_PERSIST_FILE,
         conf: NFTABLES_CONF,
@@ -139,8 +147,6 @@ export function persistVars(names: PersistNames): { vars: object; files: Record<
         rulesV4: IPTABLES_RULES_V4,
         rulesV6: IPTABLES_RULES_V6,
         file6: IP6TABLES_PERSIST_FILE,
-        guestsFile: IPTABLES_GUESTS_FILE,
-        guestsBlock: nftablesIncludeBlock(IPTABLES_GUESTS_FILE),
         block: iptablesRulesBlock(chain, iptablesChainRules),
         file: IPTABLES_PERSIST_FILE,
         fileText: noNewline(fileText),
