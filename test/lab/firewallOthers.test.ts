@@ -1,0 +1,193 @@
+/**
+ * Issue 13 review, the firewalls next to ufw: a real ufw (Debian's package, enabled, SSH allowed) on host2 plus a
+ * hand-written `table inet filter` with policy drop, loaded from /etc/nftables.conf by nftables.service as its admin
+ * set it up. nftables evaluates every base chain on the hook, so ufw's accept alone leaves the MPI ports closed: the
+ * probe must say so (naming the table and chain), apply must put our chain into that table too, the boot must bring
+ * it back, and remove must give every byte back. host1 is the cluster network (allowFrom), host3 everyone else.
+ *   npx jest test/lab/firewallOthers.test.ts --selectProjects lab --runInBand
+ */
+import { Cluster } from "../../components/config/types";
+import { describeDifferences } from "../../components/facets/compare";
+import { RenderedFacet } from "../../components/facets/facet";
+import { renderFirewall } from "../../components/facets/firewall";
+import { GUESTS_PERSIST_FILE, NFTABLES_CONF } from "../../components/facets/firewallPersistence";
+import { closeAll } from "../../components/provider/remote";
+import { shellQuote } from "../../components/render/shellQuote";
+import { Lab, rebootHost, rootExec, startLab, stopLab } from "../../lab/lab";
+import { connectionFor, probe, runFacet } from "./facetRunner";
+import { labHost, rootOk } from "./lab-helpers";
+import { labCluster } from "./support/labCluster";
+import { SNAPSHOT } from "./support/firewallKinds";
+
+jest.setTimeout(600000);
+
+const LAB = "fo1";
+const HOST = "host2";
+let lab: Lab;
+let cluster: Cluster;
+let facet: RenderedFacet;
+let ports: number[];
+let listener = "";
+
+/** The admin's own table next to ufw (no `flush ruleset`: that would take ufw's tables with it whenever it loads). */
+const ADMIN_CONF = `#!/usr/sbin/nft -f
+# Written by the admin of this host, next to ufw (mpi-hosts lab test firewallOthers).
+
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		iif "lo" accept
+		tcp dport PORT accept
+	}
+}
+`;
+
+const LISTENER = [
+  "import socket, sys, threading",
+  "def serve(port):",
+  "    s = socket.socket()",
+  "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+  "    s.bind(('0.0.0.0', port))",
+  "    s.listen(16)",
+  "    while True:",
+  "        c, _ = s.accept()",
+  "        c.sendall(b'MPI\\n')",
+  "        c.close()",
+  "for p in sys.argv[1:]:",
+  "    threading.Thread(target=serve, args=(int(p),)).start()",
+].join("\n");
+
+async function startListeners(): Promise<void> {
+  listener = (
+    await rootOk(
+      lab,
+      HOST,
+      `setsid python3 -c ${shellQuote(LISTENER)} ${ports.join(" ")} </dev/null >/dev/null 2>&1 &
+echo $!
+for i in $(seq 100); do ss -Hltn "sport = :${ports[1]}" | grep -q . && exit 0; sleep 0.05; done
+exit 1`,
+    )
+  ).trim();
+}
+
+async function connect(from: string, port: number): Promise<string> {
+  const py = [
+    "import socket",
+    "s = socket.socket()",
+    "s.settimeout(1.5)",
+    "try:",
+    `    s.connect((${JSON.stringify(labHost(lab, HOST).address)}, ${port}))`,
+    "    print('connected', s.recv(7).decode().strip())",
+    "except socket.timeout:",
+    "    print('timeout')",
+    "except OSError as e:",
+    "    print(type(e).__name__)",
+  ].join("\n");
+  return (await rootOk(lab, from, `python3 -c ${shellQuote(py)}`)).trim();
+}
+
+async function reach(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const from of ["host1", "host3"])
+    for (const [i, port] of ports.entries()) out[`${from} ${i === 0 ? "btl" : "oob"}`] = await connect(from, port);
+  return out;
+}
+
+const OPEN_TO_HOST1 = { "host1 btl": "connected MPI", "host1 oob": "connected MPI", "host3 btl": "timeout", "host3 oob": "timeout" };
+const CLOSED = { "host1 btl": "timeout", "host1 oob": "timeout", "host3 btl": "timeout", "host3 oob": "timeout" };
+const snapshot = () => rootOk(lab, HOST, `${SNAPSHOT}\necho '== ${NFTABLES_CONF}'; cat ${NFTABLES_CONF}`);
+
+beforeAll(async () => {
+  lab = await startLab({ name: LAB, hosts: 3, firewall: ["none", "ufw", "none"] });
+  const host1 = labHost(lab, "host1").address;
+  cluster = labCluster(lab, { firewall: { backend: "auto", allowFrom: [`${host1}/32`] } });
+  facet = renderFirewall(
+    cluster,
+    cluster.hosts.find((h) => h.name === HOST)!,
+  );
+  ports = [cluster.mpi.btlPorts.first + 5, cluster.mpi.oobPorts.first + 5];
+  const conf = ADMIN_CONF.replace("PORT", String(labHost(lab, HOST).port));
+  await rootOk(lab, HOST, `cat >${NFTABLES_CONF} && systemctl enable nftables.service >/dev/null 2>&1`, conf);
+  // Booted once with it, so that the tables stand in the order the boot makes them (ufw's, then the admin's, or the
+  // other way round): the reboot below makes them in that order again.
+  await rebootHost(lab, HOST);
+  await startListeners();
+});
+
+afterAll(async () => {
+  await closeAll();
+  if (lab && listener) await rootExec(lab, HOST, `kill ${listener}`);
+  await stopLab(LAB);
+});
+
+describe("ufw enabled next to a hand-written table inet filter that drops (real ufw and nft)", () => {
+  let before = "";
+
+  test("the probe names the table and chain that keep the ports closed, though ufw holds none of our rules yet", async () => {
+    before = await snapshot();
+    expect(await reach()).toEqual(CLOSED);
+    const { state } = await probe(connectionFor(lab, HOST), facet);
+    expect(state).toMatchObject({
+      backend: "ufw",
+      rules: "",
+      effective:
+        "nftables: table inet filter, chain input drops what it does not accept on the input hook, and does not jump to our chain mpi_hosts there, so the MPI ports stay closed (apply adds the chain and the jump as its first rule)",
+    });
+    expect(state.input_chains).toContain("inet filter input drop yes\n");
+  });
+
+  test("apply adds the ufw rules and our chain in inet filter, jumped to first; host1 gets in, host3 not; the boot loads it too", async () => {
+    const conn = connectionFor(lab, HOST);
+    const applied = await runFacet(conn, facet, "apply");
+    expect(applied.stderr).toContain("nftables: chain mpi_hosts jumped to first from: inet filter input;");
+    expect((await probe(conn, facet)).differences).toEqual([]);
+    expect(await reach()).toEqual(OPEN_TO_HOST1);
+    expect(await rootOk(lab, HOST, "nft list chain inet filter input")).toContain(
+      '\t\ttype filter hook input priority filter; policy drop;\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t\tct state established,related accept\n',
+    );
+    expect(await rootOk(lab, HOST, `tail -n 3 ${NFTABLES_CONF}`)).toBe(
+      '# BEGIN mpi-hosts managed block\ninclude "/etc/mpi-hosts/[f]irewall-guests.nft"\n# END mpi-hosts managed block\n',
+    );
+    expect(await rootOk(lab, HOST, `nft -c -f ${NFTABLES_CONF} && grep -c '^add rule inet filter mpi_hosts ' ${GUESTS_PERSIST_FILE}`)).toBe(
+      `${(facet.desired.rules as string).split("\n").filter((l) => l !== "").length}\n`,
+    );
+  });
+
+  test("apply again changes nothing", async () => {
+    const ruleset = await rootOk(lab, HOST, "nft -s list ruleset");
+    const again = await runFacet(connectionFor(lab, HOST), facet, "apply");
+    expect(again.stderr).toContain("firewall (ufw): MPI ports already open to the cluster network only, no change");
+    expect(await rootOk(lab, HOST, "nft -s list ruleset")).toBe(ruleset);
+  });
+
+  test("the jump deleted by hand is named by the probe and put back by apply", async () => {
+    await rootOk(
+      lab,
+      HOST,
+      `nft delete rule inet filter input handle $(nft -a list chain inet filter input | sed -n 's/^.*jump mpi_hosts comment "mpi-hosts" # handle \\([0-9]*\\)$/\\1/p')`,
+    );
+    expect(await connect("host1", ports[0])).toBe("timeout");
+    const conn = connectionFor(lab, HOST);
+    expect(describeDifferences((await probe(conn, facet)).differences)).toContain(
+      "nftables: table inet filter, chain input drops what it does not accept on the input hook, and does not jump to our chain mpi_hosts there",
+    );
+    await runFacet(conn, facet, "apply");
+    expect((await probe(conn, facet)).differences).toEqual([]);
+    expect(await connect("host1", ports[0])).toBe("connected MPI");
+  });
+
+  test("after a reboot (ufw-init and nftables.service run, no Pulumi) host1 still gets in and host3 not", async () => {
+    await rebootHost(lab, HOST);
+    await startListeners();
+    expect((await probe(connectionFor(lab, HOST), facet)).differences).toEqual([]);
+    expect(await reach()).toEqual(OPEN_TO_HOST1);
+  });
+
+  test("remove gives the ruleset, ufw's rules and /etc/nftables.conf back byte for byte; the ports are closed again", async () => {
+    const removed = await runFacet(connectionFor(lab, HOST), facet, "remove");
+    expect(removed.stderr).toContain("nftables: removed chain mpi_hosts and the jumps to it from: table inet filter;");
+    expect(await snapshot()).toBe(before);
+    expect(await reach()).toEqual(CLOSED);
+  });
+});
