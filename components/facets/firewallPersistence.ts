@@ -50,23 +50,49 @@ export const PERSISTENT = "persistent";
 /** How the drift report names a firewall whose rules are open now but would not come back after a reboot. */
 export const NOT_PERSISTENT_FINDING = "open now but not persistent";
 
-/** The loaders of the host's own firewall our unit must run after (a loader that flushes would take our rules out). */
-const HOST_LOADERS = ["nftables.service", "netfilter-persistent.service", "ufw.service", "firewalld.service"];
+/**
+ * The loaders of the host's own firewall our unit must run after: a loader that flushes would take our rules out.
+ * RHEL's iptables.service / ip6tables.service (iptables-services) restore without --noflush, replacing the tables.
+ */
+const HOST_LOADERS = [
+  "nftables.service",
+  "netfilter-persistent.service",
+  "iptables.service",
+  "ip6tables.service",
+  "ufw.service",
+  "firewalld.service",
+];
 
 /**
- * Our unit. ExecStart names the program without a path: systemd (>= 239) looks it up in its fixed search path, so the
- * same unit works where nft and iptables-restore live in /usr/sbin or /sbin. A oneshot runs its ExecStart lines in
- * order; a leading "-" lets the boot go on when that line fails (no ip6tables file: no IPv6 chain to load).
+ * Stands for a program's absolute path in our units' ExecStart lines: systemd before 239 refuses a relative one, and
+ * the path differs between hosts (/usr/sbin, /sbin). The scripts put in what `command -v` finds on the host, which the
+ * probe reports (`exec_paths`); a "-" line (allowed to fail) whose program is not installed is left out.
+ */
+export function execPath(program: string): string {
+  return `@${program}@`;
+}
+
+/**
+ * Our unit, ordered as the host's own firewall loaders are (systemd.special(7), network-pre.target: pulled in and run
+ * before it by services that set up a firewall, so no network is up without our rules), and after each of those
+ * loaders. DefaultDependencies=no, as those loaders have: they run in early boot, before basic.target, which the
+ * default dependencies would make us wait for; our files under /etc need only local-fs.target. A oneshot runs its ExecStart lines in order;
+ * a leading "-" lets the boot go on when that line fails (no ip6tables file: no IPv6 chain to load).
  */
 export function renderPersistUnit(backend: "nftables" | "iptables", execStart: string[]): string {
   return `${HEADER}
 [Unit]
 Description=mpi-hosts: the MPI port rules (firewall backend ${backend})
-After=${HOST_LOADERS.join(" ")}
+DefaultDependencies=no
+Wants=network-pre.target
+After=local-fs.target ${HOST_LOADERS.join(" ")}
+Before=network-pre.target shutdown.target
+Conflicts=shutdown.target
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
+# Programs by their absolute paths on this host (found by the firewall apply): systemd before 239 refuses relative ones.
 ${execStart.map((line) => `ExecStart=${line}`).join("\n")}
 
 [Install]
@@ -75,14 +101,14 @@ WantedBy=multi-user.target
 }
 
 export function nftablesPersistUnit(): string {
-  return renderPersistUnit("nftables", [`nft -f ${NFT_PERSIST_FILE}`]);
+  return renderPersistUnit("nftables", [`${execPath("nft")} -f ${NFT_PERSIST_FILE}`]);
 }
 
 export function iptablesPersistUnit(): string {
   return renderPersistUnit("iptables", [
-    `iptables-restore -w --noflush ${IPTABLES_PERSIST_FILE}`,
-    `-ip6tables-restore -w --noflush ${IP6TABLES_PERSIST_FILE}`,
-    `-nft -f ${GUESTS_PERSIST_FILE}`,
+    `${execPath("iptables-restore")} -w --noflush ${IPTABLES_PERSIST_FILE}`,
+    `-${execPath("ip6tables-restore")} -w --noflush ${IP6TABLES_PERSIST_FILE}`,
+    `-${execPath("nft")} -f ${GUESTS_PERSIST_FILE}`,
   ]);
 }
 

@@ -191,3 +191,40 @@ describe("ufw enabled next to a hand-written table inet filter that drops (real 
     expect(await reach()).toEqual(CLOSED);
   });
 });
+
+describe("our own unit (iptables backend on a host without netfilter-persistent)", () => {
+  const OTHER = "host3";
+
+  test("names its programs by the absolute paths the probe reports, is ordered as systemd.special(7) says for firewalls, and systemd-analyze verify accepts it", async () => {
+    const h = cluster.hosts.find((x) => x.name === OTHER)!;
+    const iptables = renderFirewall(cluster, { ...h, firewallBackend: "iptables" });
+    const conn = connectionFor(lab, OTHER);
+    const before = await rootOk(lab, OTHER, SNAPSHOT);
+    await runFacet(conn, iptables, "apply");
+    const { state, differences } = await probe(conn, iptables);
+    expect(differences).toEqual([]);
+    const paths = Object.fromEntries(
+      (state.exec_paths as string)
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => l.split("=", 2)),
+    );
+    expect(paths).toEqual({
+      nft: "/usr/sbin/nft",
+      "iptables-restore": "/usr/sbin/iptables-restore",
+      "ip6tables-restore": "/usr/sbin/ip6tables-restore",
+    });
+    const unit = await rootOk(lab, OTHER, "cat /etc/systemd/system/mpi-hosts-iptables.service");
+    expect(unit.split("\n").filter((l) => l.startsWith("ExecStart="))).toEqual([
+      `ExecStart=${paths["iptables-restore"]} -w --noflush /etc/mpi-hosts/firewall.iptables`,
+      `ExecStart=-${paths["ip6tables-restore"]} -w --noflush /etc/mpi-hosts/firewall.ip6tables`,
+      `ExecStart=-${paths.nft} -f /etc/mpi-hosts/firewall-guests.nft`,
+    ]);
+    expect(unit).toContain("\nBefore=network-pre.target shutdown.target\n");
+    // systemd's own check of the unit (syntax, executables, ordering), offline: no systemd runs in a lab host.
+    const verify = await rootExec(lab, OTHER, "systemd-analyze verify /etc/systemd/system/mpi-hosts-iptables.service 2>&1");
+    expect({ code: verify.code, output: verify.stdout.split("\n").filter((l) => /mpi-hosts/.test(l)) }).toEqual({ code: 0, output: [] });
+    await runFacet(conn, iptables, "remove");
+    expect(await rootOk(lab, OTHER, SNAPSHOT)).toBe(before);
+  });
+});
