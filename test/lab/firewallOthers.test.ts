@@ -27,7 +27,7 @@ let lab: Lab;
 let cluster: Cluster;
 let facet: RenderedFacet;
 let ports: number[];
-let listener = "";
+const listeners: Record<string, string> = {};
 
 /** The admin's own table next to ufw (no `flush ruleset`: that would take ufw's tables with it whenever it loads). */
 const ADMIN_CONF = `#!/usr/sbin/nft -f
@@ -58,11 +58,11 @@ const LISTENER = [
   "    threading.Thread(target=serve, args=(int(p),)).start()",
 ].join("\n");
 
-async function startListeners(): Promise<void> {
-  listener = (
+async function startListeners(host = HOST): Promise<void> {
+  listeners[host] = (
     await rootOk(
       lab,
-      HOST,
+      host,
       `setsid python3 -c ${shellQuote(LISTENER)} ${ports.join(" ")} </dev/null >/dev/null 2>&1 &
 echo $!
 for i in $(seq 100); do ss -Hltn "sport = :${ports[1]}" | grep -q . && exit 0; sleep 0.05; done
@@ -71,13 +71,13 @@ exit 1`,
   ).trim();
 }
 
-async function connect(from: string, port: number): Promise<string> {
+async function connect(from: string, port: number, to = HOST): Promise<string> {
   const py = [
     "import socket",
     "s = socket.socket()",
     "s.settimeout(1.5)",
     "try:",
-    `    s.connect((${JSON.stringify(labHost(lab, HOST).address)}, ${port}))`,
+    `    s.connect((${JSON.stringify(labHost(lab, to).address)}, ${port}))`,
     "    print('connected', s.recv(7).decode().strip())",
     "except socket.timeout:",
     "    print('timeout')",
@@ -117,7 +117,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closeAll();
-  if (lab && listener) await rootExec(lab, HOST, `kill ${listener}`);
+  for (const [host, pid] of Object.entries(listeners)) await rootExec(lab, host, `kill ${pid}`);
   await stopLab(LAB);
 });
 
@@ -226,5 +226,53 @@ describe("our own unit (iptables backend on a host without netfilter-persistent)
     expect({ code: verify.code, output: verify.stdout.split("\n").filter((l) => /mpi-hosts/.test(l)) }).toEqual({ code: 0, output: [] });
     await runFacet(conn, iptables, "remove");
     expect(await rootOk(lab, OTHER, SNAPSHOT)).toBe(before);
+  });
+});
+
+// Issue 13 review: the iptables backend skipped every table named ip filter, though on an iptables-legacy host
+// iptables' rules live in the kernel's xtables and a table of that name is the admin's own nftables table.
+describe("an iptables-legacy host whose admin wrote a native nftables table named ip filter that drops", () => {
+  const LEGACY = "host3";
+  const nativeFilter = (sshPort: number) => `table ip filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		iif "lo" accept
+		tcp dport ${sshPort} accept
+	}
+}
+`;
+  const alternatives = (variant: "legacy" | "nft") =>
+    `update-alternatives --set iptables /usr/sbin/iptables-${variant} >/dev/null && update-alternatives --set ip6tables /usr/sbin/ip6tables-${variant} >/dev/null`;
+
+  test("the iptables backend names that table's drop, puts our chain into it (host1 gets in, host2 not), and remove gives every byte back", async () => {
+    const h = cluster.hosts.find((x) => x.name === LEGACY)!;
+    const iptables = renderFirewall(cluster, { ...h, firewallBackend: "iptables" });
+    const conn = connectionFor(lab, LEGACY);
+    await rootOk(lab, LEGACY, `${alternatives("legacy")} && nft -f -`, nativeFilter(labHost(lab, LEGACY).port));
+    try {
+      expect(await rootOk(lab, LEGACY, "iptables -V")).toMatch(/\(legacy\)/);
+      await startListeners(LEGACY);
+      const fresh = await probe(conn, iptables);
+      // After the first read: iptables-legacy's first `iptables -S` makes the kernel's filter table (empty, ACCEPT),
+      // as any `iptables -L` would, and a legacy table cannot be deleted again; iptables-save prints it from then on.
+      const before = await rootOk(lab, LEGACY, SNAPSHOT);
+      expect(fresh.state.effective).toBe(
+        "nftables: table ip filter, chain input drops what it does not accept on the input hook, and does not jump to our chain mpi_hosts there, so the MPI ports stay closed (apply adds the chain and the jump as its first rule)",
+      );
+      expect(await connect("host1", ports[0], LEGACY)).toBe("timeout");
+      const applied = await runFacet(conn, iptables, "apply");
+      expect(applied.stderr).toContain("nftables: chain mpi_hosts jumped to first from: ip filter input;");
+      expect((await probe(conn, iptables)).differences).toEqual([]);
+      expect(await rootOk(lab, LEGACY, "iptables-legacy -S INPUT")).toContain("-A INPUT -j MPI-HOSTS\n");
+      expect({ host1: await connect("host1", ports[0], LEGACY), host2: await connect("host2", ports[0], LEGACY) }).toEqual({
+        host1: "connected MPI",
+        host2: "timeout",
+      });
+      await runFacet(conn, iptables, "remove");
+      expect(await rootOk(lab, LEGACY, SNAPSHOT)).toBe(before);
+    } finally {
+      await rootExec(lab, LEGACY, `nft delete table ip filter; ${alternatives("nft")}`);
+    }
   });
 });
