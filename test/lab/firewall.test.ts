@@ -987,7 +987,7 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
       });
 
       // Issue 13 review: the zone was picked by interface only. firewalld hands a packet to the zone its source is bound
-      // to before the zone of its interface (firewalld.zone(5), "Which zone is used for a connection?").
+      // to before the zone of its interface (firewalld.zones(5), "Which zone is used for a connection?").
       test("the cluster network bound to a zone by source: the rules go to that zone, not to the interface's; a source holding only part of the network does not count", async () => {
         const facet = firewallOf(lab, HOST, "firewalld");
         const network = labCluster(lab).mpi.network;
