@@ -36,10 +36,14 @@ export const NFT_TABLE = "mpi_hosts";
  * first. The tables each backend owns itself are never a guest's host.
  */
 export const NFT_GUEST_CHAIN = "mpi_hosts";
-export const NFT_OWN_TABLES: Record<"nftables" | "iptables", string[]> = {
+export const NFT_OWN_TABLES: Record<LinuxBackend, string[]> = {
   nftables: [`inet ${NFT_TABLE}`],
-  // iptables-nft keeps iptables' and ip6tables' rules in these; our iptables chains are there already.
-  iptables: ["ip filter", "ip6 filter"],
+  // iptables-nft's tables (ip filter, ip6 filter) are added on the host (fw_ipt_nft_tables): with iptables-legacy the
+  // same names are an admin's native nftables tables, which drop like any other. ufw drives iptables.
+  iptables: [],
+  ufw: [],
+  // firewalld's nftables backend: inet firewalld (>= 1.0), ip/ip6/inet firewalld (0.6 to 0.9).
+  firewalld: ["inet firewalld", "ip firewalld", "ip6 firewalld"],
 };
 export const IPTABLES_CHAIN = "MPI-HOSTS";
 /** firewalld rich rules have no comment: these two priorities are our tag, and put allow before deny before everything else. */
@@ -235,7 +239,6 @@ function backendData(backend: ConcreteBackend, rules: PortRule[], cluster: Clust
           chain: IPTABLES_CHAIN,
           rules: noNewline(chainRules),
           rules6: noNewline(chainRules6),
-          managed: NFT_OWN_TABLES.iptables.join("\n"),
         },
       };
     }
@@ -255,6 +258,7 @@ function backendData(backend: ConcreteBackend, rules: PortRule[], cluster: Clust
         vars: {
           richRules,
           tagPattern: `^rule priority="(${FIREWALLD_PRIORITY.allow}|${FIREWALLD_PRIORITY.deny})" `,
+          managed: NFT_OWN_TABLES.firewalld.join("\n"),
           network: cluster.mpi.network,
         },
       };

@@ -27,14 +27,22 @@ const cluster = loadClusterOrThrow(
   }),
 ).cluster;
 
-/** The rendered probe (or apply) without its last step, then `call`, with a stand-in nft printing `ruleset` first on PATH. */
+type Backend = "nftables" | "iptables" | "ufw" | "firewalld";
+/** What `iptables -V` / `ip6tables -V` print: iptables-nft keeps its rules in nftables tables ip/ip6 filter, legacy does not. */
+type Variant = "nf_tables" | "legacy";
+
+/**
+ * The rendered probe (or apply) without its last step, then `call`, with stand-ins first on PATH: nft printing
+ * `ruleset`, and iptables/ip6tables printing the version line of `variant`.
+ */
 function runProbeFunction(
-  backend: "nftables" | "iptables",
+  backend: Backend,
   ruleset: string,
   call: string,
   chainListing = "",
   script: "probe" | "apply" = "probe",
   hostExtra: Partial<Host> = {},
+  variant: Variant = "nf_tables",
 ): string {
   const host: Host = { ...cluster.hosts[0], firewallBackend: backend, ...hostExtra };
   const text = renderFirewall(cluster, host).scripts[script];
@@ -51,6 +59,12 @@ function runProbeFunction(
       `case "$*" in "list table "*) set -- $*; grep -q "^table $3 $4 {" ${dir}/ruleset; exit ;; esac\necho "nft stand-in: unexpected $*" >&2\nexit 2\n`,
     { mode: 0o755 },
   );
+  for (const tool of ["iptables", "ip6tables"])
+    fs.writeFileSync(
+      path.join(dir, tool),
+      `#!/bin/sh\nif [ "$*" = "-V" ]; then echo "${tool} v1.8.11 (${variant})"; exit 0; fi\necho "${tool} stand-in: unexpected $*" >&2\nexit 2\n`,
+      { mode: 0o755 },
+    );
   // The script puts the system's directories first on PATH; the stand-in goes before them.
   const result = spawnSync("sh", ["-c", `${body}\nPATH=${dir}:$PATH\n${call}`], { encoding: "utf8" });
   fs.rmSync(dir, { recursive: true, force: true });
@@ -133,18 +147,64 @@ describe.each([
     { nftables: "", iptables: "" },
   ],
 ])("given %s", (_label, ruleset, expected) => {
-  test.each(["nftables", "iptables"] as const)(
+  // ufw drives iptables: its tables are iptables-nft's, so it treats every other table as iptables does.
+  test.each(["nftables", "iptables", "ufw"] as const)(
     "backend %s puts our chain into the dropping input chains of the other tables",
     (backend) => {
-      expect(
-        runProbeFunction(
-          backend,
-          ruleset,
-          `fw_guest_targets "$(printf '%s\\n' ${NFT_OWN_TABLES[backend].map((t) => `'${t}'`).join(" ")})"`,
-        ),
-      ).toBe(expected[backend]);
+      expect(runProbeFunction(backend, ruleset, `fw_guest_targets "$(fw_${backend}_own_tables)"`)).toBe(
+        expected[backend === "ufw" ? "iptables" : backend],
+      );
     },
   );
+});
+
+// Issue 13 review: ufw and firewalld looked at no other table, and read "open" next to a hand-written table that drops.
+describe("ufw and firewalld next to a table of the admin's own that drops", () => {
+  const FIREWALLD = table(
+    "inet",
+    "firewalld",
+    chain("filter_INPUT", "type filter hook input priority filter + 10; policy accept;", [
+      "jump filter_INPUT_ZONES",
+      "reject with icmpx admin-prohibited",
+    ]),
+  );
+  const noJump = `table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\ttcp dport 2400 accept\n\t}\n}\n`;
+
+  test("ufw: our chain goes into the admin's inet filter, not into ufw's own iptables-nft tables", () => {
+    expect(runProbeFunction("ufw", IPTABLES_NFT + DEBIAN_DROP, 'fw_guest_targets "$(fw_ufw_own_tables)"')).toBe("inet filter input\n");
+  });
+
+  test("firewalld: our chain goes into the admin's inet filter, not into firewalld's own table", () => {
+    expect(runProbeFunction("firewalld", FIREWALLD + DEBIAN_DROP, 'fw_guest_targets "$(fw_firewalld_own_tables)"')).toBe(
+      "inet filter input\n",
+    );
+  });
+
+  test.each(["ufw", "iptables"] as const)("%s: the probe's gap names the table and chain that drop without our jump", (backend) => {
+    expect(runProbeFunction(backend, IPTABLES_NFT + DEBIAN_DROP, `fw_guest_gap "$(fw_${backend}_own_tables)"`, noJump)).toBe(
+      "nftables: table inet filter, chain input drops what it does not accept on the input hook, and does not jump to our chain mpi_hosts there, so the MPI ports stay closed (apply adds the chain, and the jump after their rules, before a last drop or reject)",
+    );
+  });
+});
+
+// Issue 13 review: the iptables backend skipped every table named ip filter / ip6 filter, even an admin's native one on
+// an iptables-legacy host, where iptables' rules are not in nftables at all.
+describe("a table named ip filter: iptables-nft's own, or an admin's native one on an iptables-legacy host", () => {
+  const NATIVE = table("ip", "filter", input("drop", ["tcp dport 2400 accept"]));
+
+  test.each([
+    ["nf_tables", ""],
+    ["legacy", "ip filter input\n"],
+  ] as const)("iptables -V says %s: the iptables backend puts our chain there: %j", (variant, expected) => {
+    expect(runProbeFunction("iptables", NATIVE, 'fw_guest_targets "$(fw_iptables_own_tables)"', "", "probe", {}, variant)).toBe(expected);
+  });
+
+  test("iptables-legacy: backend nftables does not refuse it as iptables' own, and puts our chain there", () => {
+    expect(runProbeFunction("nftables", NATIVE, "fw_nftables_conflict", "", "probe", {}, "legacy")).toBe("");
+    expect(runProbeFunction("nftables", NATIVE, 'fw_guest_targets "$(fw_nftables_own_tables)"', "", "probe", {}, "legacy")).toBe(
+      "ip filter input\n",
+    );
+  });
 });
 
 describe("what the probe reports", () => {

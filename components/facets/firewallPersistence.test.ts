@@ -33,11 +33,16 @@ describe("what the scripts write for the boot", () => {
     );
   });
 
-  it("orders our unit after the host's own firewall loaders, which may flush", () => {
+  it("orders our unit after the host's own firewall loaders, which may flush (RHEL's iptables.service restores without --noflush), and before network-pre.target as they are", () => {
     const unit = nftablesPersistUnit();
     expect(unit.split("\n")[0]).toBe(HEADER);
-    expect(unit).toContain("\nAfter=nftables.service netfilter-persistent.service ufw.service firewalld.service\n");
-    expect(unit).toContain("\nExecStart=nft -f /etc/mpi-hosts/firewall.nft\n");
+    expect(unit).toContain(
+      "\nDefaultDependencies=no\nWants=network-pre.target\n" +
+        "After=local-fs.target nftables.service netfilter-persistent.service iptables.service ip6tables.service ufw.service firewalld.service\n" +
+        "Before=network-pre.target shutdown.target\nConflicts=shutdown.target\n",
+    );
+    // The program's absolute path is put in on the host (systemd before 239 refuses a relative ExecStart).
+    expect(unit).toContain("\nExecStart=@nft@ -f /etc/mpi-hosts/firewall.nft\n");
     expect(unit).toContain("\nWantedBy=multi-user.target\n");
     expect(unitWantsLink("nftables")).toBe("/etc/systemd/system/multi-user.target.wants/mpi-hosts-nftables.service");
   });

@@ -15,6 +15,9 @@
  *     in /etc/nftables.conf when nftables.service is enabled, else through our unit.
  *   ufw: persists by itself (every `ufw allow` is saved in /etc/ufw/user*.rules); boot needs ENABLED=yes.
  *   firewalld: our rich rules are permanent ones; boot loads the permanent configuration.
+ *   ufw and firewalld: our chain in nftables tables of others that drop (firewall-guests.nft) comes back through an
+ *     include in /etc/nftables.conf, which is what makes those tables at boot on Debian; without nftables.service the
+ *     probe says so (not persistent) and names what to do.
  *   pf (macOS): a block in /etc/pf.conf loads our anchor file at boot, a LaunchDaemon of ours enables pf
  *     (firewallPersistencePf.ts).
  */
@@ -24,8 +27,11 @@ import { BLOCK_BEGIN, BLOCK_END, HEADER } from "./facet";
 export const PERSIST_DIR = "/etc/mpi-hosts";
 export const NFT_PERSIST_FILE = `${PERSIST_DIR}/firewall.nft`;
 export const IPTABLES_PERSIST_FILE = `${PERSIST_DIR}/firewall.iptables`;
-/** With the iptables backend: our chain in the nftables tables of others that drop, as it runs after apply. */
-export const IPTABLES_GUESTS_FILE = `${PERSIST_DIR}/firewall-guests.nft`;
+/**
+ * With the iptables, ufw and firewalld backends: our chain in the nftables tables of others that drop, as it runs after
+ * apply (the nftables backend keeps it in its own file, after its table).
+ */
+export const GUESTS_PERSIST_FILE = `${PERSIST_DIR}/firewall-guests.nft`;
 /** The ip6tables twin of our chain, as it runs after apply (written only when there is one). */
 export const IP6TABLES_PERSIST_FILE = `${PERSIST_DIR}/firewall.ip6tables`;
 export const NFTABLES_CONF = "/etc/nftables.conf";
@@ -49,23 +55,49 @@ export const PERSISTENT = "persistent";
 /** How the drift report names a firewall whose rules are open now but would not come back after a reboot. */
 export const NOT_PERSISTENT_FINDING = "open now but not persistent";
 
-/** The loaders of the host's own firewall our unit must run after (a loader that flushes would take our rules out). */
-const HOST_LOADERS = ["nftables.service", "netfilter-persistent.service", "ufw.service", "firewalld.service"];
+/**
+ * The loaders of the host's own firewall our unit must run after: a loader that flushes would take our rules out.
+ * RHEL's iptables.service / ip6tables.service (iptables-services) restore without --noflush, replacing the tables.
+ */
+const HOST_LOADERS = [
+  "nftables.service",
+  "netfilter-persistent.service",
+  "iptables.service",
+  "ip6tables.service",
+  "ufw.service",
+  "firewalld.service",
+];
 
 /**
- * Our unit. ExecStart names the program without a path: systemd (>= 239) looks it up in its fixed search path, so the
- * same unit works where nft and iptables-restore live in /usr/sbin or /sbin. A oneshot runs its ExecStart lines in
- * order; a leading "-" lets the boot go on when that line fails (no ip6tables file: no IPv6 chain to load).
+ * Stands for a program's absolute path in our units' ExecStart lines: systemd before 239 refuses a relative one, and
+ * the path differs between hosts (/usr/sbin, /sbin). The scripts put in what `command -v` finds on the host, which the
+ * probe reports (`exec_paths`); a "-" line (allowed to fail) whose program is not installed is left out.
+ */
+export function execPath(program: string): string {
+  return `@${program}@`;
+}
+
+/**
+ * Our unit, ordered as the host's own firewall loaders are (systemd.special(7), network-pre.target: pulled in and run
+ * before it by services that set up a firewall, so no network is up without our rules), and after each of those
+ * loaders. DefaultDependencies=no, as those loaders have: they run in early boot, before basic.target, which the
+ * default dependencies would make us wait for; our files under /etc need only local-fs.target. A oneshot runs its ExecStart lines in order;
+ * a leading "-" lets the boot go on when that line fails (no ip6tables file: no IPv6 chain to load).
  */
 export function renderPersistUnit(backend: "nftables" | "iptables", execStart: string[]): string {
   return `${HEADER}
 [Unit]
 Description=mpi-hosts: the MPI port rules (firewall backend ${backend})
-After=${HOST_LOADERS.join(" ")}
+DefaultDependencies=no
+Wants=network-pre.target
+After=local-fs.target ${HOST_LOADERS.join(" ")}
+Before=network-pre.target shutdown.target
+Conflicts=shutdown.target
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
+# Programs by their absolute paths on this host (found by the firewall apply): systemd before 239 refuses relative ones.
 ${execStart.map((line) => `ExecStart=${line}`).join("\n")}
 
 [Install]
@@ -74,14 +106,14 @@ WantedBy=multi-user.target
 }
 
 export function nftablesPersistUnit(): string {
-  return renderPersistUnit("nftables", [`nft -f ${NFT_PERSIST_FILE}`]);
+  return renderPersistUnit("nftables", [`${execPath("nft")} -f ${NFT_PERSIST_FILE}`]);
 }
 
 export function iptablesPersistUnit(): string {
   return renderPersistUnit("iptables", [
-    `iptables-restore -w --noflush ${IPTABLES_PERSIST_FILE}`,
-    `-ip6tables-restore -w --noflush ${IP6TABLES_PERSIST_FILE}`,
-    `-nft -f ${IPTABLES_GUESTS_FILE}`,
+    `${execPath("iptables-restore")} -w --noflush ${IPTABLES_PERSIST_FILE}`,
+    `-${execPath("ip6tables-restore")} -w --noflush ${IP6TABLES_PERSIST_FILE}`,
+    `-${execPath("nft")} -f ${GUESTS_PERSIST_FILE}`,
   ]);
 }
 
@@ -132,6 +164,8 @@ export function persistVars(names: PersistNames): { vars: object; files: Record<
       conf: NFTABLES_CONF,
       guestChain: names.nftGuestChain,
       tag: names.tag,
+      guestsFile: GUESTS_PERSIST_FILE,
+      guestsBlock: nftablesIncludeBlock(GUESTS_PERSIST_FILE),
       nftables: {
         file: NFT_PERSIST_FILE,
         confs: [NFTABLES_CONF, NFTABLES_CONF_SYSCONFIG].join(" "),
@@ -144,8 +178,6 @@ export function persistVars(names: PersistNames): { vars: object; files: Record<
         rulesV4: IPTABLES_RULES_V4,
         rulesV6: IPTABLES_RULES_V6,
         file6: IP6TABLES_PERSIST_FILE,
-        guestsFile: IPTABLES_GUESTS_FILE,
-        guestsBlock: nftablesIncludeBlock(IPTABLES_GUESTS_FILE),
         block: iptablesRulesBlock(chain, iptablesChainRules),
         file: IPTABLES_PERSIST_FILE,
         fileText: noNewline(fileText),

@@ -30,12 +30,12 @@ describe("the real engine on five hosts with five firewalls set up by someone el
     expectExit(up, 0);
     const report = JSON.parse((await pulumi(e, ["stack", "output", "verification", "--json"])).stdout) as { failures: unknown[] };
     expect(report.failures).toEqual([]);
-    // As plain tools see it: our chain inside the admins' own drop tables, jumped to first.
+    // As plain tools see it: our chain inside the admins' own drop tables, jumped to after their own rules.
     expect(await root(e.lab, hostOfKind("nftables-debian"), "nft list chain inet filter input")).toMatch(
-      /policy drop;\n\t\tjump mpi_hosts comment "mpi-hosts"\n/,
+      /\ttcp dport 2400 accept\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t}/,
     );
     expect(await root(e.lab, hostOfKind("nftables-foreign"), "nft list chain ip guard input")).toMatch(
-      /policy drop;\n\t\tjump mpi_hosts comment "mpi-hosts"\n/,
+      /\ttcp dport 2400 accept\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t}/,
     );
     expect(await root(e.lab, hostOfKind("ufw"), "ufw status")).toContain("# mpi-hosts");
     expect(await root(e.lab, hostOfKind("iptables"), "iptables -S INPUT 1; ip6tables -S INPUT 1")).toBe(

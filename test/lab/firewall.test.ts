@@ -670,7 +670,7 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
       /^pfctl( -a \S+)? -s (info|rules|References)$/,
       /^socketfilterfw --get/,
       /^ufw (status|show added|--version)$/,
-      /^firewall-cmd .*--(list-rich-rules|get-default-zone|get-zones|state|version|get-zone-of-interface=\S+)$/,
+      /^firewall-cmd .*--(list-rich-rules|get-default-zone|get-zones|get-active-zones|state|version|get-zone-of-interface=\S+)$/,
     ];
     const changes = (log: string[]) => log.filter((l) => !READ_ONLY.some((re) => re.test(l)));
     /** How the doubles log one argument (shell-quoted when it holds anything but safe characters). */
@@ -987,6 +987,40 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
         expect((await probeUnder(shell, stopped, "firewalld")).state.effective).toBe(sentence);
         const refused = await run(shell, stopped, "apply", "firewalld (stopped)");
         expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: `mpi-hosts: ${sentence}\n` });
+      });
+
+      // Issue 13 review: the zone was picked by interface only. firewalld hands a packet to the zone its source is bound
+      // to before the zone of its interface (firewalld.zones(5), "Which zone is used for a connection?").
+      test("the cluster network bound to a zone by source: the rules go to that zone, not to the interface's; a source holding only part of the network does not count", async () => {
+        const facet = firewallOf(lab, HOST, "firewalld");
+        const network = labCluster(lab).mpi.network;
+        const host1 = labHost(lab, "host1").address;
+        await resetDoubles(
+          [
+            "mkdir -p /var/lib/mpi-hosts-doubles/firewalld && echo 'eth0 internal' >/var/lib/mpi-hosts-doubles/firewalld/interface-zones",
+            ...["", "--permanent "].flatMap((p) => [
+              `firewall-cmd ${p}--zone=trusted --add-source=${network} >/dev/null`,
+              `firewall-cmd ${p}--zone=dmz --add-source=${host1}/32 >/dev/null`,
+            ]),
+          ].join("\n"),
+        );
+        expect(await rootOk(lab, HOST, "firewall-cmd --get-active-zones")).toBe(
+          `dmz\n  sources: ${host1}/32\ninternal\n  interfaces: eth0\ntrusted\n  sources: ${network}\n`,
+        );
+        await calls();
+        expect((await probeUnder(shell, facet, "firewalld (source zone)")).state).toMatchObject({ zone: "trusted", rules: "" });
+        await ok(shell, facet, "apply", "firewalld (source zone)");
+        const added = changes(await calls());
+        expect(added.length).toBeGreaterThan(0);
+        expect(added.filter((c) => !/^firewall-cmd (--permanent )?--zone=trusted '--add-rich-rule=/.test(c))).toEqual([]);
+        expect((await probeUnder(shell, facet, "firewalld (source zone)")).differences).toEqual([]);
+        await ok(shell, facet, "remove", "firewalld (source zone)");
+        expect(
+          await rootOk(lab, HOST, "cat /var/lib/mpi-hosts-doubles/firewalld/permanent/* /var/lib/mpi-hosts-doubles/firewalld/runtime/*"),
+        ).toBe("");
+        // Without the binding, the interface's zone again.
+        await rootOk(lab, HOST, `firewall-cmd --zone=trusted --remove-source=${network} >/dev/null`);
+        expect((await probeUnder(shell, facet, "firewalld (interface zone)")).state).toMatchObject({ zone: "internal" });
       });
     });
   });

@@ -73,16 +73,18 @@ describe("five hosts with five firewalls set up by someone else, firewallBackend
       const { state, differences } = await probe(connectionFor(lab, host), firewallOf(host));
       expect({ host, backend: state.backend, differences }).toEqual({ host, backend: EXPECTED_BACKEND[kind], differences: [] });
     }
-    // Checked with nft itself: our chain sits in their table, jumped to first.
+    // Checked with nft itself: our chain sits in their table, jumped to after their own rules (their policy drops last).
     const debian = await rootOk(
       lab,
       hostOfKind("nftables-debian"),
       "nft list chain inet filter input; nft list chain inet filter mpi_hosts",
     );
-    expect(debian).toMatch(/policy drop;\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t\tct state established,related accept/);
+    expect(debian).toMatch(
+      /policy drop;\n\t\tct state established,related accept\n[^}]*\ttcp dport 2400 accept\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t}/,
+    );
     expect(debian).toContain(`ip saddr ${lab.network} tcp dport 50000-50099 accept`);
     const foreign = await rootOk(lab, hostOfKind("nftables-foreign"), "nft list chain ip guard input");
-    expect(foreign).toMatch(/policy drop;\n\t\tjump mpi_hosts comment "mpi-hosts"\n/);
+    expect(foreign).toMatch(/\ttcp dport 2400 accept\n\t\tjump mpi_hosts comment "mpi-hosts"\n\t}/);
     // IPv6: the iptables host closes the BTL range on IPv6 too.
     const v6 = await rootOk(lab, hostOfKind("iptables"), "ip6tables -S");
     expect(v6).toContain("-A INPUT -j MPI-HOSTS");
