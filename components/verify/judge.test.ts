@@ -21,7 +21,7 @@ const AWKS = ["mawk", "gawk", "original-awk", "busybox awk"].filter((awk) => {
 
 function cluster(hosts = 3, mutate: (c: Cluster) => void = () => undefined): Cluster {
   const c: Cluster = {
-    ssh: { privateKeyPath: "/k", knownHostsPath: "/kh", connectTimeoutSeconds: 10 },
+    ssh: { privateKeyPath: "/k", knownHostsPath: "/kh", connectTimeoutSeconds: 10, clusterKeyRotation: "1" },
     hosts: Array.from({ length: hosts }, (_, i) => ({
       name: `h${i + 1}`,
       address: `10.0.0.${i + 11}`,
