@@ -44,6 +44,16 @@ export const FAILURE_KINDS = {
     message: "{from} -> {to}: the cluster key was refused ({detail})",
     hint: `~/.ssh/authorized_keys on {to} needs the cluster key, allowed from the address of {from} (clusterTrust facet; mpi-hosts:mpi.network and firewall.allowFrom): ${REFRESH}`,
   },
+  "ssh-auth-key-differs": {
+    stage: "ssh",
+    message: "{from} -> {to}: the cluster key was refused: {from} holds {expected}, the authorized_keys of {to} accepts {detail}",
+    hint: "a cluster key rotation (mpi-hosts:ssh.clusterKeyRotation) reached one of {from} and {to} but not the other (a host that was down or failed during pulumi up): run pulumi up again, which installs the current key of the stack on the host that missed it; MPI between them fails until then",
+  },
+  "cluster-key-differs": {
+    stage: "ssh",
+    message: "the hosts hold different cluster keys: {detail}",
+    hint: "a cluster key rotation (mpi-hosts:ssh.clusterKeyRotation) has not reached every host (one was down or failed during pulumi up): run pulumi up again, which installs the current key of the stack everywhere; until then the hosts on different keys cannot start MPI daemons on each other",
+  },
   "ssh-connect": {
     stage: "ssh",
     message: "{from} -> {to}: ssh cannot connect ({detail})",

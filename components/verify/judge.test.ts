@@ -189,6 +189,44 @@ const cases: Case[] = [
     messages: [/^h3 -> h1: the cluster key was refused/],
   },
   {
+    name: "a cluster key rotation that missed a host (h2 down during pulumi up): each refused pair and the hosts on each key",
+    records: (p) => {
+      const keys = ["h1", "h2", "h3"].flatMap((h) => {
+        const fp = h === "h2" ? "SHA256:OLDold" : "SHA256:NEWnew";
+        return [`seen ${h} clusterkey ${fp}`, `seen ${h} clusterauth ${fp}`];
+      });
+      const refused = (a: string, b: string) => `ssh ${a} ${b} fail 0.1 mpi@${b}: Permission denied (publickey).`;
+      let lines = [...healthy(p), ...keys];
+      for (const [a, b] of [
+        ["h1", "h2"],
+        ["h2", "h1"],
+        ["h2", "h3"],
+        ["h3", "h2"],
+      ])
+        lines = replace(lines, `ssh ${a} ${b} `, refused(a, b));
+      return lines;
+    },
+    stage: "ssh",
+    kinds: ["ssh-auth-key-differs", "ssh-auth-key-differs", "ssh-auth-key-differs", "ssh-auth-key-differs", "cluster-key-differs"],
+    messages: [
+      /^h1 -> h2: the cluster key was refused: h1 holds SHA256:NEWnew, the authorized_keys of h2 accepts SHA256:OLDold$/,
+      /^h2 -> h1: the cluster key was refused: h2 holds SHA256:OLDold, the authorized_keys of h1 accepts SHA256:NEWnew/,
+      /^h2 -> h3: /,
+      /^h3 -> h2: /,
+      /^the hosts hold different cluster keys: SHA256:NEWnew on h1, h3; SHA256:OLDold on h2$/,
+    ],
+  },
+  {
+    name: "a refused key where both hold and accept the same cluster key: no rotation to blame",
+    records: (p) => [
+      ...replace(healthy(p), "ssh h3 h1", "ssh h3 h1 fail 0.1 mpi@10.0.0.11: Permission denied (publickey)."),
+      ...["h1", "h2", "h3"].flatMap((h) => [`seen ${h} clusterkey SHA256:NEWnew`, `seen ${h} clusterauth SHA256:NEWnew`]),
+    ],
+    stage: "ssh",
+    kinds: ["ssh-auth"],
+    messages: [/^h3 -> h1: the cluster key was refused/],
+  },
+  {
     name: "a host missing from another's ssh config",
     records: (p) =>
       replace(
