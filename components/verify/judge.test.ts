@@ -189,7 +189,7 @@ const cases: Case[] = [
     messages: [/^h3 -> h1: the cluster key was refused/],
   },
   {
-    name: "a cluster key rotation that missed a host (h2 down during pulumi up): each refused pair and the hosts on each key",
+    name: "hosts on different cluster keys that the head could read: each refused pair says who holds and who accepts which, and the hosts on each key",
     records: (p) => {
       const keys = ["h1", "h2", "h3"].flatMap((h) => {
         const fp = h === "h2" ? "SHA256:OLDold" : "SHA256:NEWnew";
@@ -214,6 +214,28 @@ const cases: Case[] = [
       /^h2 -> h3: /,
       /^h3 -> h2: /,
       /^the hosts hold different cluster keys: SHA256:NEWnew on h1, h3; SHA256:OLDold on h2$/,
+    ],
+  },
+  {
+    name: "a cluster key rotation that missed h2, as the head sees it: h2 refuses the key that h1 and h3 hold, and h2 cannot be read",
+    records: (p) => {
+      const refused = (b: string) => `mpi@${b}: Permission denied (publickey).`;
+      const lines = healthy(p).filter((l) => !/^(reach|seen|resolve|sshcfg|ssh) h2 /.test(l));
+      return [
+        ...replace(
+          replace(lines, "ssh h1 h2 ", `ssh h1 h2 fail 0.1 ${refused("h2")}`),
+          "ssh h3 h2 ",
+          `ssh h3 h2 fail 0.1 ${refused("h2")}`,
+        ),
+        `reach h2 fail - ${refused("h2")}`,
+        ...["h1", "h3"].flatMap((h) => [`seen ${h} clusterkey SHA256:NEWnew`, `seen ${h} clusterauth SHA256:NEWnew`]),
+      ];
+    },
+    stage: "ssh",
+    kinds: ["ssh-auth-key-refused", "ssh-auth-key-refused"],
+    messages: [
+      /^h1 -> h2: h2 refuses the cluster key that h1 holds \(SHA256:NEWnew\); the head could not log in to h2 with it either, to read which key h2 accepts$/,
+      /^h3 -> h2: h2 refuses the cluster key that h3 holds \(SHA256:NEWnew\)/,
     ],
   },
   {
