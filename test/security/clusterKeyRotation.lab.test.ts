@@ -101,6 +101,8 @@ async function fileState(host: string, file: string): Promise<string> {
 let gen1: ClusterKeyPair;
 let gen2: ClusterKeyPair;
 const own = newClusterKey("me@laptop");
+const EARLY = `${newClusterKey().publicKey.split(" ").slice(0, 2).join(" ")} early@desk`;
+const LATER = `${newClusterKey().publicKey.split(" ").slice(0, 2).join(" ")} later@desk`;
 const before: Record<string, { authorized: string; mode: string; knownHosts: string; sshConfig: string }> = {};
 
 beforeAll(async () => {
@@ -113,11 +115,11 @@ beforeAll(async () => {
       HOSTS.map(async (h) => {
         await seedUserContent(lab, h, own.publicKey);
         await applyAll(h, gen1);
-        // A key the user adds after mpi-hosts' block: it must stay below it, as it is.
+        // Keys the user adds later, one above mpi-hosts' block and one below it: both must stay where and as they are.
         await rootOk(
           lab,
           h,
-          `printf '%s\\n' 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxA6kbfQc0d6CdYvOE2x8J1yUpBgjUl2Q2J5T3qK1Vd later@desk' >>${AUTHORIZED}`,
+          `f=${AUTHORIZED}; { printf '%s\\n' '${EARLY}'; cat "$f"; printf '%s\\n' '${LATER}'; } >/tmp/rk-ak && cat /tmp/rk-ak >"$f" && rm /tmp/rk-ak`,
         );
       }),
     ),
@@ -173,6 +175,8 @@ describe("cluster key rotation on 3 trixie hosts", () => {
       expect(after).not.toContain(oldBase64);
       expect(after).toBe(before[h].authorized.replace(gen1.publicKey, gen2.publicKey));
       expect(after).toContain(`${own.publicKey.split(" ").slice(0, 2).join(" ")} me@laptop\n`);
+      expect(after.startsWith(`${EARLY}\n# BEGIN mpi-hosts managed block\n`)).toBe(true);
+      expect(after.endsWith(`\n${LATER}\n`)).toBe(true);
       expect(await fileState(h, AUTHORIZED).then((s) => s.split("\n")[0])).toBe(before[h].mode);
       expect(await fileState(h, `${MPI_HOME}/.ssh/mpi-hosts_known_hosts`)).toBe(before[h].knownHosts);
       expect(await fileState(h, `${MPI_HOME}/.ssh/config`)).toBe(before[h].sshConfig);
