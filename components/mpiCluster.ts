@@ -23,7 +23,11 @@ export class MpiCluster extends pulumi.ComponentResource {
   constructor(name: string, args: MpiClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mpi-hosts:index:MpiCluster", name, {}, opts);
     const { cluster } = args;
-    this.clusterKey = new ClusterKey(`${name}-cluster-key`, { comment: `mpi-hosts cluster ${name}`, rotation: "1" }, { parent: this });
+    this.clusterKey = new ClusterKey(
+      `${name}-cluster-key`,
+      { comment: `mpi-hosts cluster ${name}`, rotation: cluster.ssh.clusterKeyRotation },
+      { parent: this },
+    );
     this.hosts = cluster.hosts.map(
       (host) =>
         new MpiHost(

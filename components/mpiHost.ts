@@ -4,7 +4,7 @@ import { hostKeysFrom } from "./config/knownHosts";
 import { jumpOf } from "./config/jump";
 import { Cluster, Host } from "./config/types";
 import { RenderedFacet } from "./facets/facet";
-import { facetNames, renderHost } from "./facets";
+import { CLUSTER_KEY_PLACEHOLDER, facetNames, renderHost } from "./facets";
 import { CLUSTER_KEY_ENV } from "./facets/clusterTrust";
 import { Facet } from "./provider/facetProvider";
 import { Connection } from "./provider/remote";
@@ -38,6 +38,15 @@ export class MpiHost extends pulumi.ComponentResource {
     super("mpi-hosts:index:MpiHost", name, {}, opts);
     const { cluster, host } = args;
     const rendered = pulumi.output(args.clusterPublicKey).apply((key) => renderHost(cluster, host, key));
+    // What does not change with the cluster key is declared as plain data, known before the key is: a preview that
+    // replaces the key (a rotation, ssh.clusterKeyRotation) then shows only the facets that hold it as updates, and
+    // every other facet unchanged. Told apart by rendering with two different keys.
+    const [keyA, keyB] = [
+      renderHost(cluster, host, CLUSTER_KEY_PLACEHOLDER),
+      renderHost(cluster, host, "ssh-ed25519 ANOTHER-CLUSTER-KEY other"),
+    ];
+    const keyFree = <T>(of: (all: RenderedFacet[]) => T): pulumi.Output<T> =>
+      (JSON.stringify(of(keyA)) === JSON.stringify(of(keyB)) ? pulumi.output(of(keyA)) : rendered.apply(of)) as pulumi.Output<T>;
     // The facet list does not depend on the key, so resources can be declared before it is known.
     const names = facetNames(cluster, host);
     // How to reach the host, and as whom; no credential: the provider logs in with what its machine has (configure).
@@ -53,14 +62,15 @@ export class MpiHost extends pulumi.ComponentResource {
       ...jumpOf(host),
     };
     // Every facet carries them: the first read of a refresh runs them all (one round trip per host).
-    const hostProbes = rendered.apply(hostProbesOf);
+    const hostProbes = keyFree(hostProbesOf);
     let previous: Facet | undefined;
     names.forEach((facetName, i) => {
-      const facet = rendered.apply((all) => all[i] as RenderedFacet);
+      const facet = keyFree((all) => all[i] as RenderedFacet);
+      // Only a facet that takes the private key waits for it (which facets take it does not depend on the key).
       const secretEnv = pulumi.secret(
-        pulumi
-          .all([facet, args.clusterPrivateKey])
-          .apply(([f, key]): Record<string, string> => (f.secretEnv.includes(CLUSTER_KEY_ENV) ? { [CLUSTER_KEY_ENV]: key } : {})),
+        keyA[i].secretEnv.includes(CLUSTER_KEY_ENV)
+          ? pulumi.output(args.clusterPrivateKey).apply((key): Record<string, string> => ({ [CLUSTER_KEY_ENV]: key }))
+          : pulumi.output<Record<string, string>>({}),
       );
       const resource: Facet = new Facet(
         `${name}-${facetName}`,

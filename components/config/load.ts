@@ -117,7 +117,12 @@ export function loadClusterOrThrow(input: Record<string, unknown>, options: Load
 }
 
 interface RawConfig extends RawCluster {
-  ssh: RawCluster["ssh"] & { privateKeyPath: string; knownHostsPath: string; connectTimeoutSeconds: number };
+  ssh: RawCluster["ssh"] & {
+    privateKeyPath: string;
+    knownHostsPath: string;
+    connectTimeoutSeconds: number;
+    clusterKeyRotation: string | number;
+  };
   hosts: Array<RawCluster["hosts"][number] & { hostKey?: string | string[]; firewallPersist?: boolean }>;
   python: Cluster["python"];
   mpi: RawCluster["mpi"] & { extraMca: Cluster["mpi"]["extraMca"] };
@@ -256,6 +261,7 @@ function resolve(
       privateKeyPath: expandHome(raw.ssh.privateKeyPath),
       knownHostsPath,
       connectTimeoutSeconds: raw.ssh.connectTimeoutSeconds,
+      clusterKeyRotation: String(raw.ssh.clusterKeyRotation),
     },
     hosts,
     python: raw.python,

@@ -97,6 +97,11 @@ export interface Cluster {
     privateKeyPath: string;
     knownHostsPath: string;
     connectTimeoutSeconds: number;
+    /**
+     * The cluster key's generation (ssh.clusterKeyRotation, numbers as text): any change makes a new key pair, which
+     * replaces the old one on every host (ClusterKey's `rotation`).
+     */
+    clusterKeyRotation: string;
   };
   hosts: Host[];
   python: Python;

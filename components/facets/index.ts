@@ -17,6 +17,14 @@ export const facets: FacetDefinition[] = [python, prefixLink, sshConfig, cluster
 /** Stands in for the cluster key before the first `pulumi up` creates it (render for review). */
 export const CLUSTER_KEY_PLACEHOLDER = "ssh-ed25519 CLUSTER-KEY-CREATED-BY-PULUMI-UP mpi-hosts cluster";
 
+/**
+ * The placeholder with the declared key generation (ssh.clusterKeyRotation) as its comment: a rotation then shows in
+ * review as a change of every host's clusterTrust files (authorized_keys block, public key, scripts).
+ */
+export function clusterKeyPlaceholder(cluster: Cluster): string {
+  return `${CLUSTER_KEY_PLACEHOLDER}, key generation ${cluster.ssh.clusterKeyRotation}`;
+}
+
 /** The names of the host's facets, in apply order (without rendering them). */
 export function facetNames(cluster: Cluster, host: Host): string[] {
   return facets.filter((f) => f.appliesTo(cluster, host)).map((f) => f.name);

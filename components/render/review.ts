@@ -6,13 +6,13 @@
 import { formatPortRange } from "../config/net";
 import { Cluster } from "../config/types";
 import { RenderedFacet } from "../facets/facet";
-import { CLUSTER_KEY_PLACEHOLDER, renderHost } from "../facets";
+import { clusterKeyPlaceholder, renderHost } from "../facets";
 import { templates } from "./templates";
 
 /** Relative path -> content. */
 export type FileTree = Map<string, string>;
 
-export function renderForReview(cluster: Cluster, clusterPublicKey = CLUSTER_KEY_PLACEHOLDER): FileTree {
+export function renderForReview(cluster: Cluster, clusterPublicKey = clusterKeyPlaceholder(cluster)): FileTree {
   const tree: FileTree = new Map();
   const perHost = cluster.hosts.map((host) => ({ host, facets: renderHost(cluster, host, clusterPublicKey) }));
   for (const { host, facets } of perHost) {
@@ -51,6 +51,7 @@ function reviewReadme(cluster: Cluster, perHost: Array<{ host: Cluster["hosts"][
     oobClosed: mpi.oobEphemeral ? "" : " (closed to others)",
     allowFrom: cluster.firewall.allowFrom.join(", "),
     sshPorts: [...new Set(cluster.hosts.map((h) => h.port))].sort((a, b) => a - b).join(", "),
+    keyGeneration: cluster.ssh.clusterKeyRotation,
     verify: cluster.verify,
     verifyTests: cluster.verify.tests.join(", "),
     verifyFromId: `h_${cluster.verify.from.replace(/-/g, "_")}`,

@@ -44,6 +44,22 @@ export const FAILURE_KINDS = {
     message: "{from} -> {to}: the cluster key was refused ({detail})",
     hint: `~/.ssh/authorized_keys on {to} needs the cluster key, allowed from the address of {from} (clusterTrust facet; mpi-hosts:mpi.network and firewall.allowFrom): ${REFRESH}`,
   },
+  "ssh-auth-key-differs": {
+    stage: "ssh",
+    message: "{from} -> {to}: the cluster key was refused: {from} holds {expected}, the authorized_keys of {to} accepts {detail}",
+    hint: "a cluster key rotation (mpi-hosts:ssh.clusterKeyRotation) reached one of {from} and {to} but not the other (a host that was down or failed during pulumi up): run pulumi up again, which installs the current key of the stack on the host that missed it; MPI between them fails until then",
+  },
+  "ssh-auth-key-refused": {
+    stage: "ssh",
+    message:
+      "{from} -> {to}: {to} refuses the cluster key that {from} holds ({expected}); the head could not log in to {to} with it either, to read which key {to} accepts",
+    hint: "{to} does not accept the current cluster key: a key rotation (mpi-hosts:ssh.clusterKeyRotation) that missed {to} (down or failed during pulumi up) leaves it so, as does a hand edit of its ~/.ssh/authorized_keys; run pulumi up again, which installs the current key of the stack on {to}; MPI between {to} and the other hosts fails until then",
+  },
+  "cluster-key-differs": {
+    stage: "ssh",
+    message: "the hosts hold different cluster keys: {detail}",
+    hint: "a cluster key rotation (mpi-hosts:ssh.clusterKeyRotation) has not reached every host (one was down or failed during pulumi up): run pulumi up again, which installs the current key of the stack everywhere; until then the hosts on different keys cannot start MPI daemons on each other",
+  },
   "ssh-connect": {
     stage: "ssh",
     message: "{from} -> {to}: ssh cannot connect ({detail})",

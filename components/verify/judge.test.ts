@@ -21,7 +21,7 @@ const AWKS = ["mawk", "gawk", "original-awk", "busybox awk"].filter((awk) => {
 
 function cluster(hosts = 3, mutate: (c: Cluster) => void = () => undefined): Cluster {
   const c: Cluster = {
-    ssh: { privateKeyPath: "/k", knownHostsPath: "/kh", connectTimeoutSeconds: 10 },
+    ssh: { privateKeyPath: "/k", knownHostsPath: "/kh", connectTimeoutSeconds: 10, clusterKeyRotation: "1" },
     hosts: Array.from({ length: hosts }, (_, i) => ({
       name: `h${i + 1}`,
       address: `10.0.0.${i + 11}`,
@@ -184,6 +184,66 @@ const cases: Case[] = [
   {
     name: "a refused key",
     records: (p) => replace(healthy(p), "ssh h3 h1", "ssh h3 h1 fail 0.1 mpi@10.0.0.11: Permission denied (publickey)."),
+    stage: "ssh",
+    kinds: ["ssh-auth"],
+    messages: [/^h3 -> h1: the cluster key was refused/],
+  },
+  {
+    name: "hosts on different cluster keys that the head could read: each refused pair says who holds and who accepts which, and the hosts on each key",
+    records: (p) => {
+      const keys = ["h1", "h2", "h3"].flatMap((h) => {
+        const fp = h === "h2" ? "SHA256:OLDold" : "SHA256:NEWnew";
+        return [`seen ${h} clusterkey ${fp}`, `seen ${h} clusterauth ${fp}`];
+      });
+      const refused = (a: string, b: string) => `ssh ${a} ${b} fail 0.1 mpi@${b}: Permission denied (publickey).`;
+      let lines = [...healthy(p), ...keys];
+      for (const [a, b] of [
+        ["h1", "h2"],
+        ["h2", "h1"],
+        ["h2", "h3"],
+        ["h3", "h2"],
+      ])
+        lines = replace(lines, `ssh ${a} ${b} `, refused(a, b));
+      return lines;
+    },
+    stage: "ssh",
+    kinds: ["ssh-auth-key-differs", "ssh-auth-key-differs", "ssh-auth-key-differs", "ssh-auth-key-differs", "cluster-key-differs"],
+    messages: [
+      /^h1 -> h2: the cluster key was refused: h1 holds SHA256:NEWnew, the authorized_keys of h2 accepts SHA256:OLDold$/,
+      /^h2 -> h1: the cluster key was refused: h2 holds SHA256:OLDold, the authorized_keys of h1 accepts SHA256:NEWnew/,
+      /^h2 -> h3: /,
+      /^h3 -> h2: /,
+      /^the hosts hold different cluster keys: SHA256:NEWnew on h1, h3; SHA256:OLDold on h2$/,
+    ],
+  },
+  {
+    name: "a cluster key rotation that missed h2, as the head sees it: h2 refuses the key that h1 and h3 hold, and h2 cannot be read",
+    records: (p) => {
+      const refused = (b: string) => `mpi@${b}: Permission denied (publickey).`;
+      const lines = healthy(p).filter((l) => !/^(reach|seen|resolve|sshcfg|ssh) h2 /.test(l));
+      return [
+        ...replace(
+          replace(lines, "ssh h1 h2 ", `ssh h1 h2 fail 0.1 ${refused("h2")}`),
+          "ssh h3 h2 ",
+          `ssh h3 h2 fail 0.1 ${refused("h2")}`,
+        ),
+        `reach h2 fail - ${refused("h2")}`,
+        ...["h1", "h3"].flatMap((h) => [`seen ${h} clusterkey SHA256:NEWnew`, `seen ${h} clusterauth SHA256:NEWnew`]),
+      ];
+    },
+    stage: "ssh",
+    kinds: ["ssh-auth-key-refused", "ssh-auth-key-refused"],
+    messages: [
+      /^h1 -> h2: h2 refuses the cluster key that h1 holds \(SHA256:NEWnew\); the head could not log in to h2 with it either, to read which key h2 accepts$/,
+      /^h3 -> h2: h2 refuses the cluster key that h3 holds \(SHA256:NEWnew\)/,
+    ],
+  },
+  {
+    name: "a refused key where both hold and accept the same cluster key: no rotation to blame",
+    records: (p) => [
+      ...replace(healthy(p), "ssh h3 h1", "ssh h3 h1 fail 0.1 mpi@10.0.0.11: Permission denied (publickey)."),
+      ...["h1", "h2", "h3"].flatMap((h) => [`seen ${h} clusterkey SHA256:NEWnew`, `seen ${h} clusterauth SHA256:NEWnew`]),
+    ],
     stage: "ssh",
     kinds: ["ssh-auth"],
     messages: [/^h3 -> h1: the cluster key was refused/],

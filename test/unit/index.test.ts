@@ -246,6 +246,18 @@ describe("index.ts on the example stack", () => {
     expect(report.failures).toEqual([expect.objectContaining({ stage: "report", kind: "no-report" })]);
   });
 
+  it("gives the ClusterKey the config's key generation (ssh.clusterKeyRotation) as its rotation: a change replaces it", async () => {
+    const { MpiCluster } = await import("../../components/mpiCluster");
+    const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
+    const raw = readStackFile("Pulumi.example.yaml") as Record<string, any>;
+    raw.ssh = { ...raw.ssh, clusterKeyRotation: "2026-12-01" };
+    const rotated = new MpiCluster("rotated", { cluster: loadClusterOrThrow(raw).cluster, jobLogin: { kind: "agent", keys: 1 } });
+    await urnOf(rotated.clusterKey);
+    const key = created.find((c) => c.name === "rotated-cluster-key");
+    expect(key?.inputs.rotation).toBe("2026-12-01");
+    expect(created.find((c) => c.name === "probe-of-shape-cluster-key")?.inputs.rotation).toBe("1");
+  });
+
   it("exports a per-host summary", async () => {
     const hosts = (await valueOf(program.hosts)) as Record<string, any>;
     expect(Object.keys(hosts)).toEqual(["mac1", "mac2", "linux1", "linux2", "linux3"]);
