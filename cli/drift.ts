@@ -11,8 +11,9 @@
 import { describeDifferences, Difference, diffStates } from "../components/facets/compare";
 import { parseArgs, UsageError } from "./args";
 import { EngineError, runPulumi } from "./engine";
+import { FACET_TYPE } from "../components/provider/resourceTypes";
 
-export const FACET_TYPE = "pulumi-nodejs:dynamic/mpi-hosts:Facet";
+export { FACET_TYPE };
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
