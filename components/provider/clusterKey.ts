@@ -5,7 +5,7 @@
  * the plugin version, no code (issue 15).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CLUSTER_KEY_TYPE, PROVIDER_VERSION } from "./resourceTypes";
+import { CLUSTER_KEY_TYPE, DYNAMIC_CLUSTER_KEY_TYPE, PROVIDER_VERSION } from "./resourceTypes";
 
 export class ClusterKey extends pulumi.CustomResource {
   declare readonly publicKey: pulumi.Output<string>;
@@ -17,7 +17,12 @@ export class ClusterKey extends pulumi.CustomResource {
       name,
       { ...args, publicKey: undefined, privateKey: undefined },
       // The plugin records privateKey as a secret too.
-      { ...opts, version: PROVIDER_VERSION, additionalSecretOutputs: ["privateKey"] },
+      {
+        ...opts,
+        version: PROVIDER_VERSION,
+        additionalSecretOutputs: ["privateKey"],
+        aliases: [...(opts?.aliases ?? []), { type: DYNAMIC_CLUSTER_KEY_TYPE }],
+      },
     );
   }
 }

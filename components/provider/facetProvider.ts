@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { facetOperations } from "./facetOperations";
 import type { FacetInputs, FacetOutputs } from "./facetOperations";
-import { FACET_TYPE, PROVIDER_VERSION } from "./resourceTypes";
+import { DYNAMIC_FACET_TYPE, FACET_TYPE, PROVIDER_VERSION } from "./resourceTypes";
 
 export type { FacetInputs, FacetOutputs } from "./facetOperations";
 
@@ -30,7 +30,12 @@ export class Facet extends pulumi.CustomResource {
       name,
       { ...args, lastApply: undefined, appliedAt: undefined },
       // The connection holds no credential (issue 12): only the secret environment is secret (the plugin says so too).
-      { ...opts, version: PROVIDER_VERSION, additionalSecretOutputs: ["secretEnv"] },
+      {
+        ...opts,
+        version: PROVIDER_VERSION,
+        additionalSecretOutputs: ["secretEnv"],
+        aliases: [...(opts?.aliases ?? []), { type: DYNAMIC_FACET_TYPE }],
+      },
     );
   }
 }

@@ -14,3 +14,15 @@ export const PROVIDER_VERSION = "0.1.0";
 
 export const FACET_TYPE = "mpi-hosts:index:Facet";
 export const CLUSTER_KEY_TYPE = "mpi-hosts:index:ClusterKey";
+
+/**
+ * The types these resources had as Pulumi dynamic resources (before issue 15), as aliases: the first `pulumi up` of a
+ * state written then carries every resource over to its new type without replacing it (the new provider's DiffConfig
+ * never asks for a replacement, pkg/resource/deploy/step_generator.go providerChanged), and rewrites it without the
+ * dynamic provider's code (PRE_PLUGIN_CODE_KEY).
+ */
+export const DYNAMIC_FACET_TYPE = "pulumi-nodejs:dynamic/mpi-hosts:Facet";
+export const DYNAMIC_CLUSTER_KEY_TYPE = "pulumi-nodejs:dynamic/mpi-hosts:ClusterKey";
+
+/** Where a dynamic resource recorded its provider's serialized code, in inputs and outputs. */
+export const PRE_PLUGIN_CODE_KEY = "__provider";

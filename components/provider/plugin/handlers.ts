@@ -10,7 +10,7 @@
 import type { FacetInputs, FacetOutputs } from "../facetOperations";
 import { facetOperations } from "../facetOperations";
 import { clusterKeyOperations, ClusterKeyInputs } from "../clusterKeyOperations";
-import { CLUSTER_KEY_TYPE, FACET_TYPE, PROVIDER_PACKAGE } from "../resourceTypes";
+import { CLUSTER_KEY_TYPE, FACET_TYPE, PRE_PLUGIN_CODE_KEY, PROVIDER_PACKAGE } from "../resourceTypes";
 
 /** Pulumi's wire encoding of secrets and unknowns (sdk/nodejs/runtime/rpc.ts, sdk/go/common/resource/plugin/rpc.go). */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -76,11 +76,14 @@ interface ResourceType {
   delete(id: string, props: Props): Promise<void>;
 }
 
+/** A resource carried over from a dynamic provider's state (aliases): updated once, so that its code leaves the state. */
+const REWRITE: DiffResult = { changes: true, replaces: [], deleteBeforeReplace: false };
+
 const facet: ResourceType = {
   secretOutputs: ["secretEnv"],
   async diff(id, olds, news) {
     // An unknown input (the cluster key of a first `up` or a rotation, in a preview) is a change to come.
-    if (containsUnknown(news)) return { changes: true, replaces: [], deleteBeforeReplace: false };
+    if (containsUnknown(news) || PRE_PLUGIN_CODE_KEY in olds) return REWRITE;
     const r = await facetOperations.diff(id, olds as unknown as FacetOutputs, news as unknown as FacetInputs);
     return { changes: r.changes === true, replaces: r.replaces ?? [], deleteBeforeReplace: r.deleteBeforeReplace === true };
   },
@@ -105,15 +108,18 @@ const clusterKey: ResourceType = {
   secretOutputs: ["privateKey"],
   async diff(id, olds, news) {
     const r = await clusterKeyOperations.diff(id, olds as unknown as ClusterKeyInputs, news as unknown as ClusterKeyInputs);
+    if (!r.changes && PRE_PLUGIN_CODE_KEY in olds) return REWRITE;
     return { ...r, deleteBeforeReplace: false };
   },
   async create(inputs) {
     const r = await clusterKeyOperations.create(inputs as unknown as ClusterKeyInputs);
     return { id: r.id, outs: { ...r.outs } };
   },
-  async update() {
-    // diff replaces on a new rotation and reports nothing else: the engine never asks.
-    throw new Error("mpi-hosts: a ClusterKey is never updated in place (a new rotation replaces it)");
+  // Only a pair carried over from a dynamic provider's state is updated (a new rotation replaces): the same pair, without
+  // that provider's code.
+  async update(_id, olds, news) {
+    const { [PRE_PLUGIN_CODE_KEY]: _code, ...kept } = olds;
+    return { ...kept, ...news, publicKey: olds.publicKey, privateKey: olds.privateKey };
   },
   // The key pair lives only in the state: what was recorded is what there is.
   async read(_id, props) {

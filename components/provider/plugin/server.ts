@@ -83,7 +83,9 @@ export const service: Partial<provrpc.IResourceProviderServer> = {
     r.setInputs(struct(await handlers.check(req.getUrn(), js(req.getNews()))));
     return r;
   }),
-  diff: unary(async (req: provproto.DiffRequest) => diffResponse(await handlers.diff(req.getUrn(), req.getId(), js(req.getOlds()), js(req.getNews())))),
+  diff: unary(async (req: provproto.DiffRequest) =>
+    diffResponse(await handlers.diff(req.getUrn(), req.getId(), js(req.getOlds()), js(req.getNews()))),
+  ),
   create: unary(async (req: provproto.CreateRequest) => {
     const { id, outs } = await handlers.create(req.getUrn(), js(req.getProperties()));
     const r = new provproto.CreateResponse();
