@@ -136,6 +136,20 @@ describe("diff", () => {
     });
   });
 
+  it("a Facet's change names the readable inputs that differ; the packed scripts only when nothing readable changed", async () => {
+    const { id, outs } = await handlers.create(FACET_URN, facetInputs());
+    const newState = {
+      ...facetInputs(),
+      state: { hostfile: "h slots=2\n" },
+      scripts: packScripts({ probe: "probe", apply: "apply 2", remove: "remove" }),
+    };
+    expect(await handlers.diff(FACET_URN, id, outs, newState)).toMatchObject({ changes: true, diffs: ["state"] });
+    const newCode = { ...facetInputs(), scripts: packScripts({ probe: "probe", apply: "apply 2", remove: "remove" }) };
+    expect(await handlers.diff(FACET_URN, id, outs, newCode)).toMatchObject({ changes: true, diffs: ["scripts"] });
+    const moreTime = { ...newState, timeoutSeconds: 60 };
+    expect(await handlers.diff(FACET_URN, id, outs, moreTime)).toMatchObject({ diffs: ["state", "timeoutSeconds"] });
+  });
+
   it("a Facet with nothing new has no change; an unknown input (preview before the cluster key exists) is a change", async () => {
     const { id, outs } = await handlers.create(FACET_URN, facetInputs());
     expect(await handlers.diff(FACET_URN, id, outs, facetInputs())).toMatchObject({ changes: false });

@@ -64,6 +64,8 @@ export interface DiffResult {
   changes: boolean;
   replaces: string[];
   deleteBeforeReplace: boolean;
+  /** The inputs the engine's display shows (`pulumi preview --diff`); all of them when absent. */
+  diffs?: string[];
 }
 
 /** One resource type of the plugin: its operations on plain values, and the outputs that are always secret. */
@@ -76,6 +78,25 @@ interface ResourceType {
   delete(id: string, props: Props): Promise<void>;
 }
 
+/**
+ * What a facet's change shows in `pulumi preview --diff`: the readable inputs that differ (the desired state as
+ * the host has it, the connection, privileges, the secret environment). The packed scripts and probes (one line of
+ * brotli+base64 each) show only when nothing readable changed (a new mpi-hosts): the engine's display diffs such a
+ * line character by character without a time limit (display/object_diff.go printTextDiff, DiffTimeout 0), minutes
+ * for a 17 KB pair, and their change follows from the desired state's anyway (`npm run render` shows them).
+ */
+export function facetDiffs(olds: Props, news: Props): string[] {
+  const json = (v: unknown) => JSON.stringify(v ?? null);
+  const desired = (news.state ?? {}) as Props;
+  const seen = Object.fromEntries(Object.keys(desired).map((k) => [k, (olds.state as Props | undefined)?.[k] ?? null]));
+  const readable = [
+    json(seen) !== json(desired) ? "state" : "",
+    ...["connection", "privileged", "secretEnv", "timeoutSeconds"].filter((k) => json(olds[k]) !== json(news[k])),
+  ].filter(Boolean);
+  if (readable.length) return readable;
+  return ["scripts", "hostProbes"].filter((k) => json(olds[k]) !== json(news[k]));
+}
+
 /** A resource carried over from a dynamic provider's state (aliases): updated once, so that its code leaves the state. */
 const REWRITE: DiffResult = { changes: true, replaces: [], deleteBeforeReplace: false };
 
@@ -85,7 +106,13 @@ const facet: ResourceType = {
     // An unknown input (the cluster key of a first `up` or a rotation, in a preview) is a change to come.
     if (containsUnknown(news) || PRE_PLUGIN_CODE_KEY in olds) return REWRITE;
     const r = await facetOperations.diff(id, olds as unknown as FacetOutputs, news as unknown as FacetInputs);
-    return { changes: r.changes === true, replaces: r.replaces ?? [], deleteBeforeReplace: r.deleteBeforeReplace === true };
+    const changes = r.changes === true;
+    return {
+      changes,
+      replaces: r.replaces ?? [],
+      deleteBeforeReplace: r.deleteBeforeReplace === true,
+      ...(changes ? { diffs: facetDiffs(olds, news) } : {}),
+    };
   },
   async create(inputs) {
     const r = await facetOperations.create(inputs as unknown as FacetInputs);

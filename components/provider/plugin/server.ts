@@ -13,7 +13,7 @@ import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import * as plugproto from "@pulumi/pulumi/proto/plugin_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
-import { handlers, Props } from "./handlers";
+import { DiffResult, handlers, Props } from "./handlers";
 import { PROVIDER_PACKAGE, PROVIDER_VERSION } from "../resourceTypes";
 
 function js(s: structproto.Struct | undefined): Props {
@@ -25,11 +25,12 @@ function struct(o: Props): structproto.Struct {
   return structproto.Struct.fromJavaScript(JSON.parse(JSON.stringify(o)));
 }
 
-function diffResponse(r: { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean }): provproto.DiffResponse {
+function diffResponse(r: DiffResult): provproto.DiffResponse {
   const resp = new provproto.DiffResponse();
   resp.setChanges(r.changes ? provproto.DiffResponse.DiffChanges.DIFF_SOME : provproto.DiffResponse.DiffChanges.DIFF_NONE);
   resp.setReplacesList(r.replaces);
   resp.setDeletebeforereplace(r.deleteBeforeReplace);
+  if (r.diffs) resp.setDiffsList(r.diffs);
   return resp;
 }
 
