@@ -128,6 +128,14 @@ describe("index.ts on the example stack", () => {
     for (const urn of urns) expect(urn).toContain("::mpi-hosts:index:MpiHost$mpi-hosts:index:Facet::");
   });
 
+  it("registers the facets and the cluster key with no provider code in their inputs (issue 15: nothing for refresh to run)", () => {
+    const ours = created.filter((c) => c.type === "mpi-hosts:index:Facet" || c.type === "mpi-hosts:index:ClusterKey");
+    expect(ours.length).toBeGreaterThan(1);
+    for (const r of ours)
+      expect({ name: r.name, inputs: Object.keys(r.inputs) }).not.toEqual({ name: r.name, inputs: expect.arrayContaining(["__provider"]) });
+    expect(created.filter((c) => c.type.startsWith("pulumi-nodejs:"))).toEqual([]);
+  });
+
   it("hands each facet its scripts packed (small state) and every probe of its host (one probe round trip per host)", async () => {
     const { renderHost } = await import("../../components/facets");
     const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
