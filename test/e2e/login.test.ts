@@ -239,7 +239,7 @@ describe("a state written before (issue 12): every facet recorded the admin key 
         pulumiWith(stranger, ["preview", "--refresh", "--diff"]),
       );
       expectExit(refreshed, 0);
-      const updates = refreshed.stdout.split("\n").filter((l) => /mpi-hosts:Facet: \(update\)/.test(l));
+      const updates = refreshed.stdout.split("\n").filter((l) => /mpi-hosts:index:Facet: \(update\)/.test(l));
       expect({ updates: updates.length, output: updates.length === facets.length ? "" : refreshed.stdout.slice(-3000) }).toEqual({
         updates: facets.length,
         output: "",
