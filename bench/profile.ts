@@ -7,7 +7,7 @@
  *  - for each: `pulumi preview` (program + engine + diffs, no SSH) and `pulumi preview --refresh`
  *    (the same plus one read per facet over SSH); the difference is the cost of refreshing;
  *  - one more default run with V8's profiler preloaded into every node process (NODE_OPTIONS=--require): self time per package in the program's node and in
- *    the dynamic provider's node (typescript, ts-node, @pulumi/pulumi, grpc, ssh2, ...), and each process's
+ *    the provider plugin's node (typescript, ts-node, @pulumi/pulumi, grpc, ssh2, ...), and each process's
  *    lifetime;
  *  - SSH from this machine with the provider's own code (components/provider/remote.ts): handshake, one
  *    empty exec (a round trip), each facet's probe alone, all probes in one exec; and handshakes to every
@@ -170,6 +170,7 @@ interface CpuProfileNode {
 function processKind(argv: string[]): string {
   const line = argv.join(" ");
   if (/pulumi-language-nodejs/.test(line)) return "language host (node)";
+  if (/provider\/plugin\/server/.test(line)) return "mpi-hosts provider plugin (node, ts-node)";
   if (/cmd\/dynamic-provider/.test(line)) return "dynamic provider (node)";
   if (/cmd\/run/.test(line)) return "program (node, ts-node)";
   if (/pulumi-resource-command/.test(line)) return "command provider (node)";

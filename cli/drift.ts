@@ -12,8 +12,9 @@ import { describeDifferences, Difference, diffStates } from "../components/facet
 import { parseArgs, UsageError } from "./args";
 import { missingStackMessage, saysNoSuchStack } from "./backend";
 import { backend, EngineError, runPulumi } from "./engine";
+import { FACET_TYPE } from "../components/provider/resourceTypes";
 
-export const FACET_TYPE = "pulumi-nodejs:dynamic/mpi-hosts:Facet";
+export { FACET_TYPE };
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything mpi-hosts needs on this machine, from the project's own files:
 # Debian packages (lab tools, linters), npm dependencies, the lab's Debian images and the
-# Pulumi engine. Idempotent: a second run takes seconds. Needs root (apt, namespaces).
+# Pulumi engine, and the mpi-hosts provider plugin of this checkout (scripts/install-plugin.sh).
+# Idempotent: a second run takes seconds. Needs root (apt, namespaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,3 +38,7 @@ say "lab images ready"
 
 engine_bin=$(scripts/build-engine.sh | tail -n 1)
 say "Pulumi engine ready in $engine_bin ($("$engine_bin"/pulumi version))"
+
+# The resource provider plugin of this checkout (Facet, ClusterKey): the engine starts it for every mpi-hosts stack.
+bash scripts/install-plugin.sh "$engine_bin/pulumi"
+say "mpi-hosts provider plugin ready (runs $(pwd))"

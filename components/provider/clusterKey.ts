@@ -1,33 +1,28 @@
 /**
  * The cluster's own SSH key pair, made once by `pulumi up` and kept (encrypted) in the state, so
  * every host can start MPI daemons on every other host. Replaced only when `rotation` changes.
+ * Served by the mpi-hosts provider plugin (./clusterKeyOperations): the state records the type and
+ * the plugin version, no code (issue 15).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { CLUSTER_KEY_TYPE, DYNAMIC_CLUSTER_KEY_TYPE, PROVIDER_VERSION } from "./resourceTypes";
 
-export const clusterKeyProvider: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: { comment: string; rotation: string }) {
-    const { utils } = require("ssh2") as typeof import("ssh2");
-    const pair = utils.generateKeyPairSync("ed25519", { comment: inputs.comment });
-    return { id: `cluster-key-${inputs.rotation}`, outs: { ...inputs, publicKey: pair.public.trim(), privateKey: pair.private } };
-  },
-  async diff(_id: string, olds: { rotation: string }, news: { rotation: string }) {
-    const changed = olds.rotation !== news.rotation;
-    return { changes: changed, replaces: changed ? ["rotation"] : [] };
-  },
-};
-
-export class ClusterKey extends pulumi.dynamic.Resource {
+export class ClusterKey extends pulumi.CustomResource {
   declare readonly publicKey: pulumi.Output<string>;
   declare readonly privateKey: pulumi.Output<string>;
 
   constructor(name: string, args: { comment: pulumi.Input<string>; rotation: pulumi.Input<string> }, opts?: pulumi.CustomResourceOptions) {
     super(
-      clusterKeyProvider,
+      CLUSTER_KEY_TYPE,
       name,
       { ...args, publicKey: undefined, privateKey: undefined },
-      { ...opts, additionalSecretOutputs: ["privateKey"] },
-      "mpi-hosts",
-      "ClusterKey",
+      // The plugin records privateKey as a secret too.
+      {
+        ...opts,
+        version: PROVIDER_VERSION,
+        additionalSecretOutputs: ["privateKey"],
+        aliases: [...(opts?.aliases ?? []), { type: DYNAMIC_CLUSTER_KEY_TYPE }],
+      },
     );
   }
 }

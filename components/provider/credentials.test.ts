@@ -170,8 +170,8 @@ describe("recordedSecretsWarning: login secrets of the stack config end up in th
 
   it("names each secret set, where it is recorded, that it is encrypted, and how an agent avoids it", () => {
     expect(recordedSecretsWarning({ sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----", sshKeyPassphrase: "p" })).toBe(
-      "mpi-hosts:sshPrivateKey and mpi-hosts:sshKeyPassphrase are set: Pulumi records the whole stack config in the state " +
-        "as the configuration of the facets' provider (the default pulumi-nodejs provider), so they are in the state, " +
+      "mpi-hosts:sshPrivateKey and mpi-hosts:sshKeyPassphrase are set: Pulumi records the stack config of the mpi-hosts namespace in the state " +
+        "as the configuration of the facets' provider (the default mpi-hosts provider), so they are in the state, " +
         "encrypted with the stack's secrets provider, and refresh and destroy use them as recorded at the last pulumi up. " +
         "An ssh-agent holding the key keeps them out: ssh-add the key, then pulumi config rm mpi-hosts:sshPrivateKey and pulumi config rm mpi-hosts:sshKeyPassphrase.",
     );

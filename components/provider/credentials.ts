@@ -51,9 +51,9 @@ export const PRIVATE_KEY_KEY = "mpi-hosts:sshPrivateKey";
 const NO_ENGINE = "which npm run verify cannot decrypt (it runs without the Pulumi engine)";
 
 /**
- * The program's warning when the stack config sets the login secrets: Pulumi hands a dynamic provider the whole stack
- * config (pkg/resource/deploy/target.go GetPackageConfig: "For dynamic providers, we always pass the full
- * configuration") and records it as the default pulumi-nodejs provider's inputs, so they are in the state, encrypted,
+ * The program's warning when the stack config sets the login secrets: Pulumi hands the facets' provider (the plugin
+ * pulumi-resource-mpi-hosts) the stack config of its namespace, `mpi-hosts:*` (pkg/resource/deploy/target.go
+ * GetPackageConfig), and records it as the default mpi-hosts provider's inputs, so they are in the state, encrypted,
  * whatever the facets' connections leave out. Undefined when neither is set.
  */
 export function recordedSecretsWarning(cluster: { sshPrivateKey?: string; sshKeyPassphrase?: string }): string | undefined {
@@ -61,8 +61,8 @@ export function recordedSecretsWarning(cluster: { sshPrivateKey?: string; sshKey
   if (!set.length) return undefined;
   const [is, they, them] = set.length === 1 ? ["is", "it is", "it"] : ["are", "they are", "them"];
   return (
-    `${set.join(" and ")} ${is} set: Pulumi records the whole stack config in the state ` +
-    `as the configuration of the facets' provider (the default pulumi-nodejs provider), so ${they} in the state, ` +
+    `${set.join(" and ")} ${is} set: Pulumi records the stack config of the mpi-hosts namespace in the state ` +
+    `as the configuration of the facets' provider (the default mpi-hosts provider), so ${they} in the state, ` +
     `encrypted with the stack's secrets provider, and refresh and destroy use ${them} as recorded at the last pulumi up. ` +
     `An ssh-agent holding the key keeps ${them} out: ssh-add the key, then ${set.map((k) => `pulumi config rm ${k}`).join(" and ")}.`
   );

@@ -1,7 +1,7 @@
 /**
  * What the facet provider does: read = probe (so `pulumi refresh` sees drift), diff = desired vs
  * actual state, create/update = apply then probe (fails if the host still differs), delete = remove.
- * Loaded at run time by the small provider that Pulumi serializes into the state (./facetProvider).
+ * Run by the mpi-hosts provider plugin (./plugin), and in process by the lab tests (./facetProvider).
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { decodeProbe, describeDifferences, diffStates } from "../facets/compare";

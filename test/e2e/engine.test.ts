@@ -52,6 +52,31 @@ async function verificationOutput(): Promise<string> {
   return out.stdout;
 }
 
+interface StateResource {
+  urn: string;
+  type: string;
+  inputs: Record<string, any>;
+  outputs: Record<string, any>;
+}
+
+/** Every string in a JSON value, keys included. */
+function stringsIn(v: unknown): string[] {
+  if (typeof v === "string") return [v];
+  if (Array.isArray(v)) return v.flatMap(stringsIn);
+  if (v !== null && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => [k, ...stringsIn(x)]);
+  return [];
+}
+
+/** A secret as `pulumi stack export` writes it: the secret signature and a ciphertext, no plaintext. */
+function isCiphertext(v: unknown): boolean {
+  const o = v as Record<string, unknown> | undefined;
+  return (
+    o?.["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270" &&
+    typeof o.ciphertext === "string" &&
+    !("plaintext" in o)
+  );
+}
+
 describe("the real engine on 5 trixie lab hosts", () => {
   it("1. pulumi up from nothing converges every host and the verification job passes on all of them", async () => {
     const up = await timings.time("step 1: pulumi up from nothing", () => pulumi(e, ["up", "--yes", "--skip-preview"]));
@@ -70,6 +95,33 @@ describe("the real engine on 5 trixie lab hosts", () => {
       expect(text).not.toContain(keyLine);
       expect(text).not.toContain("PRIVATE KEY");
     }
+  });
+
+  it("1b. the state holds no code (issue 15): no __provider, no JavaScript, and the secrets are ciphertext", async () => {
+    const exported = await pulumi(e, ["stack", "export"]);
+    expectExit(exported, 0);
+    process.stdout.write(`stack export after up on ${HOSTS.length} hosts: ${exported.stdout.length} bytes\n`);
+    const deployment = JSON.parse(exported.stdout) as { deployment: { resources: StateResource[] } };
+    const resources = deployment.deployment.resources;
+    // A dynamic resource recorded its provider's serialized code (`exports.handler = __f0; ... function __f0(...)`).
+    const code = /\bexports\.\w+\s*=|\brequire\(|\bfunction\s+__f\d|__provider/;
+    expect(stringsIn(deployment).filter((s) => code.test(s))).toEqual([]);
+    expect(exported.stdout).not.toContain("__provider");
+    expect(resources.filter((r) => r.type.startsWith("pulumi-nodejs"))).toEqual([]);
+    const facets = resources.filter((r) => r.type === "mpi-hosts:index:Facet");
+    expect([...new Set(facets.map((f) => f.outputs.host))].sort()).toEqual(HOSTS);
+    const clusterKey = resources.filter((r) => r.type === "mpi-hosts:index:ClusterKey");
+    expect(clusterKey).toHaveLength(1);
+    expect(isCiphertext(clusterKey[0].outputs.privateKey)).toBe(true);
+    for (const f of facets) {
+      expect({ facet: f.urn, inputs: isCiphertext(f.inputs.secretEnv), outputs: isCiphertext(f.outputs.secretEnv) }).toEqual({
+        facet: f.urn,
+        inputs: true,
+        outputs: true,
+      });
+    }
+    const provider = resources.find((r) => r.type === "pulumi:providers:mpi-hosts");
+    expect(provider?.inputs.version).toBe("0.1.0");
   });
 
   it("2. a second preview has nothing to do, with or without a refresh of every host", async () => {

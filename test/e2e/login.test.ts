@@ -100,7 +100,7 @@ describe("applied with key A in one agent, previewed with key B in another", () 
       deployment: { resources: { type: string; inputs?: any; outputs?: any }[] };
     };
     // stack export --show-secrets writes a secret as { <sig>, plaintext: its JSON }.
-    const secret = exported.deployment.resources.find((r) => r.type === "pulumi-nodejs:dynamic/mpi-hosts:ClusterKey")?.outputs?.privateKey;
+    const secret = exported.deployment.resources.find((r) => r.type === "mpi-hosts:index:ClusterKey")?.outputs?.privateKey;
     const clusterKey = JSON.parse(secret.plaintext) as string;
     expect(clusterKey).toContain("BEGIN OPENSSH PRIVATE KEY");
     // Every PEM block anywhere in the decrypted state (however deeply JSON-escaped) is the cluster key.
@@ -109,12 +109,12 @@ describe("applied with key A in one agent, previewed with key B in another", () 
     expect(blocks.length).toBeGreaterThan(0);
     const clusterBody = clusterKey.split("-----")[2];
     expect(blocks.filter((b) => b !== clusterBody.replace(/^\n/, ""))).toEqual([]);
-    // The dynamic provider's recorded configuration (the whole stack config, PRs #17229/#17697): what refresh and
+    // The provider plugin's recorded configuration (the stack config of the mpi-hosts namespace): what refresh and
     // destroy configure it with.
-    const provider = exported.deployment.resources.find((r) => r.type === "pulumi:providers:pulumi-nodejs");
-    process.stdout.write(`default pulumi-nodejs provider's recorded inputs: ${JSON.stringify(Object.keys(provider?.inputs ?? {}))}\n`);
+    const provider = exported.deployment.resources.find((r) => r.type === "pulumi:providers:mpi-hosts");
+    process.stdout.write(`default mpi-hosts provider's recorded inputs: ${JSON.stringify(Object.keys(provider?.inputs ?? {}))}\n`);
     // What the facets keep about the login: the user of each facet's connection, no key path and no key.
-    const facets = exported.deployment.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/mpi-hosts:Facet");
+    const facets = exported.deployment.resources.filter((r) => r.type === "mpi-hosts:index:Facet");
     expect(facets.length).toBeGreaterThan(0);
     for (const f of facets) {
       expect(f.inputs.connection.user).toBe("mpi");
@@ -221,7 +221,7 @@ describe("a state written before (issue 12): every facet recorded the admin key 
     // wrote it before (there as a secret; the provider gets the same value either way).
     const exported = JSON.parse(await exportedState()) as { deployment: { resources: { type: string; inputs?: any; outputs?: any }[] } };
     const keyA = fs.readFileSync(e.lab.privateKeyPath, "utf8");
-    const facets = exported.deployment.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/mpi-hosts:Facet");
+    const facets = exported.deployment.resources.filter((r) => r.type === "mpi-hosts:index:Facet");
     for (const f of facets) {
       f.inputs.connection.privateKey = keyA;
       f.outputs.connection.privateKey = keyA;
@@ -239,7 +239,7 @@ describe("a state written before (issue 12): every facet recorded the admin key 
         pulumiWith(stranger, ["preview", "--refresh", "--diff"]),
       );
       expectExit(refreshed, 0);
-      const updates = refreshed.stdout.split("\n").filter((l) => /mpi-hosts:Facet: \(update\)/.test(l));
+      const updates = refreshed.stdout.split("\n").filter((l) => /mpi-hosts:index:Facet: \(update\)/.test(l));
       expect({ updates: updates.length, output: updates.length === facets.length ? "" : refreshed.stdout.slice(-3000) }).toEqual({
         updates: facets.length,
         output: "",

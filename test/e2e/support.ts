@@ -11,6 +11,7 @@ import * as path from "path";
 import { projectDir, PulumiRun, removeStack, runPulumi, runPulumiOk, stackFile } from "../../cli/engine";
 import { Lab, LabOptions, renderLabStack, rootExec, startLab, stopLab } from "../../lab/lab";
 import type { Release } from "../../lab/image";
+import { PROVIDER_VERSION } from "../../components/provider/resourceTypes";
 import { snapshot } from "../lab/support/hostState";
 
 export interface EngineLab {
@@ -42,8 +43,27 @@ export function snapshotProject(name: string): string {
   return project;
 }
 
+/**
+ * The engine runs the provider plugin installed in PULUMI_HOME, which runs the checkout that installed it: fails
+ * unless that is this checkout (another worktree's code would be tested).
+ */
+export function expectPluginOfThisCheckout(env: NodeJS.ProcessEnv = process.env): void {
+  const home = env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
+  const launcher = path.join(home, "plugins", `resource-mpi-hosts-v${PROVIDER_VERSION}`, "pulumi-resource-mpi-hosts");
+  const text = fs.existsSync(launcher) ? fs.readFileSync(launcher, "utf8") : "";
+  const checkout = projectDir({});
+  if (!text.includes(`checkout='${checkout}'`)) {
+    const found = /^checkout='(.*)'$/m.exec(text)?.[1];
+    throw new Error(
+      `the mpi-hosts provider plugin in ${launcher} ${found ? `runs the checkout ${found}` : "is not installed"}, not ${checkout}: ` +
+        `run scripts/install-plugin.sh in ${checkout}`,
+    );
+  }
+}
+
 /** Starts a lab (with `options`, e.g. behindBastion), writes its stack file and creates the stack in a fresh backend. */
 export async function startEngineLab(name: string, hosts: number, release: Release, options: LabOptions = {}): Promise<EngineLab> {
+  expectPluginOfThisCheckout();
   const project = snapshotProject(name);
   const stateDir = path.join(project, ".pulumi-state");
   // The lab default passphrase applies (lab stack file); PULUMI_BACKEND_URL would override MPI_HOSTS_STATE.

@@ -1,5 +1,5 @@
 /**
- * The facet provider against real hosts, called the way the Pulumi engine calls a dynamic provider:
+ * The facet operations against real hosts, called the way the provider plugin calls them for the engine:
  * create, read (refresh), diff, update, delete, and how it fails (wrong host key, no sudo, host down).
  *   npx jest --selectProjects lab --runTestsByPath test/lab/provider.test.ts --runInBand
  */

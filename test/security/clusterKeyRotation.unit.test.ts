@@ -7,7 +7,7 @@
  */
 import { loadCluster, loadClusterOrThrow, readStackFile } from "../../components/config/load";
 import { Cluster } from "../../components/config/types";
-import { clusterKeyProvider } from "../../components/provider/clusterKey";
+import { clusterKeyOperations } from "../../components/provider/clusterKeyOperations";
 import { renderForReview } from "../../components/render/review";
 
 const example = () => readStackFile("Pulumi.example.yaml") as Record<string, any>;
@@ -53,7 +53,8 @@ describe("mpi-hosts:ssh.clusterKeyRotation", () => {
 });
 
 describe("the ClusterKey resource and its rotation input", () => {
-  const diff = (from: string, to: string) => clusterKeyProvider.diff!("cluster-key-x", { rotation: from }, { rotation: to });
+  const diff = (from: string, to: string) =>
+    clusterKeyOperations.diff("cluster-key-x", { comment: "c", rotation: from }, { comment: "c", rotation: to });
 
   it("is replaced when the generation changes, in either direction; left alone when it does not", async () => {
     expect(await diff("1", "2")).toEqual({ changes: true, replaces: ["rotation"] });
@@ -62,7 +63,7 @@ describe("the ClusterKey resource and its rotation input", () => {
   });
 
   it("makes a new key pair every time: back to an earlier generation is a new key, not the old one", async () => {
-    const make = (rotation: string) => clusterKeyProvider.create!({ comment: "mpi-hosts cluster c", rotation });
+    const make = (rotation: string) => clusterKeyOperations.create({ comment: "mpi-hosts cluster c", rotation });
     const first = await make("1");
     const second = await make("2");
     const backToFirst = await make("1");

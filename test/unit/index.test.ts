@@ -41,13 +41,13 @@ pulumi.runtime.setMocks(
   {
     newResource(args) {
       created.push({ type: args.type, name: args.name, inputs: args.inputs });
-      if (args.type === "pulumi-nodejs:dynamic/mpi-hosts:ClusterKey") {
+      if (args.type === "mpi-hosts:index:ClusterKey") {
         return {
           id: "cluster-key-1",
           state: { ...args.inputs, publicKey: "ssh-ed25519 AAAAMOCK mpi-hosts cluster", privateKey: "MOCK PRIVATE KEY" },
         };
       }
-      if (args.type === "pulumi-nodejs:dynamic/mpi-hosts:Facet") {
+      if (args.type === "mpi-hosts:index:Facet") {
         const { host, facet } = args.inputs;
         return {
           id: `${host}/${facet}`,
@@ -125,7 +125,15 @@ describe("index.ts on the example stack", () => {
       "mac1-firewall",
       "mac1-hostfile",
     ]);
-    for (const urn of urns) expect(urn).toContain("::mpi-hosts:index:MpiHost$pulumi-nodejs:dynamic/mpi-hosts:Facet::");
+    for (const urn of urns) expect(urn).toContain("::mpi-hosts:index:MpiHost$mpi-hosts:index:Facet::");
+  });
+
+  it("registers the facets and the cluster key with no provider code in their inputs (issue 15: nothing for refresh to run)", () => {
+    const ours = created.filter((c) => c.type === "mpi-hosts:index:Facet" || c.type === "mpi-hosts:index:ClusterKey");
+    expect(ours.length).toBeGreaterThan(1);
+    for (const r of ours)
+      expect({ name: r.name, inputs: Object.keys(r.inputs) }).not.toEqual({ name: r.name, inputs: expect.arrayContaining(["__provider"]) });
+    expect(created.filter((c) => c.type.startsWith("pulumi-nodejs:"))).toEqual([]);
   });
 
   it("hands each facet its scripts packed (small state) and every probe of its host (one probe round trip per host)", async () => {
@@ -134,7 +142,7 @@ describe("index.ts on the example stack", () => {
     const config = loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster;
     const rendered = renderHost(config, config.hosts[0], "ssh-ed25519 AAAAMOCK mpi-hosts cluster");
     // The program's facets, and the same again from the shape probe above.
-    const mac1 = created.filter((c) => c.type === "pulumi-nodejs:dynamic/mpi-hosts:Facet" && c.inputs.host === "mac1");
+    const mac1 = created.filter((c) => c.type === "mpi-hosts:index:Facet" && c.inputs.host === "mac1");
     expect(mac1.map((c) => c.inputs.facet).sort()).toEqual([...rendered, ...rendered].map((f) => f.facet).sort());
     for (const facet of mac1) {
       expect(unpackHostProbes(facet.inputs.hostProbes)).toEqual(
@@ -155,7 +163,7 @@ describe("index.ts on the example stack", () => {
     expect(Object.keys(trust!.inputs.connection).sort()).not.toContain("privateKey");
     expect(Object.keys(trust!.inputs.connection)).not.toContain("login");
     expect(trust!.inputs.connection).toMatchObject({ name: "linux1", user: "mpi", port: 2400 });
-    for (const facet of created.filter((c) => c.type === "pulumi-nodejs:dynamic/mpi-hosts:Facet")) {
+    for (const facet of created.filter((c) => c.type === "mpi-hosts:index:Facet")) {
       expect(JSON.stringify(facet.inputs)).not.toContain("BEGIN OPENSSH PRIVATE KEY");
       expect(JSON.stringify(facet.inputs)).not.toContain(adminKey.split("\n")[1]);
     }

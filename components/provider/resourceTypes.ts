@@ -1,0 +1,28 @@
+/**
+ * The resource types of the mpi-hosts provider plugin (pulumi-resource-mpi-hosts), as the program registers them
+ * and the state records them. One place, read by the program, the plugin, `mpi-hosts drift` and the tests.
+ */
+
+/** The plugin's package: the engine gives its default provider the stack config of this namespace (`mpi-hosts:*`). */
+export const PROVIDER_PACKAGE = "mpi-hosts";
+
+/**
+ * The plugin version the program asks for (registered with every resource, recorded as the default provider's
+ * `version`): scripts/install-plugin.sh installs the plugin as this version. The package.json version.
+ */
+export const PROVIDER_VERSION = "0.1.0";
+
+export const FACET_TYPE = "mpi-hosts:index:Facet";
+export const CLUSTER_KEY_TYPE = "mpi-hosts:index:ClusterKey";
+
+/**
+ * The types these resources had as Pulumi dynamic resources (before issue 15), as aliases: the first `pulumi up` of a
+ * state written then carries every resource over to its new type without replacing it (the new provider's DiffConfig
+ * never asks for a replacement, pkg/resource/deploy/step_generator.go providerChanged), and rewrites it without the
+ * dynamic provider's code (PRE_PLUGIN_CODE_KEY).
+ */
+export const DYNAMIC_FACET_TYPE = "pulumi-nodejs:dynamic/mpi-hosts:Facet";
+export const DYNAMIC_CLUSTER_KEY_TYPE = "pulumi-nodejs:dynamic/mpi-hosts:ClusterKey";
+
+/** Where a dynamic resource recorded its provider's serialized code, in inputs and outputs. */
+export const PRE_PLUGIN_CODE_KEY = "__provider";
