@@ -154,6 +154,12 @@ describe("the real engine on 5 trixie lab hosts", () => {
     expect(found.stdout).toContain("- btl_tcp_port_range_v4 = 64");
     expect(found.stdout).toContain("+ btl_tcp_port_range_v4 = 100");
     for (const h of ["host1", "host3", "host5"]) expect(found.stdout).not.toContain(`\n${h}:\n`);
+    // The same findings as Markdown, for an issue or a pull request.
+    const markdown = await timings.time("step 3a': npm run drift -- --format markdown", () => drift(e, ["--format", "markdown"]));
+    expectExit(markdown, 2);
+    expect(markdown.stdout).toContain("| host2 | firewall | changed on the host since the last `pulumi up` |\n");
+    expect(markdown.stdout).toContain("**host4** `mcaParams` (- on the host, + declared)\n\n```diff\n");
+    expect(markdown.stdout).toContain("- btl_tcp_port_range_v4 = 64\n+ btl_tcp_port_range_v4 = 100\n");
 
     const strict = await timings.time("step 3b: pulumi preview --refresh --expect-no-changes (fails)", () =>
       pulumi(e, ["preview", "--refresh", "--expect-no-changes"]),

@@ -7,11 +7,9 @@
  * back and the boot-time files are as before.
  *   npx jest --selectProjects e2e --runInBand test/e2e/persistence.test.ts
  */
-import { spawn } from "child_process";
-import { PulumiRun } from "../../cli/engine";
 import { FirewallKind } from "../../lab/firewallKinds";
 import { rebootHost } from "../../lab/lab";
-import { drift, EngineLab, expectExit, pulumi, root, startEngineLab, stopEngineLab, Timings } from "./support";
+import { drift, EngineLab, expectExit, mpiHosts, pulumi, root, startEngineLab, stopEngineLab, Timings } from "./support";
 
 const NAME = "ps5";
 const KINDS: FirewallKind[] = ["iptables", "nftables-debian", "none"];
@@ -38,23 +36,6 @@ afterAll(async () => {
   process.stdout.write(timings.report());
   await stopEngineLab(e, NAME);
 });
-
-/** `npm run verify -- --stack S`, the real command line. */
-function verify(): Promise<PulumiRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["--no-install", "ts-node", "--transpile-only", "cli/main.ts", "verify", "--stack", e.stack], {
-      cwd: e.project,
-      env: e.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 async function rebootAll(): Promise<void> {
   for (const h of HOSTS) await rebootHost(e.lab, h); // one at a time: each rewrites the lab's record
@@ -83,7 +64,7 @@ describe("the real engine, reboots and persistence", () => {
 
   it("after every host reboots, without Pulumi, npm run verify passes and npm run drift is clean", async () => {
     await timings.time("reboot 3 hosts", rebootAll);
-    const job = await timings.time("npm run verify after the reboot", verify);
+    const job = await timings.time("npm run verify after the reboot", () => mpiHosts(e, "verify"));
     expect({ code: job.code, stderr: job.code === 0 ? "" : job.stderr + job.stdout }).toEqual({ code: 0, stderr: "" });
     expectExit(await timings.time("drift after the reboot", () => drift(e)), 0);
   });

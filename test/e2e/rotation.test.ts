@@ -7,12 +7,10 @@
  * as a pass meanwhile; once host2 is back, the next `pulumi up` converges and the job passes.
  *   . scripts/engine-env.sh && npx jest test/e2e/rotation.test.ts --selectProjects e2e --runInBand
  */
-import { spawn } from "child_process";
-import type { PulumiRun } from "../../cli/engine";
 import { closeAll } from "../../components/provider/remote";
 import type { VerifyReport } from "../../components/verify/report";
 import { startHost, stopHost } from "../../lab/lab";
-import { EngineLab, expectExit, pulumi, resourceIds, root, startEngineLab, stopEngineLab, Timings } from "./support";
+import { EngineLab, expectExit, mpiHosts, pulumi, resourceIds, root, startEngineLab, stopEngineLab, Timings } from "./support";
 
 const NAME = "rke";
 const HOSTS = ["host1", "host2", "host3"];
@@ -67,12 +65,12 @@ describe("cluster key rotation under the real engine on 3 trixie lab hosts", () 
     const preview = await timings.time("step 2: pulumi preview --diff (rotation)", () => pulumi(e, ["preview", "--diff"]));
     expectExit(preview, 0);
     const text = preview.stdout;
-    expect(text).toMatch(/\+-pulumi-nodejs:dynamic\/mpi-hosts:ClusterKey: \(replace\)\n\s+\[id=cluster-key-1\]/);
+    expect(text).toMatch(/\+-mpi-hosts:index:ClusterKey: \(replace\)\n\s+\[id=cluster-key-1\]/);
     expect(text).toMatch(/~ rotation\s*: "1" => "2"/);
     for (const h of HOSTS)
-      expect(text).toMatch(new RegExp(`~ pulumi-nodejs:dynamic/mpi-hosts:Facet: \\(update\\)\\n\\s+\\[id=${h}/clusterTrust\\]`));
+      expect(text).toMatch(new RegExp(`~ mpi-hosts:index:Facet: \\(update\\)\\n\\s+\\[id=${h}/clusterTrust\\]`));
     // Only clusterTrust depends on the key: no other facet changes.
-    expect(text.match(/mpi-hosts:Facet: \(update\)/g)).toHaveLength(HOSTS.length);
+    expect(text.match(/mpi-hosts:index:Facet: \(update\)/g)).toHaveLength(HOSTS.length);
     expect(text).toMatch(/\+-command:remote:Command: \(replace\)/);
     expect(text).not.toContain("PRIVATE KEY");
   });
@@ -108,10 +106,10 @@ describe("cluster key rotation under the real engine on 3 trixie lab hosts", () 
     // The one error is host2's clusterTrust, naming the host, how it is reached and why.
     const host2 = e.lab.hosts.find((h) => h.name === "host2")!;
     const diagnostics = up.stdout.split(/^Diagnostics:$/m)[1] ?? "";
-    expect(diagnostics.match(/mpi-hosts:Facet \(/g)).toEqual(["mpi-hosts:Facet ("]);
+    expect(diagnostics.match(/mpi-hosts:index:Facet \(/g)).toEqual(["mpi-hosts:index:Facet ("]);
     // Down: no route (EHOSTUNREACH, "cannot connect") or no answer (the connect timeout), as the network answers.
     const error = new RegExp(
-      `pulumi-nodejs:dynamic/mpi-hosts:Facet \\(host2-clusterTrust\\):\\n\\s+error: host2 \\(mpi@${host2.address.replace(/\./g, "\\.")}:${host2.port}\\): (cannot connect|no SSH answer within)`,
+      `mpi-hosts:index:Facet \\(host2-clusterTrust\\):\\n\\s+error: host2 \\(mpi@${host2.address.replace(/\./g, "\\.")}:${host2.port}\\): (cannot connect|no SSH answer within)`,
     );
     expect(diagnostics).toMatch(error);
     // The others rotated; the job did not run (it depends on every facet), so nothing reads as a pass.
@@ -129,7 +127,7 @@ describe("cluster key rotation under the real engine on 3 trixie lab hosts", () 
   it("5. with host2 back before the next up, npm run verify names the refused pairs; the next pulumi up converges and the job passes", async () => {
     await startHost(e.lab, "host2");
     expect(await heldKey("host2")).toBe(gen2);
-    const verify = await timings.time("step 5a: npm run verify (host2 back, still on the old key)", () => verifyCli(e));
+    const verify = await timings.time("step 5a: npm run verify (host2 back, still on the old key)", () => mpiHosts(e, "verify"));
     expectExit(verify, "non-zero");
     const current = (await root(e.lab, "host1", "ssh-keygen -l -f /home/mpi/.ssh/mpi-hosts_ed25519.pub")).split(" ")[1];
     for (const from of ["host1", "host3"]) {
@@ -148,20 +146,3 @@ describe("cluster key rotation under the real engine on 3 trixie lab hosts", () 
     expectExit(again, 0);
   });
 });
-
-/** `npm run verify -- --stack S`, the real command line, in the test's project snapshot. */
-function verifyCli(lab: EngineLab): Promise<PulumiRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["--no-install", "ts-node", "--transpile-only", "cli/main.ts", "verify", "--stack", lab.stack], {
-      cwd: lab.project,
-      env: lab.env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}

@@ -98,10 +98,10 @@ export function pulumi(e: EngineLab, args: string[]): Promise<PulumiRun> {
   return runPulumi([...args, "--stack", e.stack], { stack: e.stack, env: e.env });
 }
 
-/** `npm run drift -- --stack S`, the real command line. */
-export function drift(e: EngineLab): Promise<PulumiRun> {
+/** `npm run COMMAND -- --stack S [ARGS]`, the real command line, in the test's project snapshot. */
+export function mpiHosts(e: EngineLab, command: string, args: string[] = []): Promise<PulumiRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["--no-install", "ts-node", "--transpile-only", "cli/main.ts", "drift", "--stack", e.stack], {
+    const child = spawn("npx", ["--no-install", "ts-node", "--transpile-only", "cli/main.ts", command, "--stack", e.stack, ...args], {
       cwd: e.project,
       env: e.env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -113,6 +113,11 @@ export function drift(e: EngineLab): Promise<PulumiRun> {
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** `npm run drift -- --stack S [ARGS]`. */
+export function drift(e: EngineLab, args: string[] = []): Promise<PulumiRun> {
+  return mpiHosts(e, "drift", args);
 }
 
 /** Root on the host, no SSH; fails the test on a non-zero exit. */
