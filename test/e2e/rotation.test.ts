@@ -67,8 +67,7 @@ describe("cluster key rotation under the real engine on 3 trixie lab hosts", () 
     const text = preview.stdout;
     expect(text).toMatch(/\+-mpi-hosts:index:ClusterKey: \(replace\)\n\s+\[id=cluster-key-1\]/);
     expect(text).toMatch(/~ rotation\s*: "1" => "2"/);
-    for (const h of HOSTS)
-      expect(text).toMatch(new RegExp(`~ mpi-hosts:index:Facet: \\(update\\)\\n\\s+\\[id=${h}/clusterTrust\\]`));
+    for (const h of HOSTS) expect(text).toMatch(new RegExp(`~ mpi-hosts:index:Facet: \\(update\\)\\n\\s+\\[id=${h}/clusterTrust\\]`));
     // Only clusterTrust depends on the key: no other facet changes.
     expect(text.match(/mpi-hosts:index:Facet: \(update\)/g)).toHaveLength(HOSTS.length);
     expect(text).toMatch(/\+-command:remote:Command: \(replace\)/);
