@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, namespaceKeys } from "../config/load";
 import { Host } from "../config/types";
-import { NFT_OWN_TABLES, renderFirewall } from "./firewall";
+import { renderFirewall } from "./firewall";
 
 const cluster = loadClusterOrThrow(
   namespaceKeys({
