@@ -10,7 +10,17 @@ import {
   PreviewStep,
   previewFailures,
 } from "./drift";
-import { backendUrl, isLabStackFile, LAB_PASSPHRASE, passphraseEnv, shellExports, stackFile, stateDir } from "./engine";
+import {
+  backendUrl,
+  cachedEngineBin,
+  engineSettings,
+  isLabStackFile,
+  LAB_PASSPHRASE,
+  passphraseEnv,
+  shellExports,
+  stackFile,
+  stateDir,
+} from "./engine";
 import { STACK_HEADER } from "../lab/stack";
 
 /** Steps shaped like `pulumi preview --refresh --json` prints them (v3.248, facet provider). */
@@ -358,6 +368,11 @@ describe("engine settings", () => {
     ["a file that only mentions the lab header further down", `config: {}\n# ${STACK_HEADER}\n`],
   ])("refuses to guess a passphrase for %s", (_what, file) => {
     expect(() => passphraseEnv("prod", {}, () => file)).toThrow(/PULUMI_CONFIG_PASSPHRASE .*not set for stack prod/);
+  });
+
+  it("takes plugins only from the plugin cache and beside pulumi, never from PATH, and downloads none", () => {
+    const { vars } = engineSettings("lab", { PATH: cachedEngineBin({}), PULUMI_CONFIG_PASSPHRASE: "x" });
+    expect(vars).toMatchObject({ PULUMI_IGNORE_AMBIENT_PLUGINS: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" });
   });
 
   it("recognizes lab stack files by their first line", () => {

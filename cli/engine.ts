@@ -117,6 +117,9 @@ export function engineSettings(stack: string | undefined, env: NodeJS.ProcessEnv
       // Never call pulumi.com or GitHub: no update check, no plugin downloads (a missing plugin fails at once).
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      // Plugins from the plugin cache (ours: scripts/install-plugin.sh) and next to pulumi only: a pulumi-resource-*
+      // on PATH would win otherwise (pulumi's plugins.go), and npm puts ./node_modules/.bin first on PATH.
+      PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
       // Type checking the program costs ~3 s CPU per command (docs/performance.md); `npm run typecheck` and CI do it.
       PULUMI_NODEJS_TRANSPILE_ONLY: env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true",
       PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",

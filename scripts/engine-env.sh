@@ -4,6 +4,9 @@
 #   PULUMI_SKIP_UPDATE_CHECK=true                    no "is there a newer pulumi?" call to pulumi.com
 #   PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true a missing plugin fails at once instead of the
 #                                                    engine retrying downloads from GitHub/get.pulumi.com
+#   PULUMI_IGNORE_AMBIENT_PLUGINS=true               plugins only from the plugin cache and next to pulumi, never a
+#                                                    pulumi-resource-* found on PATH (npm puts ./node_modules/.bin
+#                                                    first: the working directory would choose the provider's code)
 #   PULUMI_NODEJS_TRANSPILE_ONLY=true                the program runs without type checking (~3 s CPU less per
 #                                                    command); npm run typecheck and CI type-check it
 #   PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true    the Automation API does not insist on a minimum
@@ -20,6 +23,7 @@ if [ -x "$_mpi_hosts_engine_bin/pulumi" ] && [ -x "$_mpi_hosts_engine_bin/pulumi
     esac
     export PULUMI_SKIP_UPDATE_CHECK=true
     export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+    export PULUMI_IGNORE_AMBIENT_PLUGINS=true
     export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
     export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
     unset _mpi_hosts_engine_bin

@@ -39,6 +39,21 @@ case "$REPO_DIR" in
 *\'*) die "the checkout's path $REPO_DIR contains a single quote" ;;
 esac
 
+# node by its absolute path, fixed here: the engine starts the launcher with the PATH of the pulumi run, where npm puts
+# ./node_modules/.bin first and an activated conda environment its bin.
+NODE=$(command -v node) || die "node is not on PATH"
+NODE=$(readlink -f "$NODE")
+case "$NODE" in
+/*) ;;
+*) die "node resolves to $NODE, not an absolute path" ;;
+esac
+case "$NODE" in
+*\'*) die "node's path $NODE contains a single quote" ;;
+esac
+if [ -n "$(find "$NODE" -maxdepth 0 -perm /022)" ]; then
+    die "$NODE is writable by its group or others: whoever can write it would run as every pulumi user; fix its mode first"
+fi
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 launcher="$work/pulumi-resource-mpi-hosts"
@@ -52,7 +67,7 @@ if [ ! -f "\$checkout/components/provider/plugin/server.ts" ]; then
     exit 1
 fi
 export TS_NODE_PROJECT="\$checkout/tsconfig.json" TS_NODE_TRANSPILE_ONLY=true
-exec node -r "\$checkout/node_modules/ts-node/register" "\$checkout/components/provider/plugin/server.ts" "\$@"
+exec '$NODE' -r "\$checkout/node_modules/ts-node/register" "\$checkout/components/provider/plugin/server.ts" "\$@"
 SH
 chmod 755 "$launcher"
 

@@ -44,9 +44,8 @@ type Json = Parameters<typeof diffStates>[0];
 type RecordedConnection = Connection & { privateKey?: string };
 
 /**
- * How this provider process logs in (configure: the stack config and the CLI's SSH_AUTH_SOCK). Unset when the
- * provider was never configured: a state written before configure existed (its serialized loader has none) is read
- * and deleted with ssh-agent and the key it recorded, until the first `up` rewrites it.
+ * How this provider process logs in (configure: the stack config and the CLI's SSH_AUTH_SOCK). Unset when nothing
+ * configured it (the lab tests calling these operations in process): then ssh-agent, and a key an old state recorded.
  */
 let configured: LoginSources | undefined;
 
@@ -216,8 +215,8 @@ export const facetOperations: Required<
   Pick<pulumi.dynamic.ResourceProvider, "configure" | "diff" | "create" | "update" | "read" | "delete">
 > = {
   /**
-   * Called once per serialized provider by the engine's dynamic-provider host, with the whole stack config (values as
-   * strings, secrets decrypted) and in the CLI's environment (SSH_AUTH_SOCK).
+   * Called by the provider plugin's Configure (./plugin/handlers.ts) with the stack config of the mpi-hosts namespace
+   * (values as strings, secrets decrypted), in the CLI's environment (SSH_AUTH_SOCK).
    */
   async configure(req: pulumi.dynamic.ConfigureRequest) {
     configured = loginSourcesFromConfig((key) => req.config.get(key));

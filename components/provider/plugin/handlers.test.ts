@@ -122,6 +122,17 @@ describe("secrets stay secrets", () => {
   });
 });
 
+describe("how the plugin logs in is its own, never the state's", () => {
+  it("a connection.login written into a state (a key file, an agent socket) reaches no operation", async () => {
+    const planted = { keyFile: "/tmp/planted_key", agentSocket: "/tmp/planted.sock" };
+    const inputs = facetInputs();
+    const { id, outs } = await handlers.create(FACET_URN, { ...inputs, connection: { ...(inputs.connection as Props), login: planted } });
+    await handlers.read(FACET_URN, id, { ...outs, connection: { ...(outs.connection as Props), login: planted } });
+    expect(connections.length).toBeGreaterThan(0);
+    for (const c of connections) expect(JSON.stringify(c.login ?? {})).not.toContain("planted");
+  });
+});
+
 describe("diff", () => {
   it("a ClusterKey is replaced when rotation changes, and only then", async () => {
     const olds = { comment: "c", rotation: "1", publicKey: "p", privateKey: secret("k") };

@@ -100,6 +100,17 @@ export function facetDiffs(olds: Props, news: Props): string[] {
 /** A resource carried over from a dynamic provider's state (aliases): updated once, so that its code leaves the state. */
 const REWRITE: DiffResult = { changes: true, replaces: [], deleteBeforeReplace: false };
 
+/**
+ * The facet's properties as the engine sent them, without a `connection.login`: how to log in comes from this process
+ * (Configure, SSH_AUTH_SOCK), never from a state. Only the in-process lab tests pass a login, to facetOperations itself.
+ */
+function fromEngine(props: Props): Props {
+  const connection = props.connection;
+  if (typeof connection !== "object" || connection === null || !("login" in connection)) return props;
+  const { login: _login, ...rest } = connection as Record<string, unknown>;
+  return { ...props, connection: rest };
+}
+
 const facet: ResourceType = {
   secretOutputs: ["secretEnv"],
   async diff(id, olds, news) {
@@ -115,19 +126,19 @@ const facet: ResourceType = {
     };
   },
   async create(inputs) {
-    const r = await facetOperations.create(inputs as unknown as FacetInputs);
+    const r = await facetOperations.create(fromEngine(inputs) as unknown as FacetInputs);
     return { id: r.id, outs: r.outs as Props };
   },
   async update(id, olds, news) {
-    const r = await facetOperations.update(id, olds as unknown as FacetOutputs, news as unknown as FacetInputs);
+    const r = await facetOperations.update(id, fromEngine(olds) as unknown as FacetOutputs, fromEngine(news) as unknown as FacetInputs);
     return r.outs as Props;
   },
   async read(id, props) {
-    const r = await facetOperations.read(id, props as unknown as FacetOutputs);
+    const r = await facetOperations.read(id, fromEngine(props) as unknown as FacetOutputs);
     return r.props as Props;
   },
   async delete(id, props) {
-    await facetOperations.delete(id, props as unknown as FacetOutputs);
+    await facetOperations.delete(id, fromEngine(props) as unknown as FacetOutputs);
   },
 };
 
