@@ -425,6 +425,17 @@ describe("the guests' boot file: the file nftables.service loads, as for backend
     expect(fs.existsSync(path.join(dir, "guests.nft"))).toBe(false);
   });
 
+  test("remove: copies stop the backend whose guests' file was there, not every candidate backend (nftables' own copies are its own)", () => {
+    fs.writeFileSync(conf(), `flush ruleset\n${WITH_GUEST}`);
+    // Remove runs each candidate's unpersist; the machine's own /etc must not be looked at or touched.
+    const unpersist = `fw_ps_dir=${dir}/mpi-hosts\nfw_ps_confs=\nfw_ps_unpersist_guests iptables`;
+    expect(runProbeFunction("iptables", WITH_GUEST, host("enabled", unpersist), "", "apply")).toBe("");
+    fs.writeFileSync(path.join(dir, "guests.nft"), "# managed by mpi-hosts\n");
+    expect(() => runProbeFunction("iptables", WITH_GUEST, host("enabled", unpersist), "", "apply")).toThrow(
+      `iptables: removed the MPI rules now and the include, but ${conf()} holds copies`,
+    );
+  });
+
   test("iptables in unit mode: our unit leaves the guests' file to nftables.service when that loads it (not twice)", () => {
     const unitMode = "fw_iptables_persist_mode() { printf 'unit\\n'; }\nfw_iptables_unit_text";
     const guests = "/etc/mpi-hosts/firewall-guests.nft";
