@@ -245,10 +245,11 @@ const badInputs: Case[] = [
     /inet mpi_hosts is the table of mpi-hosts itself/,
   ],
   [
-    "an nftables chain for a host whose backend is ufw",
-    (c) => Object.assign(host(c, 2), { firewallBackend: "ufw", firewallNftables: { table: "inet filter", chain: "input" } }),
-    "mpi-hosts:hosts[2].firewallNftables",
-    /host linux1 has firewall backend ufw, which puts no rules into nftables chains/,
+    "firewalld's own table named for nftables, on a firewalld host",
+    (c) =>
+      Object.assign(host(c, 2), { firewallBackend: "firewalld", firewallNftables: { table: "inet firewalld", chain: "filter_INPUT" } }),
+    "mpi-hosts:hosts[2].firewallNftables.table",
+    /inet firewalld is firewalld's own table, which it rebuilds on every reload/,
   ],
 ];
 
@@ -262,6 +263,16 @@ describe("a bad config is refused with the field and the reason", () => {
     const hit = errors.find((e) => e.path === path);
     if (!hit) throw new Error(`expected an error at ${path}, got:\n${errors.map((e) => `${e.path}: ${e.message}`).join("\n") || "(none)"}`);
     expect(hit.message).toMatch(message);
+  });
+});
+
+describe("a chain named for nftables (firewall.nftables) on one host", () => {
+  // Every Linux backend puts our chain into the nftables tables of others that drop (templates/firewall/linux).
+  it.each(["nftables", "iptables", "ufw", "firewalld"])("is taken for firewall backend %s", (backend) => {
+    const errors = errorsOf((c) =>
+      Object.assign(host(c, 2), { firewallBackend: backend, firewallNftables: { table: "inet filter", chain: "input" } }),
+    );
+    expect(errors.filter((e) => e.path.startsWith("mpi-hosts:hosts[2]"))).toEqual([]);
   });
 });
 

@@ -246,17 +246,15 @@ const firewallBackendFitsOs: Rule = (c) => {
 
 /**
  * A named nftables chain must be one we may add a rule to: not iptables-nft's own tables (only iptables may change them,
- * or iptables-save can no longer read them; the iptables backend's chain is there already), not our own table, and only
- * on hosts whose firewall backend can be nftables or iptables.
+ * or iptables-save can no longer read them; the iptables backend's chain is there already), not our own table, not
+ * firewalld's. Every Linux backend puts our chain into it (templates/firewall/linux/common.sh.hbs).
  */
 const nftablesChainIsTheirs: Rule = (c) => {
   const named = [
-    ...(c.firewall.nftables ? [{ pointer: "/firewall/nftables", value: c.firewall.nftables, host: undefined }] : []),
-    ...c.hosts.flatMap((h, i) =>
-      h.firewallNftables ? [{ pointer: `/hosts/${i}/firewallNftables`, value: h.firewallNftables, host: h }] : [],
-    ),
+    ...(c.firewall.nftables ? [{ pointer: "/firewall/nftables", value: c.firewall.nftables }] : []),
+    ...c.hosts.flatMap((h, i) => (h.firewallNftables ? [{ pointer: `/hosts/${i}/firewallNftables`, value: h.firewallNftables }] : [])),
   ];
-  return named.flatMap(({ pointer, value, host }) => {
+  return named.flatMap(({ pointer, value }) => {
     const table = value.table;
     if (table === "ip filter" || table === "ip6 filter")
       return [
@@ -272,12 +270,13 @@ const nftablesChainIsTheirs: Rule = (c) => {
           `inet mpi_hosts is the table of mpi-hosts itself; name the table of the host's own firewall that drops`,
         ),
       ];
-    const backend = host && (host.firewallBackend ?? c.firewall.backend);
-    if (host && backend && !["auto", "nftables", "iptables"].includes(backend))
+    // firewalld keeps its rules in table inet firewalld (ip/ip6 firewalld in older versions) and rewrites it on every
+    // reload: a chain of ours put there would go with the next firewall-cmd --reload.
+    if (/^(inet|ip|ip6) firewalld$/.test(table))
       return [
         error(
-          at(pointer),
-          `host ${host.name} has firewall backend ${backend}, which puts no rules into nftables chains (auto, nftables or iptables do)`,
+          at(`${pointer}/table`),
+          `${table} is firewalld's own table, which it rebuilds on every reload; name the table of the host's own nftables firewall that drops, or leave it out`,
         ),
       ];
     return [];

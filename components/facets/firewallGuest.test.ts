@@ -369,3 +369,98 @@ describe("the file nftables.service loads at boot, from its ExecStart (templates
     expect(fileOf(text)).toBe(`${expected}\n`);
   });
 });
+
+// Issue 13 review, second round: the guests' boot file (our chain in the tables of others, for iptables, ufw and
+// firewalld) went into /etc/nftables.conf whatever nftables.service loads. `systemctl` is a shell function standing in
+// for systemctl (is-enabled answers $enabled); where systemd does not run (here, and on the lab's hosts) the unit file
+// is read from the directories in fw_ps_unit_dirs, pointed at a temp directory.
+describe("the guests' boot file: the file nftables.service loads, as for backend nftables", () => {
+  const jump = 'jump mpi_hosts comment "mpi-hosts"';
+  const guest = chain("mpi_hosts", "", ["ip saddr 10.9.0.0/24 tcp dport 50000-50099 accept"]).replace("\t\t\n", "");
+  const WITH_GUEST = table("inet", "filter", guest + input("drop", ["tcp dport 2400 accept", jump]));
+  const BY_POSITION = table("inet", "filter", guest + input("accept", ["tcp dport 2400 accept", jump, "drop"]));
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-guests-boot-"));
+    fs.mkdirSync(path.join(dir, "units"));
+    fs.mkdirSync(path.join(dir, "sysconfig"));
+    fs.writeFileSync(path.join(dir, "units", "nftables.service"), `[Service]\nExecStart=/sbin/nft -f ${dir}/sysconfig/nftables.conf\n`);
+    fs.writeFileSync(path.join(dir, "sysconfig", "nftables.conf"), "flush ruleset\n");
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const conf = () => path.join(dir, "sysconfig", "nftables.conf");
+  /** `call` on a host whose nftables.service is `enabled` (is-enabled's answer); our guests' file in the temp directory. */
+  const host = (enabled: string, call: string, guestsFile = `${dir}/guests.nft`) =>
+    `systemctl() { [ "$1" = is-enabled ] && echo ${enabled}; }\nfw_ps_unit_dirs=${dir}/units\nfw_ps_guests_file=${guestsFile}\n${call}`;
+
+  test("RHEL: nftables.service loads /etc/sysconfig/nftables.conf, and the guests' include goes there", () => {
+    expect(runProbeFunction("ufw", WITH_GUEST, host("enabled", 'fw_ps_guests_mode ""'))).toBe(`conf ${conf()}\n`);
+  });
+
+  test("a masked nftables.service loads nothing: the probe says not persistent, naming why", () => {
+    expect(runProbeFunction("firewalld", WITH_GUEST, host("masked", 'fw_ps_guests_boot "$(fw_ps_guests_mode "")"'))).toBe(
+      "not persistent: our chain mpi_hosts in the nftables tables of others that drop (inet filter;) would come back at boot only through nftables.service loading a file with `nft -f`, and nftables.service is masked (systemctl is-enabled), so it loads nothing at boot; enable nftables.service with the file that makes those tables, or set firewall persist false for this host",
+    );
+  });
+
+  test("a jump placed by position: nft -c rejecting the file nftables.service loads makes it not persistent", () => {
+    const rejecting = `nft() { if [ "$1 $2" = "-c -f" ]; then echo "Error: Could not process rule: No such file or directory" >&2; return 1; fi; command nft "$@"; }`;
+    const call = `${rejecting}\nprintf '%s\\n' "$(fw_ps_guests_text)" >${dir}/guests.nft\n{ cat ${conf()}; printf '%s\\n' "$fw_ps_guests_block"; } >${dir}/c && mv ${dir}/c ${conf()}\nfw_ps_guests_boot "$(fw_ps_guests_mode "")"`;
+    expect(runProbeFunction("ufw", BY_POSITION, host("enabled", call))).toBe(
+      `not persistent: nft -c rejects ${conf()} as the boot would load it, so a reboot would load none of it: Error: Could not process rule: No such file or directory. If rules were taken out of its chains since pulumi up placed the jump of mpi-hosts by position (${dir}/guests.nft), take the mpi-hosts block out of ${conf()}, load it (nft -f ${conf()}), then run pulumi up again`,
+    );
+    // The same files with the jump at the end of their chain: no check needed, persistent.
+    expect(runProbeFunction("ufw", WITH_GUEST, host("enabled", call))).toBe("");
+  });
+
+  test("copies saved by `nft list ruleset >` in that file: the probe says so, apply refuses naming the lines", () => {
+    fs.writeFileSync(conf(), `flush ruleset\n${WITH_GUEST}`);
+    const copied = `${conf()} holds copies of the rules of mpi-hosts outside its mpi-hosts block, as \`nft list ruleset > ${conf()}\` saves them (lines 3, 9)`;
+    expect(runProbeFunction("iptables", WITH_GUEST, host("enabled", 'fw_ps_guests_boot "$(fw_ps_guests_mode "")"'))).toContain(
+      `not persistent: ${copied}`,
+    );
+    expect(() =>
+      runProbeFunction("ufw", WITH_GUEST, host("enabled", 'fw_ps_persist_guests "$(fw_ps_guests_mode "")" ufw'), "", "apply"),
+    ).toThrow(`ufw: the MPI rules are open now, but not persistent: ${copied}`);
+    expect(fs.existsSync(path.join(dir, "guests.nft"))).toBe(false);
+  });
+
+  test("remove: copies stop the backend whose guests' file was there, not every candidate backend (nftables' own copies are its own)", () => {
+    fs.writeFileSync(conf(), `flush ruleset\n${WITH_GUEST}`);
+    // Remove runs each candidate's unpersist; the machine's own /etc must not be looked at or touched.
+    const unpersist = `fw_ps_dir=${dir}/mpi-hosts\nfw_ps_confs=\nfw_ps_unpersist_guests iptables`;
+    expect(runProbeFunction("iptables", WITH_GUEST, host("enabled", unpersist), "", "apply")).toBe("");
+    fs.writeFileSync(path.join(dir, "guests.nft"), "# managed by mpi-hosts\n");
+    expect(() => runProbeFunction("iptables", WITH_GUEST, host("enabled", unpersist), "", "apply")).toThrow(
+      `iptables: removed the MPI rules now and the include, but ${conf()} holds copies`,
+    );
+  });
+
+  test("iptables in unit mode: our unit leaves the guests' file to nftables.service when that loads it (not twice)", () => {
+    const unitMode = "fw_iptables_persist_mode() { printf 'unit\\n'; }\nfw_iptables_unit_text";
+    const guests = "/etc/mpi-hosts/firewall-guests.nft";
+    expect(runProbeFunction("iptables", WITH_GUEST, host("enabled", unitMode, guests))).not.toContain(guests);
+    expect(runProbeFunction("iptables", WITH_GUEST, host("disabled", unitMode, guests))).toContain(`nft -f ${guests}\n`);
+  });
+});
+
+// Issue 13 review, second round: ufw and firewalld put our chain into the tables named in config too, and said nothing
+// of a named table or chain the host lacks (nft's raw error at apply).
+describe("ufw and firewalld with a chain named in config that the host lacks", () => {
+  const named = { firewallNftables: { family: "inet" as const, table: "filter", chain: "tcp_in" } };
+  test.each([
+    ["ufw", "ufw", "echo 'Status: active'", "fw_ufw_conflict"],
+    ["firewalld", "firewall-cmd", "exit 0", "fw_firewalld_conflict"],
+  ] as const)("%s: the probe names host, table and chain", (backend, program, body, call) => {
+    // The backend's program as an active firewall answers its status query (`ufw status`, `firewall-cmd --state`).
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "fw-guests-bin-"));
+    fs.writeFileSync(path.join(bin, program), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    try {
+      expect(runProbeFunction(backend, GUARD, `PATH=${bin}:$PATH\n${call}`, "", "probe", named)).toMatch(
+        /^nftables: host host1 has no table inet filter, which firewall.nftables names/,
+      );
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});

@@ -42,9 +42,10 @@ function standIns(programs: Record<string, string>): string {
   return bin;
 }
 
-/** The rendered iptables apply script without its last step, then `call`, with only `bin` and the basic tools on PATH. */
-function runApplyFunction(call: string, bin: string): { stdout: string; stderr: string } {
-  const host = { ...cluster.hosts[0], firewallBackend: "iptables" } as (typeof cluster.hosts)[number];
+/** The rendered iptables (or pf) apply script without its last step, then `call`, with only `bin` and the basic tools on PATH. */
+function runApplyFunction(call: string, bin: string, backend: "iptables" | "pf" = "iptables"): { stdout: string; stderr: string } {
+  const system = backend === "pf" ? "macos" : "linux";
+  const host = { ...cluster.hosts[0], os: system, firewallBackend: backend } as (typeof cluster.hosts)[number];
   const apply = renderFirewall(cluster, host).scripts.apply;
   const body = apply.slice(0, apply.lastIndexOf("fw_converge"));
   // The tools the functions need besides the stand-ins, linked into a directory of their own: the machine's nft or
@@ -143,5 +144,29 @@ describe("our unit names its programs by the absolute paths found on the host", 
         .replace(/^ExecStart=-@ip6tables-restore@.*\n/m, ""),
     );
     expect(paths).toBe(`nft=${bin}/nft\niptables-restore=${bin}/iptables-restore\n`);
+  });
+});
+
+// Issue 13 review: pf's temp files had no traps (the Linux ones do). pfctl is a stand-in (no Mac here): `-n` checks a
+// file without loading it (pfctl(8)); the stand-in signals the script's process group as Ctrl-C or a killed ssh would.
+describe("pf: a signal while pfctl -n checks a new file leaves no temp file", () => {
+  const KILLED = 'case "$*" in *-n*) kill -TERM 0; sleep 2 ;; esac; exit 0';
+
+  test("the anchor file", () => {
+    const bin = standIns({ pfctl: KILLED });
+    fs.mkdirSync(path.join(dir, "anchors"));
+    expect(() => runApplyFunction(`fw_pf_file=${dir}/anchors/mpi-hosts\nfw_pf_apply`, bin, "pf")).toThrow(/sh exited (143|SIGTERM)/);
+    expect(fs.readdirSync(path.join(dir, "anchors"))).toEqual([]);
+  });
+
+  test("/etc/pf.conf with our block added", () => {
+    const bin = standIns({ pfctl: KILLED });
+    fs.mkdirSync(path.join(dir, "etc"));
+    fs.mkdirSync(path.join(dir, "tmp"));
+    fs.writeFileSync(path.join(dir, "etc", "pf.conf"), 'anchor "com.apple/*"\nload anchor "com.apple" from "/etc/pf.anchors/com.apple"\n');
+    const call = `TMPDIR=${dir}/tmp\nfw_pf_ps_conf=${dir}/etc/pf.conf\nfw_pf_persist`;
+    expect(() => runApplyFunction(call, bin, "pf")).toThrow(/sh exited (143|SIGTERM)/);
+    expect(fs.readdirSync(path.join(dir, "etc"))).toEqual(["pf.conf"]);
+    expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([]);
   });
 });

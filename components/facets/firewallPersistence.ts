@@ -161,7 +161,6 @@ export function persistVars(names: PersistNames): { vars: object; files: Record<
     vars: {
       dir: PERSIST_DIR,
       header: HEADER,
-      conf: NFTABLES_CONF,
       guestChain: names.nftGuestChain,
       tag: names.tag,
       guestsFile: GUESTS_PERSIST_FILE,
