@@ -1,14 +1,11 @@
 /**
  * Scripts as they travel through the Pulumi state: one brotli-compressed, base64 string (a facet's
- * probe, apply and remove; the probes of all of a host's facets). Each script carries the shared shell library, so a facet's scripts are 20-100 KB of text;
- * stored as text (in the inputs and again in the outputs of every facet) they made the state
- * ~100 KB per facet, and the file backend rewrites the whole state after every step — the main
- * cost of `pulumi up` at 20 hosts (docs/performance.md). Packed they are 3-12 KB.
+ * probe, apply and remove; the probes of all of a host's facets). Each script carries the shared shell
+ * library, and the file backend rewrites the whole state after every step: packed, the state stays small
+ * (figures in docs/performance.md).
  *
- * brotli rather than gzip: gzip finds repeats only within its last 32 KB, and the firewall's three
- * scripts are ~32 KB each (every backend's library): when they grew past it, gzip stopped seeing
- * that they repeat one library and their packed size went from 12.8 to 32.6 KB, which made a
- * 50-host `pulumi up` 10% slower (bigger checkpoints). brotli's window (4 MB) holds a whole facet.
+ * brotli rather than gzip: gzip finds repeats only within its last 32 KB, less than one firewall script,
+ * so it stops seeing that a facet's three scripts repeat one library; brotli's window (4 MB) holds a whole facet.
  */
 import * as zlib from "zlib";
 import type { RenderedFacet } from "../facets/facet";
@@ -26,7 +23,7 @@ const PREFIX = "brotli+base64:";
 /** What states written before brotli hold. */
 const GZIP_PREFIX = "gzip+base64:";
 
-/** Quality 5: as small as 9 within 1% here, and 3x faster than gzip -9 (0.7 ms for a firewall facet). */
+/** Quality 5: about as small as the highest quality, at a fraction of its time (docs/performance.md). */
 const BROTLI = {
   params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT },
 };
