@@ -20,16 +20,15 @@ export interface FacetScripts {
 export type HostProbes = Record<string, { script: string; privileged: boolean }>;
 
 const PREFIX = "brotli+base64:";
-/** What states written before brotli hold. */
-const GZIP_PREFIX = "gzip+base64:";
 
 /** Quality 5: about as small as the highest quality, at a fraction of its time (docs/performance.md). */
 const BROTLI = {
   params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT },
 };
 
+/** Only the form this code writes: no released version wrote another (gzip, or plain scripts), so none is read. */
 function isPacked(value: string): boolean {
-  return value.startsWith(PREFIX) || value.startsWith(GZIP_PREFIX);
+  return value.startsWith(PREFIX);
 }
 
 function pack(value: unknown): string {
@@ -37,10 +36,7 @@ function pack(value: unknown): string {
 }
 
 function unpack(packed: string): unknown {
-  const text = packed.startsWith(PREFIX)
-    ? zlib.brotliDecompressSync(Buffer.from(packed.slice(PREFIX.length), "base64"))
-    : zlib.gunzipSync(Buffer.from(packed.slice(GZIP_PREFIX.length), "base64"));
-  return JSON.parse(text.toString("utf8"));
+  return JSON.parse(zlib.brotliDecompressSync(Buffer.from(packed.slice(PREFIX.length), "base64")).toString("utf8"));
 }
 
 export function packScripts(scripts: FacetScripts): string {
@@ -48,12 +44,9 @@ export function packScripts(scripts: FacetScripts): string {
   return pack({ probe, apply, remove });
 }
 
-/** Accepts packed scripts, and the plain object that states written before packing hold. */
 export function unpackScripts(packed: unknown): FacetScripts {
-  if (isScripts(packed)) return packed;
-  if (typeof packed !== "string" || !isPacked(packed)) {
-    throw new Error(`facet scripts are neither packed (${PREFIX}...) nor plain text: ${JSON.stringify(packed)?.slice(0, 80)}`);
-  }
+  if (typeof packed !== "string" || !isPacked(packed))
+    throw new Error(`facet scripts are not packed (${PREFIX}...): ${JSON.stringify(packed)?.slice(0, 80)}`);
   const scripts = unpack(packed);
   if (!isScripts(scripts)) throw new Error("packed facet scripts lack probe, apply or remove");
   return scripts;
