@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { backendUrl, engineEnv, stackExists } from "../../cli/engine";
+import { backendUrl, pulumiProcessEnv, stackExists } from "../../cli/pulumiRunner";
 import { snapshotProject } from "./support";
 
 let home: string;
@@ -40,7 +40,7 @@ afterAll(() => {
 
 /** PATH with the engine and the offline switches, but the backend left to pulumi (its login). */
 function engineEnvWithoutBackend(): NodeJS.ProcessEnv {
-  const e = engineEnv("mylab", env);
+  const e = pulumiProcessEnv("mylab", env);
   delete e.PULUMI_BACKEND_URL;
   return e;
 }

@@ -11,7 +11,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PulumiRun, runPulumi } from "../../cli/engine";
+import { PulumiRun, runPulumi } from "../../cli/pulumiRunner";
 import { startAgent, TestAgent } from "../../lab/login";
 import { EngineLab, expectExit, root, startEngineLab, stateFileText, stopEngineLab, Timings } from "./support";
 
