@@ -158,7 +158,7 @@ describe("applied with key A in one agent, previewed with key B in another", () 
       const up = await pulumiWith(undefined, ["up", "--yes", "--skip-preview"]);
       expectExit(up, "non-zero");
       expect(up.stdout + up.stderr).toContain(`mpi-hosts:ssh.privateKeyPath: no ssh-agent`);
-      expect(up.stdout + up.stderr).toContain(`cannot read key file ${e.lab.privateKeyPath}: ENOENT`);
+      expect(up.stdout + up.stderr).toContain(`key file ${e.lab.privateKeyPath}: cannot read it (ENOENT)`);
       const after = resources();
       expect(after === before).toBe(true);
     } finally {
