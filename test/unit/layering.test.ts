@@ -178,11 +178,11 @@ describe("the checker", () => {
 
   test.each([
     ["components importing cli", "components/facets/x.ts", "cli/drift.ts", true],
-    ["lab importing cli", "lab/lab.ts", "cli/engine.ts", true],
+    ["lab importing cli", "lab/lab.ts", "cli/pulumiRunner.ts", true],
     ["facets importing the provider (above)", "components/facets/x.ts", "components/provider/remote.ts", true],
     ["review importing verify (a peer)", "components/review/review.ts", "components/verify/run.ts", true],
     ["the provider importing facets (below)", "components/provider/scriptPack.ts", "components/facets/facet.ts", false],
-    ["cli importing lab (below)", "cli/engine.ts", "lab/stack.ts", false],
+    ["cli importing lab (below)", "cli/pulumiRunner.ts", "lab/stack.ts", false],
     ["a test next to the code importing test helpers", "components/facets/x.test.ts", "test/unit/support/shellHelpers.ts", false],
     ["a file of its own layer", "lab/lab.ts", "lab/run.ts", false],
   ])("finds upward imports: %s", (_name, from, to, upward) => {
