@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "child_process";
 import { Cluster } from "../config/types";
-import { templates } from "../templates/templates";
+import { verifyProgram } from "./script";
 import { FAILURE_KINDS, fillTemplate } from "./failures";
 import { planLines, planVerification, VerifyPlan } from "./plan";
 import { VerifyReport } from "./report";
@@ -122,7 +122,7 @@ const LOST_TWICE = [
 function judge(awk: string, plan: VerifyPlan, records: string[], mode: string): string {
   const input = [...planLines(plan), ...records].join("\n") + "\n";
   const [cmd, ...pre] = awk.split(" ");
-  return execFileSync(cmd, [...pre, "-v", `mode=${mode}`, templates().render("verify/judge.awk", {})], { input, encoding: "utf8" });
+  return execFileSync(cmd, [...pre, "-v", `mode=${mode}`, verifyProgram("judge.awk")], { input, encoding: "utf8" });
 }
 
 function report(awk: string, plan: VerifyPlan, records: string[]): VerifyReport {
