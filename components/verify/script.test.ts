@@ -5,6 +5,7 @@ import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
 import { planVerification } from "./plan";
 import { reportOfJob } from "./report";
+import { reportShapeProblems } from "./reportShape";
 import { renderPlannedScript, renderVerifyScript } from "./script";
 
 describe("the verification scripts", () => {
@@ -84,6 +85,7 @@ describe("the verification job's output", () => {
     expect(run.stdout.split("\n")).toEqual([expect.stringMatching(/^\{"version":1,"ok":false,/), ""]);
     const { report, problem } = reportOfJob(run.stdout, "node1");
     expect(problem).toBeUndefined();
+    expect(reportShapeProblems(report)).toEqual([]);
     expect(report).toMatchObject({ version: 1, ok: false, failedStage: "software", from: "node1" });
     const stderr = run.stderr.split("\n");
     expect(stderr).toContain(report.summary);
@@ -132,5 +134,6 @@ describe("the verification job's output", () => {
       summary: `mpi-hosts verify: FAILED from node1: ${problem}`,
     });
     expect(failed.failures).toEqual([expect.objectContaining({ stage: "report", kind: "no-report", message: problem })]);
+    expect(reportShapeProblems(failed)).toEqual([]);
   });
 });
