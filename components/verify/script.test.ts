@@ -6,7 +6,9 @@ import { loadClusterOrThrow, readStackFile } from "../config/load";
 import { planVerification } from "./plan";
 import { reportOfJob } from "./report";
 import { reportShapeProblems } from "./reportShape";
-import { renderPlannedScript, renderVerifyScript } from "./script";
+import { shellQuote } from "../templates/shellQuote";
+import { TEMPLATE_ROOT } from "../templates/templates";
+import { renderPlannedScript, renderVerifyScript, VERIFY_PROGRAMS, verifyProgram } from "./script";
 
 describe("the verification scripts", () => {
   const clusters = {
@@ -42,6 +44,28 @@ describe("the verification scripts", () => {
     expect(result.error).toBeUndefined();
     expect(result.stdout).toBe("");
     expect(result.status).toBe(0);
+  });
+
+  it("carry the programs that have no placeholders as plain files, as they are; only the shell scripts are templates", () => {
+    const templateDir = path.join(TEMPLATE_ROOT, "verify");
+    const names = fs.readdirSync(templateDir);
+    expect(names.filter((n) => !n.endsWith(".hbs")).sort()).toEqual([...VERIFY_PROGRAMS].sort());
+    // The templates are the shell scripts and their shared part (_common.sh): those the plan's values are put into.
+    expect(names.filter((n) => n.endsWith(".hbs") && !n.endsWith(".sh.hbs"))).toEqual([]);
+    for (const [label] of Object.entries(clusters)) {
+      const head = fs.readFileSync(path.join(dir, `${label}-verify.sh`), "utf8");
+      // Quoted into a variable, or inside a quoted here-document.
+      for (const name of VERIFY_PROGRAMS) {
+        const text = verifyProgram(name);
+        expect(head.includes(shellQuote(text)) || head.includes(`\n${text}MH_END_OF_`)).toBe(true);
+      }
+    }
+  });
+
+  it.each(VERIFY_PROGRAMS.filter((n) => n.endsWith(".py")))("carry %s, which python3 compiles", (name) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, verifyProgram(name));
+    execFileSync("python3", ["-m", "py_compile", file]);
   });
 
   it.each(["sh", "dash", "bash", "zsh"])("parse under %s", (shell) => {

@@ -10,7 +10,8 @@ import { TEMPLATE_ROOT, templates } from "../templates/templates";
 import { planLines, planVerification, VerifyOptions, VerifyPlan } from "./plan";
 
 /** The job's programs that need no rendering: python for the TCP matrix and the clean-up, awk for the judge. */
-export type VerifyProgram = "listen.py" | "connect.py" | "reap.py" | "mpirun.awk" | "judge.awk";
+export const VERIFY_PROGRAMS = ["listen.py", "connect.py", "reap.py", "mpirun.awk", "judge.awk"] as const;
+export type VerifyProgram = (typeof VERIFY_PROGRAMS)[number];
 
 /** A program of the job as it travels to the head host (templates/verify/NAME). */
 export function verifyProgram(name: VerifyProgram): string {
