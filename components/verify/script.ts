@@ -55,9 +55,8 @@ export function renderPlannedScript(plan: VerifyPlan, options: ScriptOptions = {
     hostScript,
     listenPy: verifyProgram("listen.py"),
     connectPy: verifyProgram("connect.py"),
-    // Inside quoted here-documents (verify.sh): as they are, the last newline given by the here-document's own line.
-    reapPy: verifyProgram("reap.py").replace(/\n$/, ""),
-    mpirunAwk: verifyProgram("mpirun.awk").replace(/\n$/, ""),
+    reapPy: verifyProgram("reap.py"),
+    mpirunAwk: verifyProgram("mpirun.awk"),
     judgeAwk: verifyProgram("judge.awk"),
     sshConnectTimeout: plan.timeouts.sshConnect,
     stepTimeout: plan.timeouts.step,
