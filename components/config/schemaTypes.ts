@@ -182,15 +182,16 @@ function constList(name: string, values: string[]): string[] {
 }
 
 /** The text of RAW_CONFIG_FILE for `schema` (the cluster schema unless a test gives its own). */
-export function rawConfigText(schema: Schema = clusterSchema as Schema): string {
-  const generator = new Generator((schema.$defs ?? {}) as Record<string, Schema>);
-  if (schema.type !== "object" || !schema.properties) throw new Unreadable("", "the top level is not an object with properties");
+export function rawConfigText(schema: object = clusterSchema): string {
+  const top = schema as Schema;
+  const generator = new Generator((top.$defs ?? {}) as Record<string, Schema>);
+  if (top.type !== "object" || !top.properties) throw new Unreadable("", "the top level is not an object with properties");
   return [
     `// Generated from ${SCHEMA_FILE} by \`npm run docs\` (components/config/schemaTypes.ts): edit the schema, not this file.`,
     "",
     "/** The `mpi-hosts:*` config after the schema pass: every value has its schema's shape, and every default is filled in. */",
     "export interface RawConfig {",
-    ...generator.members(schema, "", INDENT),
+    ...generator.members(top, "", INDENT),
     "}",
     ...generator.definitions(),
     "",
