@@ -14,7 +14,8 @@ import {
   formatPortRange,
   isIpv4,
 } from "./net";
-import { FIREWALL_BACKEND_VALUES, FirewallBackend, Os, RawConfig } from "./rawConfig";
+import { backendExistsOn, backendsOn } from "./firewallBackends";
+import { RawConfig } from "./rawConfig";
 import { ConfigProblem, PortRange } from "./types";
 
 /**
@@ -212,29 +213,11 @@ const systemPythonOnLinuxOnly: Rule = (c) =>
           : [],
       );
 
-/** The OS each firewall backend exists on; `auto` and `none` fit both. A backend the schema gains must be placed here (tsc). */
-const BACKEND_OS: Record<FirewallBackend, Os | "any"> = {
-  auto: "any",
-  nftables: "linux",
-  iptables: "linux",
-  ufw: "linux",
-  firewalld: "linux",
-  pf: "macos",
-  none: "any",
-};
-
-/** The backends an OS has, in the schema's order: "auto, pf or none". */
-function backendsOn(os: Os): string {
-  const names = FIREWALL_BACKEND_VALUES.filter((b) => BACKEND_OS[b] === "any" || BACKEND_OS[b] === os);
-  return `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
-}
-
 const firewallBackendFitsOs: Rule = (c) =>
   c.hosts.flatMap((h, i) => {
     const backend = h.firewallBackend ?? c.firewall.backend;
     const path = h.firewallBackend ? at(`/hosts/${i}/firewallBackend`) : at("/firewall/backend");
-    const os = BACKEND_OS[backend];
-    return os === "any" || os === h.os ? [] : [error(path, `${backend} does not exist on ${h.os} host ${h.name} (${backendsOn(h.os)})`)];
+    return backendExistsOn(backend, h.os) ? [] : [error(path, `${backend} does not exist on ${h.os} host ${h.name} (${backendsOn(h.os)})`)];
   });
 
 /**
