@@ -16,7 +16,12 @@ if [ -f "$token_file" ] && [ "$(sed -n 's/^boot //p' "$token_file")" = "$boot" ]
 fi
 out=$(/sbin/pfctl -E 2>&1) || { printf 'mpi-hosts: pfctl -E failed: %s\n' "$out" >&2; exit 1; }
 token=$(printf '%s\n' "$out" | sed -n 's/^Token : *\([0-9][0-9]*\).*/\1/p')
-[ -n "$token" ] || exit 0
+# No token, no record: then nothing of ours would release this reference, and the probe would say pf holds none of
+# ours; fail where launchd logs it, with what pfctl said.
+if [ -z "$token" ]; then
+  printf 'mpi-hosts: pfctl -E printed no enable token (expected a line "Token : N"), so mpi-hosts cannot record or release this reference; pfctl said: %s\n' "$out" >&2
+  exit 1
+fi
 mkdir -p "$(dirname "$token_file")"
 tmp=$(mktemp "$token_file.XXXXXX") || exit 1
 printf '%s\n# pf enable reference taken at boot by org.mpi-hosts.pf-enable (pfctl -E) in the boot below; remove releases it with pfctl -X.\n%s\nboot %s\n' '# managed by mpi-hosts: generated from the stack config; edits here are reported as drift and undone' "$token" "$boot" >"$tmp"
