@@ -8,6 +8,7 @@ import { createHash } from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Cluster, Jump } from "./config/types";
+import { SCRIPT_MARKERS } from "./facets/facet";
 import { JobLogin } from "./provider/credentials";
 import { preferredHostKey } from "./provider/hostKeys";
 import { templates } from "./render/templates";
@@ -34,7 +35,7 @@ export interface ScriptOptions {
 export function renderPlannedScript(plan: VerifyPlan, options: ScriptOptions = {}): string {
   const t = templates();
   const plan_ = planLines(plan).join("\n");
-  const header = { facet: "verify", host: plan.from };
+  const header = { facet: "verify", host: plan.from, marker: SCRIPT_MARKERS };
   const hostScript = t.render("verify/host.sh", {
     ...header,
     kind: "host preflight",
