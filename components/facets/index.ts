@@ -13,7 +13,6 @@ import { python } from "./python";
 import { sshConfig } from "./sshConfig";
 
 /** A facet definition whatever its inputs' type: each one's render takes only what its own `inputs` made. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFacetDefinition = FacetDefinition<any>;
 
 export const facets: AnyFacetDefinition[] = [python, prefixLink, sshConfig, clusterTrust, mcaParams, firewall, hostfile];
