@@ -367,7 +367,7 @@ function firewallInputs(cluster: FirewallCluster, host: FirewallHost) {
   return {
     host: name,
     cluster: { mpi: { btlPorts, oobPorts, oobEphemeral, network }, firewall: { allowFrom: cluster.firewall.allowFrom } },
-    config: { name, os, firewallBackend, firewallPersist, firewallNftables, pythonPrefix },
+    hostConfig: { name, os, firewallBackend, firewallPersist, firewallNftables, pythonPrefix },
   };
 }
 
@@ -380,5 +380,5 @@ export const firewall = defineFacet({
   timeoutSeconds: FACET_TIMEOUT_SECONDS,
   secretEnv: [],
   inputs: ({ cluster, host }) => firewallInputs(cluster, host),
-  render: ({ cluster, config }) => firewallRender(cluster, config),
+  render: ({ cluster, hostConfig }) => firewallRender(cluster, hostConfig),
 });
