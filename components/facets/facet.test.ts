@@ -115,16 +115,20 @@ describe("one source for the markers (components/facets/facet.ts)", () => {
   });
 });
 
-describe("one source for the hostfile's path (HOSTFILE_PATH)", () => {
-  it("the hostfile facet's templates name no path of their own", () => {
-    const own = templateFiles().filter(([file, text]) => file.startsWith("hostfile/") && text.includes(".mpi-hosts"));
-    expect(own.map(([file]) => file)).toEqual([]);
-  });
-
-  it('is a path of safe characters, so the scripts can write it unquoted after "$HOME"/', () => {
-    expect(HOSTFILE_PATH).toMatch(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/);
+describe("the hostfile's path (HOSTFILE_PATH)", () => {
+  it("is where the hostfile facet's scripts read, write and remove the hostfile, and the directory they make and remove", () => {
     const c = stack("Pulumi.example.yaml");
     const { scripts } = renderHost(c, c.hosts[0], KEY).find((f) => f.facet === "hostfile")!;
-    for (const kind of ["probe", "apply", "remove"] as const) expect(scripts[kind]).toContain(`"$HOME"/${HOSTFILE_PATH}`);
+    const dir = HOSTFILE_PATH.slice(0, HOSTFILE_PATH.lastIndexOf("/"));
+    expect(scripts.probe).toContain(`mh_json_file hostfile_b64 "$HOME"/${HOSTFILE_PATH}\n`);
+    expect(scripts.apply).toContain(`\nhostfile="$HOME"/${HOSTFILE_PATH}\n`);
+    expect(scripts.apply).toContain(`\nmkdir -p "$HOME"/${dir}\n`);
+    expect(scripts.remove).toContain(`\nmh_owned_remove "$HOME"/${HOSTFILE_PATH}\nrmdir "$HOME"/${dir} `);
+    // Every path the scripts name under .mpi-hosts is that one (or its directory).
+    for (const kind of ["probe", "apply", "remove"] as const) {
+      const named = scripts[kind].match(/"\$HOME"\/[A-Za-z0-9._/-]+/g) ?? [];
+      expect(new Set(named)).toEqual(new Set(named.filter((p) => p === `"$HOME"/${HOSTFILE_PATH}` || p === `"$HOME"/${dir}`)));
+      expect(named.length).toBeGreaterThan(0);
+    }
   });
 });

@@ -54,12 +54,8 @@ export function pfConfBlock(names: PfNames): string {
  */
 export function pfEnableScript(names: PfNames): string {
   // The header first, as in every whole file of ours (remove deletes only such files); launchd runs it with /bin/sh.
-  return templates().render("firewall/pf/pf-enable.sh", {
-    header: HEADER,
-    plist: PF_DAEMON_PLIST,
-    label: PF_DAEMON_LABEL,
-    tokenFile: names.tokenFile,
-  });
+  // Not from the template: a script template interpolates only quoted values, and this line is a comment.
+  return `${HEADER}\n${templates().render("firewall/pf/pf-enable.sh", { header: HEADER, label: PF_DAEMON_LABEL, tokenFile: names.tokenFile })}`;
 }
 
 /** The LaunchDaemon: RunAtLoad, so launchd runs it once at every boot (and when apply loads it with launchctl). */

@@ -3,9 +3,12 @@ import { templates } from "../render/templates";
 import { defineFacet, FACET_TIMEOUT_SECONDS, HEADER } from "./facet";
 import { renderScripts } from "./scripts";
 
-/** Where the hostfile lives on every host, relative to the user's home. */
+/**
+ * Where the hostfile lives on every host, relative to the user's home. The scripts spell it too (templates/hostfile/):
+ * a value reaches a script only quoted ({{q}}), and quoting would change the scripts every state holds (a `pulumi up`
+ * for nothing); facet.test.ts keeps the two equal.
+ */
 export const HOSTFILE_PATH = ".mpi-hosts/hostfile";
-const HOSTFILE_DIR = HOSTFILE_PATH.slice(0, HOSTFILE_PATH.lastIndexOf("/"));
 
 export const hostfile = defineFacet({
   name: "hostfile",
@@ -20,11 +23,7 @@ export const hostfile = defineFacet({
     return {
       desired: { hostfile: content },
       files: { hostfile: content },
-      scripts: renderScripts("hostfile", host, "hostfile", {
-        content: content.replace(/\n$/, ""),
-        path: HOSTFILE_PATH,
-        dir: HOSTFILE_DIR,
-      }),
+      scripts: renderScripts("hostfile", host, "hostfile", { content: content.replace(/\n$/, "") }),
     };
   },
 });
