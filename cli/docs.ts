@@ -2,10 +2,27 @@
 import * as fs from "fs";
 import { withReference } from "../components/config/reference";
 import { stackFileSchemaText } from "../components/config/stackSchema";
+import { defineCommand, runnerOf } from "./command";
 
 export const STACK_SCHEMA_FILE = "schemas/stack.schema.json";
 
-export async function run(): Promise<number> {
+const help = `usage: npm run docs
+
+Rewrites what is generated from schemas/cluster.schema.json: the README's config reference (between its
+config-reference markers) and ${STACK_SCHEMA_FILE} (the stack file schema for editors). Writes a file only
+when its text changes, and says which did. Run it after changing the schema; commit the result.
+`;
+
+export const command = defineCommand({
+  name: "docs",
+  help,
+  exitCodes: { 0: "both files are up to date", 1: "a usage error" },
+  run: () => writeGeneratedDocs(),
+});
+
+export const run = runnerOf(command);
+
+async function writeGeneratedDocs(): Promise<number> {
   const readme = fs.readFileSync("README.md", "utf8");
   const updated = withReference(readme);
   if (updated !== readme) fs.writeFileSync("README.md", updated);

@@ -11,7 +11,7 @@ import { Cluster, Jump } from "./config/types";
 import { SCRIPT_MARKERS } from "./facets/facet";
 import { JobLogin } from "./provider/credentials";
 import { preferredHostKey } from "./provider/hostKeys";
-import { templates } from "./render/templates";
+import { templates } from "./templates/templates";
 import { planLines, planVerification, VerifyOptions, VerifyPlan } from "./verify/plan";
 import { parseVerifyOutput, VerifyReport } from "./verify/report";
 

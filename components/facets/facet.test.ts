@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
 import { Cluster } from "../config/types";
-import { TEMPLATE_ROOT } from "../render/templates";
+import { TEMPLATE_ROOT } from "../templates/templates";
 import { BLOCK_BEGIN, BLOCK_END, FACET_TIMEOUT_SECONDS, HEADER, HEADER_MARK, renderFacet, renderFromInputs } from "./facet";
 import { facets, facetsOf, renderHost } from "./index";
 import { HOSTFILE_PATH } from "./hostfile";

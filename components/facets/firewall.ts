@@ -13,8 +13,8 @@
  * holds each backend's shell functions, and templates/firewall/<os>/ the three scripts that call them.
  */
 import { Cluster, FirewallBackend, Host, Mpi } from "../config/types";
-import { shellQuote } from "../render/shellQuote";
-import { templates } from "../render/templates";
+import { shellQuote } from "../templates/shellQuote";
+import { templates } from "../templates/templates";
 import { defineFacet, FACET_TIMEOUT_SECONDS, FacetRender, FacetState, HEADER, RenderedFacet, renderFromInputs } from "./facet";
 import { persistVars, PERSISTENT } from "./firewallPersistence";
 import { pfPersistVars } from "./firewallPersistencePf";

@@ -18,7 +18,7 @@
  * the run-time one. Our LaunchDaemon runs a small script that takes a pf enable reference (pfctl -E) and records its
  * token with the boot time, exactly as apply records its own, so that the probe and remove know it as ours.
  */
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { BLOCK_BEGIN, BLOCK_END, HEADER } from "./facet";
 
 export const PF_CONF = "/etc/pf.conf";

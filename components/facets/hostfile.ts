@@ -1,5 +1,5 @@
 /** hostfile: ~/.mpi-hosts/hostfile (HOSTFILE_PATH), a file of our own listing every host alias with its slots. */
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { defineFacet, FACET_TIMEOUT_SECONDS, HEADER } from "./facet";
 import { renderScripts } from "./scripts";
 

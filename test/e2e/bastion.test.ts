@@ -3,14 +3,14 @@
  * (lab behindBastion), the stack config says `jump: host1` for it, and host3 is the verification job's head, so both
  * the facet provider and the command provider (its `connection.proxy`) must go through host1. pulumi up converges and
  * verifies, a refreshed preview has nothing to do, a hand change on host3 fails --expect-no-changes and
- * `pulumi up --refresh` repairs it. The command provider here is the Node.js stand-in (engine/README.md): the official
+ * `pulumi up --refresh` repairs it. The command provider here is the Node.js stand-in (standins/README.md): the official
  * Go binary cannot be built on this machine.
  *   . scripts/engine-env.sh && npx jest --selectProjects e2e --runInBand --runTestsByPath test/e2e/bastion.test.ts
  */
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { stackFile } from "../../cli/engine";
+import { stackConfigPath } from "../../cli/pulumiRunner";
 import { EngineLab, expectExit, pulumi, root, startEngineLab, stopEngineLab, Timings } from "./support";
 
 const NAME = "jp2";
@@ -27,7 +27,7 @@ function loginsFrom(host: string, address: string): number {
 beforeAll(async () => {
   e = await timings.time("lab up + stack init", () => startEngineLab(NAME, 3, "trixie", { behindBastion: ["host3"] }));
   // host3, behind the bastion, launches the verification job.
-  const file = stackFile(NAME, e.env);
+  const file = stackConfigPath(NAME, e.env);
   const text = fs.readFileSync(file, "utf8");
   const doc = parse(text) as { config: Record<string, unknown> };
   doc.config["mpi-hosts:verify"] = { from: "host3", tests: ["helloworld", "ringtest"], timeoutSeconds: 60 };

@@ -22,7 +22,7 @@ import { RenderedFacet } from "../../components/facets/facet";
 import { renderFirewall } from "../../components/facets/firewall";
 import { PERSIST_DIR, unitFile, unitWantsLink } from "../../components/facets/firewallPersistence";
 import { closeAll, Connection, runScript } from "../../components/provider/remote";
-import { shellQuote } from "../../components/render/shellQuote";
+import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, renderLabStack, rootExec, startHost, startLab, stopHost, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";

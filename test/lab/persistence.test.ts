@@ -26,7 +26,7 @@ import { describeDifferences } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
 import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
-import { shellQuote } from "../../components/render/shellQuote";
+import { shellQuote } from "../../components/templates/shellQuote";
 import { debianDropNftablesConf } from "../../lab/firewallKinds";
 import { Lab, rebootHost, renderLabStack, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
