@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Cluster } from "../config/types";
+import { SCRIPT_MARKERS } from "../facets/facet";
 import { TEMPLATE_ROOT, templates } from "../templates/templates";
 import { planLines, planVerification, VerifyOptions, VerifyPlan } from "./plan";
 
@@ -38,7 +39,7 @@ export function renderVerifyScript(cluster: Cluster, options: VerifyOptions & Sc
 export function renderPlannedScript(plan: VerifyPlan, options: ScriptOptions = {}): string {
   const t = templates();
   const plan_ = planLines(plan).join("\n");
-  const header = { facet: "verify", host: plan.from };
+  const header = { facet: "verify", host: plan.from, marker: SCRIPT_MARKERS };
   const hostScript = t.render("verify/host.sh", {
     ...header,
     kind: "host preflight",
