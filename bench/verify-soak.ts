@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseArgs, UsageError } from "../cli/args";
-import { VerifyTest } from "../components/config/types";
+import { VERIFY_TEST_VALUES, VerifyTest } from "../components/config/types";
 import { closeAll, RemoteError } from "../components/provider/remote";
 import { Failure } from "../components/verify/report";
 import { runVerification } from "../components/verify/run";
@@ -22,7 +22,7 @@ import { startVerifyLab } from "../test/lab/support/verifyLab";
 import { machineInfo, runQuiet } from "./run";
 import { spread } from "./stats";
 
-const TESTS: VerifyTest[] = ["helloworld", "ringtest", "pingpong"];
+const TESTS: readonly VerifyTest[] = VERIFY_TEST_VALUES;
 const USAGE = `usage: npx ts-node --transpile-only bench/verify-soak.ts [--rounds 20] [--hosts 5] [--release trixie|bookworm]
     [--tests ${TESTS.join(",")}] [--name soak] [--out FILE]`;
 const repoDir = path.join(__dirname, "..");

@@ -5,7 +5,7 @@
  * `--html FILE` also writes the matrix as a page; `--json` prints the report instead. Exit 0 pass, 1 failure.
  */
 import * as fs from "fs";
-import { Cluster, VerifyTest } from "../components/config/types";
+import { Cluster, VERIFY_TEST_VALUES, VerifyTest } from "../components/config/types";
 import { loginSourcesOf, withoutSecretsNote } from "../components/provider/credentials";
 import { closeAll } from "../components/provider/remote";
 import { renderHtml } from "../components/verify/html";
@@ -15,7 +15,7 @@ import { stackFileFromArgs, UsageError } from "./args";
 import { defineCommand, runnerOf } from "./command";
 import { clusterForCommand, encryptedLoginSecrets } from "./stackConfig";
 
-const TESTS: VerifyTest[] = ["helloworld", "ringtest", "pingpong"];
+const TESTS: readonly VerifyTest[] = VERIFY_TEST_VALUES;
 
 const help = `usage: npm run verify -- [--stack NAME | FILE] [--tests LIST] [--html FILE] [--json] [--quiet]
 

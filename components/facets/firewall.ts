@@ -13,6 +13,7 @@
  * holds each backend's shell functions, and templates/firewall/<os>/ the three scripts that call them.
  */
 import { Cluster, FirewallBackend, Host, Mpi } from "../config/types";
+import { BackendOn, backendsOn } from "../config/firewallBackends";
 import { shellQuote } from "../templates/shellQuote";
 import { templates } from "../templates/templates";
 import { defineFacet, FACET_TIMEOUT_SECONDS, FacetRender, FacetState, HEADER, RenderedFacet, renderFromInputs } from "./facet";
@@ -20,7 +21,7 @@ import { persistVars, PERSISTENT } from "./firewallPersistence";
 import { pfPersistVars } from "./firewallPersistencePf";
 import { renderScripts } from "./scripts";
 
-export type LinuxBackend = "ufw" | "firewalld" | "iptables" | "nftables";
+export type LinuxBackend = BackendOn<"linux">;
 export type ConcreteBackend = LinuxBackend | "pf";
 
 /** The order `auto` tries on Linux: a front end that is in charge wins over the tables underneath it. */
@@ -104,11 +105,10 @@ export function backendCandidates(host: Pick<Host, "name" | "os" | "firewallBack
   if (backend === "none") return [];
   if (host.os === "macos") {
     if (backend !== "auto" && backend !== "pf")
-      throw new Error(`firewall backend ${backend} does not exist on macos host ${host.name} (auto, pf or none)`);
+      throw new Error(`firewall backend ${backend} does not exist on macos host ${host.name} (${backendsOn("macos")})`);
     return ["pf"];
   }
-  if (backend === "pf")
-    throw new Error(`firewall backend pf does not exist on linux host ${host.name} (auto, nftables, iptables, ufw, firewalld or none)`);
+  if (backend === "pf") throw new Error(`firewall backend pf does not exist on linux host ${host.name} (${backendsOn("linux")})`);
   return backend === "auto" ? [...LINUX_AUTO_ORDER] : [backend];
 }
 

@@ -3,7 +3,7 @@
  * (installed as the login user) and the prefix's bin first on PATH for non-interactive shells;
  * `system`: the distribution's packages (Debian family), installed through sudo.
  */
-import { Os } from "../config/types";
+import { Os, PythonKind } from "../config/types";
 import { templates } from "../templates/templates";
 import { defineFacet, FacetRender, managedBlock } from "./facet";
 import { renderScripts } from "./scripts";
@@ -28,7 +28,7 @@ const systemPackages = ["openmpi-bin", "python3-mpi4py"];
 export const PRIVATE_PREFIX = "writable by its owner only";
 
 /** Where python and mpirun are on a host, for the verification job. */
-export function pythonPaths(kind: "conda" | "system", prefix: string): { python: string; mpirun: string } {
+export function pythonPaths(kind: PythonKind, prefix: string): { python: string; mpirun: string } {
   return kind === "conda"
     ? { python: `${prefix}/bin/python`, mpirun: `${prefix}/bin/mpirun` }
     : { python: "/usr/bin/python3", mpirun: "/usr/bin/mpirun" };

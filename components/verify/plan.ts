@@ -5,7 +5,7 @@
  * scripts read this plan as plain lines (planLines); nothing here touches a host.
  */
 import { portCount } from "../config/net";
-import { Cluster, Os, PortRange, VerifyTest } from "../config/types";
+import { Cluster, Os, PortRange, PythonKind, VerifyTest } from "../config/types";
 import { pythonPaths } from "../facets/python";
 import { hintLines } from "./failures";
 import { outputRuleLines } from "./mpirunOutput";
@@ -48,7 +48,7 @@ export interface VerifyOptions {
 
 export interface VerifyPlan {
   from: string;
-  kind: "conda" | "system";
+  kind: PythonKind;
   hosts: PlannedHost[];
   btl: PortRange;
   oob: PortRange;
