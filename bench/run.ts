@@ -188,7 +188,7 @@ export function engineEnv(repoDir: string, workDir: string): NodeJS.ProcessEnv {
   return env;
 }
 
-const SNAPSHOT_SKIP = new Set([".git", "node_modules", "bin", "rendered", "coverage", "engine", "test", "bench"]);
+const SNAPSHOT_SKIP = new Set([".git", "node_modules", "bin", "rendered", "coverage", "standins", "test", "bench"]);
 
 /** A copy of the project's working tree (node_modules linked), so that edits made meanwhile do not leak into the run. */
 export function snapshotProject(repoDir: string, target: string): void {

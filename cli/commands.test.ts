@@ -81,11 +81,20 @@ describe("every command of the table", () => {
     }
   });
 
-  it("declares what exit 0 and exit 1 mean, and the help mentions every other status", async () => {
+  it("declares what exit 0 and exit 1 mean, and the help names every other status on a line about exit statuses", async () => {
     for (const [words, command] of await everyCommand()) {
       if (isGroup(command)) continue;
       expect({ words, codes: Object.keys(command.exitCodes) }).toEqual({ words, codes: expect.arrayContaining(["0", "1"]) });
-      for (const code of Object.keys(command.exitCodes).filter((c) => c !== "0" && c !== "1")) expect(command.help).toContain(code);
+      for (const code of Object.keys(command.exitCodes).filter((c) => c !== "0" && c !== "1"))
+        expect({
+          words,
+          code,
+          inHelp: command.help.split("\n").some((l) => /exit/i.test(l) && new RegExp(`\\b${code}\\b`).test(l)),
+        }).toEqual({
+          words,
+          code,
+          inHelp: true,
+        });
     }
   });
 
@@ -130,6 +139,16 @@ describe("package.json", () => {
     for (const [script, line] of Object.entries(scripts)) {
       const m = /cli\/main\.ts(?: (\S+))?/.exec(line);
       if (m?.[1]) expect({ script, command: m[1], known: m[1] in commands }).toEqual({ script, command: m[1], known: true });
+    }
+  });
+
+  // The help says `npm run <command>`: a command without its script would run npm's built-in of that name instead
+  // (`npm run env` prints the whole environment, passphrases and tokens included).
+  it("has a script of each command's name that runs that command", () => {
+    const scripts = (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { scripts: Record<string, string> })
+      .scripts;
+    for (const name of Object.keys(commands)) {
+      expect({ name, script: scripts[name] }).toEqual({ name, script: `ts-node --transpile-only cli/main.ts ${name}` });
     }
   });
 });

@@ -14,7 +14,7 @@ export const commands: CommandTable = {
     load: async () => (await import("./render")).command,
   },
   docs: {
-    summary: "rewrite the README's config reference from schemas/cluster.schema.json",
+    summary: "rewrite what is generated from schemas/cluster.schema.json (README reference, stack schema, config types)",
     load: async () => (await import("./docs")).command,
   },
   drift: {
