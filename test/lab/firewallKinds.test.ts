@@ -19,6 +19,7 @@ import { rootOk } from "./lab-helpers";
 import { applyAllFacets } from "./support/verifyLab";
 import { labCluster } from "./support/labCluster";
 import { EXPECTED_BACKEND, HAND_DELETION, hostOfKind, KINDS, SNAPSHOT } from "./support/firewallKinds";
+import { Timings } from "./support/timings";
 
 jest.setTimeout(600000);
 
@@ -31,15 +32,8 @@ const firewallOf = (host: string): RenderedFacet =>
     cluster,
     cluster.hosts.find((h) => h.name === host)!,
   );
-const timings: string[] = [];
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
-}
+const timings = new Timings("firewallKinds.test.ts timings");
+const timed = <T>(label: string, fn: () => Promise<T>) => timings.time(label, fn);
 
 beforeAll(async () => {
   lab = await timed("start 5 hosts", () => startLab({ name: LAB, hosts: KINDS.length, firewall: KINDS }));
@@ -50,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeAll();
   await stopLab(LAB);
-  console.log(`firewallKinds.test.ts timings\n  ${timings.join("\n  ")}`);
+  timings.print();
 });
 
 describe("five hosts with five firewalls set up by someone else, firewallBackend auto everywhere", () => {

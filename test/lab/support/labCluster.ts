@@ -14,12 +14,32 @@ import { hostProbesOf, packScripts } from "../../../components/provider/scriptPa
 import { Lab, renderLabStack } from "../../../lab/lab";
 import { connectionFor } from "../facetRunner";
 
+/** The lab's stack config values (renderLabStack) by key without the namespace: `mpi`, `firewall`, ... */
+export function labStackValues(lab: Lab): Record<string, Record<string, unknown>> {
+  const doc = parse(renderLabStack(lab)) as { config: Record<string, Record<string, unknown>> };
+  return Object.fromEntries(Object.entries(doc.config).map(([key, value]) => [key.replace(/^mpi-hosts:/, ""), value]));
+}
+
 /** The lab's stack config (renderLabStack), with whole `mpi-hosts:*` values replaced by `overrides` (keys without the namespace). */
 export function labCluster(lab: Lab, overrides: Record<string, unknown> = {}): Cluster {
   const doc = parse(renderLabStack(lab)) as { config: Record<string, unknown> };
   const config = { ...doc.config };
   for (const [key, value] of Object.entries(overrides)) config[`mpi-hosts:${key}`] = value;
   return loadClusterOrThrow(namespaceKeys(config)).cluster;
+}
+
+/**
+ * The cluster of the firewall tests: the MPI ports allowed from host1 only (so host3 is "everyone else"), and the
+ * runtime on a fixed range, so that every backend both opens and closes two ranges (the ephemeral runtime window is
+ * an allow rule like the others: its rendering is covered by the golden files, its traffic by the concurrency test).
+ */
+export function firewallTestCluster(lab: Lab): Cluster {
+  const host1 = lab.hosts.find((h) => h.name === "host1");
+  if (!host1) throw new Error(`lab ${lab.name} has no host1, which the firewall tests allow the MPI ports from`);
+  return labCluster(lab, {
+    mpi: { ...labStackValues(lab).mpi, oobPorts: "50100-50199" },
+    firewall: { backend: "auto", allowFrom: [`${host1.address}/32`] },
+  });
 }
 
 export interface ClusterKeyPair {
