@@ -69,35 +69,37 @@ export interface Lifecycle<Baseline> {
   remove: { title: string; says: string; saysAgain: string; removed?(context: LifecycleContext<Baseline>): Promise<void> };
 }
 
-/** Declares the lifecycle's tests in the current describe; call it inside a describe whose lab is already up. */
-export function describeLifecycle<Baseline>(spec: Lifecycle<Baseline>): void {
+/** A lifecycle ready to run: start (driver and baseline), the steps in order, and cleanup. */
+export interface LifecycleRun {
+  start(): Promise<void>;
+  steps: { title: string; run(): Promise<void> }[];
+  /** Runs remove when the remove step has not passed (a step failed before it). */
+  cleanup(): Promise<void>;
+}
+
+/** The lifecycle's steps in Molecule's order, with the checks every facet shares; describeLifecycle makes them tests. */
+export function lifecycleRun<Baseline>(spec: Lifecycle<Baseline>): LifecycleRun {
   let driver: FacetDriver;
   let before: Baseline;
   let removed = false;
   const context = (): LifecycleContext<Baseline> => ({ driver, before });
+  const steps: LifecycleRun["steps"] = [];
+  const step = (title: string, run: () => Promise<void>) => void steps.push({ title, run });
 
-  beforeAll(async () => {
-    driver = spec.driver();
-    before = await spec.baseline();
-  });
-  afterAll(async () => {
-    if (driver && !removed) await driver.remove().catch(() => undefined);
-  });
-
-  test(spec.prepare.title, async () => {
+  step(spec.prepare.title, async () => {
     await spec.prepare.fresh(await driver.probe());
     expect(await spec.baseline()).toEqual(before);
   });
-  for (const step of spec.prepare.before ?? []) test(step.title, () => step.run(context()));
+  for (const s of spec.prepare.before ?? []) step(s.title, () => s.run(context()));
 
-  test(spec.converge.title, async () => {
+  step(spec.converge.title, async () => {
     expect(await driver.apply()).toContain(spec.converge.says);
     const probed = await driver.probe();
     expect(probed.differences).toEqual([]);
     await spec.converge.converged?.(probed);
   });
 
-  test(spec.idempotence.title, async () => {
+  step(spec.idempotence.title, async () => {
     const converged = await spec.baseline();
     const said = await driver.apply();
     expect(said).toContain(spec.idempotence.says);
@@ -105,10 +107,10 @@ export function describeLifecycle<Baseline>(spec: Lifecycle<Baseline>): void {
     expect(await spec.baseline()).toEqual(converged);
   });
 
-  for (const step of spec.verify) test(step.title, () => step.run(context()));
+  for (const s of spec.verify) step(s.title, () => s.run(context()));
 
   for (const drift of spec.drift) {
-    test(drift.title, async () => {
+    step(drift.title, async () => {
       await drift.edit(context());
       await drift.drifted(await driver.probe());
       await driver.apply();
@@ -118,7 +120,7 @@ export function describeLifecycle<Baseline>(spec: Lifecycle<Baseline>): void {
     });
   }
 
-  test(spec.remove.title, async () => {
+  step(spec.remove.title, async () => {
     expect(await driver.remove()).toContain(spec.remove.says);
     expect(await spec.baseline()).toEqual(before);
     await spec.remove.removed?.(context());
@@ -126,4 +128,23 @@ export function describeLifecycle<Baseline>(spec: Lifecycle<Baseline>): void {
     expect(await driver.remove()).toContain(spec.remove.saysAgain);
     expect(await spec.baseline()).toEqual(before);
   });
+
+  return {
+    start: async () => {
+      driver = spec.driver();
+      before = await spec.baseline();
+    },
+    steps,
+    cleanup: async () => {
+      if (driver && !removed) await driver.remove().catch(() => undefined);
+    },
+  };
+}
+
+/** Declares the lifecycle's tests in the current describe; call it inside a describe whose lab is already up. */
+export function describeLifecycle<Baseline>(spec: Lifecycle<Baseline>): void {
+  const run = lifecycleRun(spec);
+  beforeAll(() => run.start());
+  afterAll(() => run.cleanup());
+  for (const { title, run: body } of run.steps) test(title, body);
 }
