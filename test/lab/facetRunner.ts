@@ -5,11 +5,11 @@ import { labLogin } from "../../lab/login";
 import { decodeProbe, diffStates, Difference } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
 import { Connection, runScript, RunResult } from "../../components/provider/remote";
+import { labHost } from "./lab-helpers";
 import type { FacetDriver } from "./support/lifecycle";
 
 export function connectionFor(lab: Lab, hostName: string): Connection {
-  const host = lab.hosts.find((h) => h.name === hostName);
-  if (!host) throw new Error(`no host ${hostName} in lab ${lab.name}`);
+  const host = labHost(lab, hostName);
   return {
     name: host.name,
     address: host.address,

@@ -22,7 +22,6 @@ import * as path from "path";
 import { FirewallBackend, Host } from "../../components/config/types";
 import { decodeProbe, describeDifferences, diffStates } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
-import { renderFirewall } from "../../components/facets/firewall";
 import { PERSIST_DIR, unitFile, unitWantsLink } from "../../components/facets/firewallPersistence";
 import { closeAll, Connection, runScript } from "../../components/provider/remote";
 import { shellQuote } from "../../components/render/shellQuote";
@@ -30,7 +29,7 @@ import { Lab, rootExec, startHost, startLab, stopHost, stopLab } from "../../lab
 import type { FirewallKind } from "../../lab/firewallKinds";
 import { connectionFor, probe, runFacet, sshDriver } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
-import { firewallTestCluster } from "./support/labCluster";
+import { firewallFacetOf, firewallTestCluster } from "./support/labCluster";
 import { describeLifecycle, Lifecycle } from "./support/lifecycle";
 import { Timings } from "./support/timings";
 
@@ -50,11 +49,10 @@ afterAll(async () => {
 });
 
 function firewallOf(lab: Lab, host: string, backend: FirewallBackend, adjust: (h: Host) => void = () => undefined): RenderedFacet {
-  const cluster = firewallTestCluster(lab);
-  const h = cluster.hosts.find((x) => x.name === host)!;
-  h.firewallBackend = backend;
-  adjust(h);
-  return renderFirewall(cluster, h);
+  return firewallFacetOf(firewallTestCluster(lab), host, (h) => {
+    h.firewallBackend = backend;
+    adjust(h);
+  });
 }
 
 const linesOf = (text: string) => text.split("\n").filter((l) => l !== "");

@@ -10,14 +10,13 @@
  */
 import { Cluster } from "../../components/config/types";
 import { RenderedFacet } from "../../components/facets/facet";
-import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
 import { runVerification } from "../../components/verify/run";
 import { Lab, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { rootOk } from "./lab-helpers";
 import { applyAllFacets } from "./support/verifyLab";
-import { labCluster } from "./support/labCluster";
+import { firewallFacetOf, labCluster } from "./support/labCluster";
 import { EXPECTED_BACKEND, HAND_DELETION, hostOfKind, KINDS, SNAPSHOT } from "./support/firewallKinds";
 import { Timings } from "./support/timings";
 
@@ -27,11 +26,7 @@ const LAB = "fw1";
 let lab: Lab;
 let cluster: Cluster;
 const before: Record<string, string> = {};
-const firewallOf = (host: string): RenderedFacet =>
-  renderFirewall(
-    cluster,
-    cluster.hosts.find((h) => h.name === host)!,
-  );
+const firewallOf = (host: string): RenderedFacet => firewallFacetOf(cluster, host);
 const timings = new Timings("firewallKinds.test.ts timings");
 const timed = <T>(label: string, fn: () => Promise<T>) => timings.time(label, fn);
 

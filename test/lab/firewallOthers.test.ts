@@ -16,7 +16,7 @@ import { shellQuote } from "../../components/render/shellQuote";
 import { Lab, rebootHost, rootExec, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
-import { labCluster } from "./support/labCluster";
+import { firewallFacetOf, labCluster } from "./support/labCluster";
 import { SNAPSHOT } from "./support/firewallKinds";
 
 jest.setTimeout(600000);
@@ -102,10 +102,7 @@ beforeAll(async () => {
   lab = await startLab({ name: LAB, hosts: 3, firewall: ["none", "ufw", "none"] });
   const host1 = labHost(lab, "host1").address;
   cluster = labCluster(lab, { firewall: { backend: "auto", allowFrom: [`${host1}/32`] } });
-  facet = renderFirewall(
-    cluster,
-    cluster.hosts.find((h) => h.name === HOST)!,
-  );
+  facet = firewallFacetOf(cluster, HOST);
   ports = [cluster.mpi.btlPorts.first + 5, cluster.mpi.oobPorts.first + 5];
   const conf = ADMIN_CONF.replace("PORT", String(labHost(lab, HOST).port));
   await rootOk(lab, HOST, `cat >${NFTABLES_CONF} && systemctl enable nftables.service >/dev/null 2>&1`, conf);

@@ -8,13 +8,12 @@
  */
 import { Cluster } from "../../components/config/types";
 import { RenderedFacet } from "../../components/facets/facet";
-import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
 import { shellQuote } from "../../components/render/shellQuote";
 import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
-import { labCluster } from "./support/labCluster";
+import { firewallFacetOf, labCluster } from "./support/labCluster";
 
 jest.setTimeout(600000);
 
@@ -42,10 +41,7 @@ function adminCluster(extra: Record<string, unknown> = {}): Cluster {
 
 function firewallOf(host: string, extra: Record<string, unknown> = {}): RenderedFacet {
   const cluster = adminCluster(extra);
-  return renderFirewall(
-    cluster,
-    cluster.hosts.find((h) => h.name === host)!,
-  );
+  return firewallFacetOf(cluster, host);
 }
 
 /** An admin's /etc/nftables.conf: flush ruleset, then table inet filter with this input chain. */

@@ -21,7 +21,6 @@ import * as os from "os";
 import * as path from "path";
 import { describeDifferences } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
-import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
 import { shellQuote } from "../../components/render/shellQuote";
 import { debianDropNftablesConf } from "../../lab/firewallKinds";
@@ -29,7 +28,7 @@ import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
 import { Timings } from "./support/timings";
-import { firewallTestCluster } from "./support/labCluster";
+import { firewallFacetOf, firewallTestCluster } from "./support/labCluster";
 
 jest.setTimeout(600000);
 
@@ -58,10 +57,7 @@ afterAll(async () => {
 
 function firewallOf(host: string): RenderedFacet {
   const cluster = firewallTestCluster(lab);
-  return renderFirewall(
-    cluster,
-    cluster.hosts.find((h) => h.name === host)!,
-  );
+  return firewallFacetOf(cluster, host);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
