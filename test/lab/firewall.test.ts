@@ -32,6 +32,7 @@ import { labHost, rootOk } from "./lab-helpers";
 import { firewallFacetOf, firewallTestCluster } from "./support/labCluster";
 import { describeLifecycle, Lifecycle } from "./support/lifecycle";
 import { Timings } from "./support/timings";
+import { connect, startListeners } from "./support/traffic";
 
 jest.setTimeout(600000);
 
@@ -60,39 +61,6 @@ const linesOf = (text: string) => text.split("\n").filter((l) => l !== "");
 // ---------------------------------------------------------------------------------------------------------------
 // Traffic: a listener in each MPI range on the target, connections with a short timeout from the other hosts.
 
-const LISTENER = [
-  "import socket, sys, threading",
-  "def serve(port):",
-  "    s = socket.socket()",
-  "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
-  "    s.bind(('0.0.0.0', port))",
-  "    s.listen(16)",
-  "    while True:",
-  "        c, _ = s.accept()",
-  "        c.sendall(b'MPI\\n')",
-  "        c.close()",
-  "for p in sys.argv[1:]:",
-  "    threading.Thread(target=serve, args=(int(p),)).start()",
-].join("\n");
-
-async function startListeners(lab: Lab, host: string, ports: number[]): Promise<string> {
-  const pid = await rootOk(
-    lab,
-    host,
-    `setsid python3 -c ${shellQuote(LISTENER)} ${ports.join(" ")} </dev/null >/dev/null 2>&1 &
-pid=$!
-for i in $(seq 100); do
-  up=1
-  for p in ${ports.join(" ")}; do ss -Hltn "sport = :$p" | grep -q . || up=0; done
-  if [ $up = 1 ]; then echo $pid; exit 0; fi
-  sleep 0.05
-done
-echo "listeners on ${ports.join(", ")} did not come up" >&2
-exit 1`,
-  );
-  return pid.trim();
-}
-
 /** Listeners on host2's two MPI ports for the describe it is called in. */
 function listenersOnHost2(labOf: () => Lab): void {
   let listener: string | undefined;
@@ -102,25 +70,6 @@ function listenersOnHost2(labOf: () => Lab): void {
   afterAll(async () => {
     if (listener) await rootExec(labOf(), "host2", `kill ${listener}`);
   });
-}
-
-/** "connected <first bytes>", "timeout" or the error's name; from `from` (to "loopback": its own 127.0.0.1), optionally from a fixed source port. */
-async function connect(lab: Lab, from: string, to: string, port: number, sourcePort?: number): Promise<string> {
-  const address = to === "loopback" ? "127.0.0.1" : labHost(lab, to).address;
-  const py = [
-    "import socket",
-    "s = socket.socket()",
-    ...(sourcePort ? ["s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)", `s.bind(('', ${sourcePort}))`] : []),
-    "s.settimeout(1.5)",
-    "try:",
-    `    s.connect((${JSON.stringify(address)}, ${port}))`,
-    "    print('connected', s.recv(7).decode().strip())",
-    "except socket.timeout:",
-    "    print('timeout')",
-    "except OSError as e:",
-    "    print(type(e).__name__)",
-  ].join("\n");
-  return (await rootOk(lab, from, `python3 -c ${shellQuote(py)}`)).trim();
 }
 
 /** The four connections at once (each from its own host and socket): a dropped one costs its 1.5 s timeout once, not four times. */
