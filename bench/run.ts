@@ -2,7 +2,7 @@
  * The benchmark: mpi-hosts (Pulumi) against an equivalent Ansible playbook, on fresh lab hosts of this
  * machine, for several cluster sizes, side by side in one run. Per size and repeat:
  *   1. lab A: `pulumi up` from nothing (verification off), then a no-change `pulumi preview --refresh
- *      --expect-no-changes`, then `npm run drift` when that command exists;
+ *      --expect-no-changes`, then `npm run drift`;
  *   2. lab B: `ansible-playbook` converge from nothing, `--check` (the no-change check), a second run;
  *   3. lab C: `pulumi up` from nothing with the verification job on.
  * Each operation is timed (wall clock, and CPU of the whole process tree when /usr/bin/time exists) and
@@ -104,7 +104,6 @@ interface Tools {
   workDir: string;
   projectDir: string;
   env: NodeJS.ProcessEnv;
-  hasDrift: boolean;
   hasTime: boolean;
 }
 
@@ -374,9 +373,7 @@ class Bench {
         ["preview", "--refresh", "--expect-no-changes", "--stack", name, "--non-interactive"],
         (t) => (t.code === 0 ? { ok: true } : { ok: false, note: `exit ${t.code} (changes found, or an error): ${lastLines(t.output)}` }),
       );
-      if (this.tools.hasDrift) {
-        await this.measure(lab, size, repeat, "mpi-hosts.drift", "npm", ["run", "-s", "drift", "--", "--stack", name], this.exitOk);
-      }
+      await this.measure(lab, size, repeat, "mpi-hosts.drift", "npm", ["run", "-s", "drift", "--", "--stack", name], this.exitOk);
       if (repeat === 0) this.snapshot(size).pulumi = await snapshotHost(lab, "host1");
     } finally {
       this.removeStack(name);
@@ -616,9 +613,6 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     workDir,
     projectDir,
     env,
-    hasDrift:
-      fs.existsSync(path.join(projectDir, "cli", "drift.ts")) &&
-      /\bdrift\s*:/.test(fs.readFileSync(path.join(projectDir, "cli", "commands.ts"), "utf8")),
     hasTime: fs.existsSync("/usr/bin/time"),
   };
   if (opts.groups.has("ansible") && runQuiet("ansible-playbook", ["--version"]).code !== 0) {
@@ -638,7 +632,6 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   opts.log(
     `bench: work dir ${workDir}; project snapshot of ${versions["mpi-hosts commit"]} (uncommitted: ${versions["uncommitted in the measured tree"]})`,
   );
-  if (!tools.hasDrift) opts.log("bench: cli/drift.ts is not there yet: drift is not measured");
   const bench = new Bench(opts, tools);
   const onSignal = () => {
     opts.log("bench: interrupted, cleaning up labs and stacks...");

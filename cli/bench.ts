@@ -9,7 +9,7 @@ const help = `usage: npm run bench -- [--sizes 5,20,50] [--repeat 3] [--out FILE
        npm run bench -- profile [--sizes 5,20,50] [--out FILE]
 
 Starts fresh lab hosts (needs root) and measures, per size and repeat: pulumi up from nothing (verification
-off, then on), a no-change pulumi preview --refresh, npm run drift (once it exists), and the same converge
+off, then on), a no-change pulumi preview --refresh, npm run drift, and the same converge
 and no-change check (--check, and a second run) done by bench/ansible/site.yml; with SSH connections and
 session channels (round trips) counted on every host. Prints a table and writes JSON (default
 bench/results/<date>.json). Not part of npm test: it takes tens of minutes for 5,20,50.

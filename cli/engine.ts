@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { STACK_HEADER } from "../lab/stack";
 import { Backend, resolveBackend } from "./backend";
-import { shellQuote } from "../components/render/shellQuote";
+import { shellQuote } from "../components/templates/shellQuote";
 
 export const PULUMI_VERSION = "3.248.0";
 /** The passphrase of lab stacks when none is set (see the module comment). */

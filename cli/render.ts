@@ -1,7 +1,7 @@
 /** `npm run render -- --stack NAME [--out DIR]`: every file and script per host, for review. */
 import * as fs from "fs";
 import * as path from "path";
-import { renderForReview } from "../components/render/review";
+import { renderForReview } from "../components/review/review";
 import { parseArgs, stackFile, UsageError } from "./args";
 import { loadStackConfig } from "./stackConfig";
 

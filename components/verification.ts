@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster, Jump } from "./config/types";
 import { JobLogin } from "./provider/credentials";
 import { preferredHostKey } from "./provider/hostKeys";
-import { templates } from "./render/templates";
+import { templates } from "./templates/templates";
 import { planLines, planVerification, VerifyOptions, VerifyPlan } from "./verify/plan";
 import { parseVerifyOutput, VerifyReport } from "./verify/report";
 

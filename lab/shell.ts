@@ -1,5 +1,5 @@
 /** Values for the bash scripts the lab runs as root, quoted with the project's one helper. */
-import { shellQuote } from "../components/render/shellQuote";
+import { shellQuote } from "../components/templates/shellQuote";
 
 /** `name=value` lines for the top of a script: data first, then a fixed body that only uses the variables. */
 export function shellAssignments(values: Record<string, string | number>): string {

@@ -13,16 +13,16 @@
 #    - pulumi-language-nodejs: the Go module github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
 #      at the commit of the release, when the module proxy serves it; where it does not (the proxy
 #      this project reaches answers 403 for it), a small Node.js implementation of the same gRPC
-#      service, engine/language-host/pulumi-language-nodejs.js, that runs
+#      service, standins/language-host/pulumi-language-nodejs.js, that runs
 #      `node @pulumi/pulumi/cmd/run` like the official host.
 #    - pulumi-resource-pulumi-nodejs: the launcher that runs the program's
 #      @pulumi/pulumi/cmd/dynamic-provider (needed by pulumi.dynamic.Resource).
 #    - the command 1.2.1 plugin: the Go provider github.com/pulumi/pulumi-command/provider when the
-#      proxy serves it, else a Node.js stand-in (engine/command-provider/pulumi-resource-command.js) that implements
+#      proxy serves it, else a Node.js stand-in (standins/command-provider/pulumi-resource-command.js) that implements
 #      command:local:Command, command:remote:Command (SSH through the program's ssh2 package) and
 #      command:local:run; installed with `pulumi plugin install resource command 1.2.1 --file`
 #      into ${PULUMI_HOME:-~/.pulumi}/plugins, so the engine never tries to download it.
-#    The stand-ins are copied into the cache (see engine/README.md for what they do and do not do);
+#    The stand-ins are copied into the cache (see standins/README.md for what they do and do not do);
 #    a second run only checks the finished files and refreshes a stand-in whose file changed
 #    (seconds). Progress goes to stderr.
 #
@@ -196,13 +196,13 @@ release_commit() {
 
 # ---------------------------------------------------------------------------------------------
 # The Node.js stand-ins (used where the module proxy does not serve the Go modules). They are
-# plain files in engine/ (see engine/README.md); copied into the cache so that the engine keeps
+# plain files in standins/ (see standins/README.md); copied into the cache so that the engine keeps
 # working when the checkout moves, and replaced only when their content changed.
 # ---------------------------------------------------------------------------------------------
-STANDINS="$REPO_DIR/engine"
+STANDINS="$REPO_DIR/standins"
 
 install_standin() {
-    [ -f "$1" ] || die "$1 is missing (the Node.js stand-ins live in engine/ of the mpi-hosts checkout)"
+    [ -f "$1" ] || die "$1 is missing (the Node.js stand-ins live in standins/ of the mpi-hosts checkout)"
     install_text "$2" <"$1"
 }
 
@@ -256,7 +256,7 @@ else
             log "the module proxy does not serve $LANG_MOD at ${commit:-the release commit}: $(printf '%s' "${lang_info:-}" | tr '\n' ' ' | cut -c1-400)"
         fi
         if [ -z "$lang_built" ]; then
-            log "using the Node.js stand-in language host (engine/language-host) instead"
+            log "using the Node.js stand-in language host (standins/language-host) instead"
             set_source pulumi-language-nodejs node
         fi
     fi
@@ -297,7 +297,7 @@ else
             set_source command go
             log "pulumi-resource-command built from $CMD_MOD@v$COMMAND_VERSION"
         else
-            log "using the Node.js stand-in for the command $COMMAND_VERSION provider (engine/command-provider) instead"
+            log "using the Node.js stand-in for the command $COMMAND_VERSION provider (standins/command-provider) instead"
             set_source command node
         fi
     fi

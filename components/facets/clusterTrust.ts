@@ -6,7 +6,7 @@
  * The private key reaches the host through the environment at run time, never through a script.
  */
 import { knownHostsName } from "../config/knownHosts";
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { FacetDefinition } from "./facet";
 import { renderScripts } from "./scripts";
 

@@ -13,8 +13,8 @@
  * holds each backend's shell functions, and templates/firewall/<os>/ the three scripts that call them.
  */
 import { Cluster, FirewallBackend, Host } from "../config/types";
-import { shellQuote } from "../render/shellQuote";
-import { templates } from "../render/templates";
+import { shellQuote } from "../templates/shellQuote";
+import { templates } from "../templates/templates";
 import { FacetDefinition, FacetState, HEADER, RenderedFacet } from "./facet";
 import { persistVars, PERSISTENT } from "./firewallPersistence";
 import { pfPersistVars } from "./firewallPersistencePf";

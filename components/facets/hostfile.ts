@@ -1,5 +1,5 @@
 /** hostfile: ~/.mpi-hosts/hostfile, a file of our own listing every host alias with its slots. */
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { FacetDefinition } from "./facet";
 import { renderScripts } from "./scripts";
 

@@ -11,7 +11,7 @@
  * second mpirun on a host finds the range taken and its daemons cannot call back ("NO PATH TO TARGET").
  */
 import { formatPortRange, portCount } from "../config/net";
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { FacetDefinition } from "./facet";
 import { renderScripts } from "./scripts";
 

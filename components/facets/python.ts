@@ -4,7 +4,7 @@
  * `system`: the distribution's packages (Debian family), installed through sudo.
  */
 import { Os } from "../config/types";
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { FacetDefinition, RenderedFacet } from "./facet";
 import { renderScripts } from "./scripts";
 

@@ -3,7 +3,7 @@
  * rendered `readOnly`: the shared library leaves out its writing helpers there. Every facet
  * carries its host's probes (hostProbes), so what a probe does not need is state on every facet.
  */
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { Host } from "../config/types";
 
 export function renderScripts(dir: string, host: Host, facet: string, vars: object): { probe: string; apply: string; remove: string } {

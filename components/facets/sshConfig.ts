@@ -1,5 +1,5 @@
 /** sshConfig: a managed block in ~/.ssh/config giving every cluster host its alias, address, port and user. */
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { FacetDefinition } from "./facet";
 import { renderScripts } from "./scripts";
 

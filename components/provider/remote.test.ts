@@ -1,4 +1,4 @@
-import { bastionConnection, Connection, decodeParts, knownKeysOf, poolKey } from "./remote";
+import { bastionConnection, Connection, decodeParts, knownKeysOf, partsScript, poolKey } from "./remote";
 
 const FRAME = "@@mpi-hosts-parts";
 const framed = (codes: string, sizes: string[], files: string[]) =>
@@ -92,5 +92,12 @@ describe("the host keys a connection is checked against", () => {
       "node1 (mpi@10.0.0.5:2400): the connection has no host key to check the host against; nothing ran. " +
         "Pin the host's key in hostKey or list it in known_hosts (ssh-keyscan -p 2400 10.0.0.5, checked out of band), then run pulumi up.",
     );
+  });
+});
+
+describe("the frame quotes with the templates' one quoting helper", () => {
+  test("refuses a NUL byte in a secret value (the cluster key) rather than letting the shell drop it silently (sh and bash read ab\\0cd as abcd)", () => {
+    const part = { step: "apply", script: "true\n", env: { MPI_HOSTS_CLUSTER_KEY: "-----BEGIN\u0000KEY" } };
+    expect(() => partsScript([part], {})).toThrow("a NUL byte cannot be passed to a shell");
   });
 });

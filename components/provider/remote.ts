@@ -5,6 +5,7 @@ import * as crypto from "crypto";
 import * as net from "net";
 import * as ssh2 from "ssh2";
 import { Duplex } from "stream";
+import { shellQuote } from "../templates/shellQuote";
 import { LoginAttempt, loginAttempt, LoginSources } from "./credentials";
 import { hostKeyAlgorithms, keyType } from "./hostKeys";
 
@@ -322,10 +323,6 @@ async function session(conn: Connection): Promise<Session> {
     pending.catch(() => pool().delete(key));
   }
   return pending;
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 function exportLines(env: Record<string, string> | undefined): string {

@@ -1,14 +1,11 @@
 /**
  * Scripts as they travel through the Pulumi state: one brotli-compressed, base64 string (a facet's
- * probe, apply and remove; the probes of all of a host's facets). Each script carries the shared shell library, so a facet's scripts are 20-100 KB of text;
- * stored as text (in the inputs and again in the outputs of every facet) they made the state
- * ~100 KB per facet, and the file backend rewrites the whole state after every step — the main
- * cost of `pulumi up` at 20 hosts (docs/performance.md). Packed they are 3-12 KB.
+ * probe, apply and remove; the probes of all of a host's facets). Each script carries the shared shell
+ * library, and the file backend rewrites the whole state after every step: packed, the state stays small
+ * (figures in docs/performance.md).
  *
- * brotli rather than gzip: gzip finds repeats only within its last 32 KB, and the firewall's three
- * scripts are ~32 KB each (every backend's library): when they grew past it, gzip stopped seeing
- * that they repeat one library and their packed size went from 12.8 to 32.6 KB, which made a
- * 50-host `pulumi up` 10% slower (bigger checkpoints). brotli's window (4 MB) holds a whole facet.
+ * brotli rather than gzip: gzip finds repeats only within its last 32 KB, less than one firewall script,
+ * so it stops seeing that a facet's three scripts repeat one library; brotli's window (4 MB) holds a whole facet.
  */
 import * as zlib from "zlib";
 import type { RenderedFacet } from "../facets/facet";
@@ -23,16 +20,15 @@ export interface FacetScripts {
 export type HostProbes = Record<string, { script: string; privileged: boolean }>;
 
 const PREFIX = "brotli+base64:";
-/** What states written before brotli hold. */
-const GZIP_PREFIX = "gzip+base64:";
 
-/** Quality 5: as small as 9 within 1% here, and 3x faster than gzip -9 (0.7 ms for a firewall facet). */
+/** Quality 5: about as small as the highest quality, at a fraction of its time (docs/performance.md). */
 const BROTLI = {
   params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT },
 };
 
+/** Only the form this code writes: no released version wrote another (gzip, or plain scripts), so none is read. */
 function isPacked(value: string): boolean {
-  return value.startsWith(PREFIX) || value.startsWith(GZIP_PREFIX);
+  return value.startsWith(PREFIX);
 }
 
 function pack(value: unknown): string {
@@ -40,10 +36,7 @@ function pack(value: unknown): string {
 }
 
 function unpack(packed: string): unknown {
-  const text = packed.startsWith(PREFIX)
-    ? zlib.brotliDecompressSync(Buffer.from(packed.slice(PREFIX.length), "base64"))
-    : zlib.gunzipSync(Buffer.from(packed.slice(GZIP_PREFIX.length), "base64"));
-  return JSON.parse(text.toString("utf8"));
+  return JSON.parse(zlib.brotliDecompressSync(Buffer.from(packed.slice(PREFIX.length), "base64")).toString("utf8"));
 }
 
 export function packScripts(scripts: FacetScripts): string {
@@ -51,12 +44,9 @@ export function packScripts(scripts: FacetScripts): string {
   return pack({ probe, apply, remove });
 }
 
-/** Accepts packed scripts, and the plain object that states written before packing hold. */
 export function unpackScripts(packed: unknown): FacetScripts {
-  if (isScripts(packed)) return packed;
-  if (typeof packed !== "string" || !isPacked(packed)) {
-    throw new Error(`facet scripts are neither packed (${PREFIX}...) nor plain text: ${JSON.stringify(packed)?.slice(0, 80)}`);
-  }
+  if (typeof packed !== "string" || !isPacked(packed))
+    throw new Error(`facet scripts are not packed (${PREFIX}...): ${JSON.stringify(packed)?.slice(0, 80)}`);
   const scripts = unpack(packed);
   if (!isScripts(scripts)) throw new Error("packed facet scripts lack probe, apply or remove");
   return scripts;

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "child_process";
 import { Cluster } from "../config/types";
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { FAILURE_KINDS, fillTemplate } from "./failures";
 import { planLines, planVerification, VerifyPlan } from "./plan";
 import { VerifyReport } from "./report";

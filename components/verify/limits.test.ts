@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { planLines, planVerification } from "./plan";
 
 const plan = planVerification(loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster);

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
-import { templates } from "../render/templates";
+import { templates } from "../templates/templates";
 import { renderPlannedScript } from "../verification";
 import { LAUNCH_FAILURES, MAX_LINES, NOISE } from "./mpirunOutput";
 import { planLines, planVerification } from "./plan";

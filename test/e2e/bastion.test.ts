@@ -3,7 +3,7 @@
  * (lab behindBastion), the stack config says `jump: host1` for it, and host3 is the verification job's head, so both
  * the facet provider and the command provider (its `connection.proxy`) must go through host1. pulumi up converges and
  * verifies, a refreshed preview has nothing to do, a hand change on host3 fails --expect-no-changes and
- * `pulumi up --refresh` repairs it. The command provider here is the Node.js stand-in (engine/README.md): the official
+ * `pulumi up --refresh` repairs it. The command provider here is the Node.js stand-in (standins/README.md): the official
  * Go binary cannot be built on this machine.
  *   . scripts/engine-env.sh && npx jest --selectProjects e2e --runInBand --runTestsByPath test/e2e/bastion.test.ts
  */

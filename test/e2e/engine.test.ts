@@ -5,7 +5,7 @@
  * (rootExec), not only through our own probes. Never skipped: without root or the engine it fails.
  */
 import * as fs from "fs";
-import { shellQuote } from "../../components/render/shellQuote";
+import { shellQuote } from "../../components/templates/shellQuote";
 import { startHost, stopHost } from "../../lab/lab";
 import {
   drift,

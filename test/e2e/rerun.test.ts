@@ -4,7 +4,7 @@
  * `up` or preview leaves it alone, and a repair of drift by `pulumi up --refresh` runs it again (the
  * desired state did not change; the facet's apply did run). Never skipped: without root or the engine it fails.
  */
-import { shellQuote } from "../../components/render/shellQuote";
+import { shellQuote } from "../../components/templates/shellQuote";
 import type { VerifyReport } from "../../components/verify/report";
 import { drift, EngineLab, expectExit, pulumi, resourceIds, root, startEngineLab, stopEngineLab, Timings } from "./support";
 

@@ -1,5 +1,5 @@
 /**
- * The command provider stand-in (engine/command-provider/pulumi-resource-command.js) running remote commands on a
+ * The command provider stand-in (standins/command-provider/pulumi-resource-command.js) running remote commands on a
  * real lab host, the way the verification job runs under `pulumi up`: a command that ends well, and every way one
  * can end badly. None of them may look like success (issue 14: a session killed mid-run became exit 0 and an
  * empty `verification` output). Each failure must say, like the official provider, how the command ended, and add
@@ -29,7 +29,7 @@ interface StandIn {
   ): Promise<RemoteResult>;
 }
 const standIn: StandIn = require(
-  process.env.MPI_HOSTS_COMMAND_STANDIN || path.join(__dirname, "../../engine/command-provider/pulumi-resource-command.js"),
+  process.env.MPI_HOSTS_COMMAND_STANDIN || path.join(__dirname, "../../standins/command-provider/pulumi-resource-command.js"),
 );
 
 const LAB = "cmdprov";

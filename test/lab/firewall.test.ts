@@ -24,7 +24,7 @@ import { decodeProbe, describeDifferences, diffStates } from "../../components/f
 import { RenderedFacet } from "../../components/facets/facet";
 import { PERSIST_DIR, unitFile, unitWantsLink } from "../../components/facets/firewallPersistence";
 import { closeAll, Connection, runScript } from "../../components/provider/remote";
-import { shellQuote } from "../../components/render/shellQuote";
+import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, rootExec, startHost, startLab, stopHost, stopLab } from "../../lab/lab";
 import type { FirewallKind } from "../../lab/firewallKinds";
 import { connectionFor, probe, runFacet, sshDriver } from "./facetRunner";

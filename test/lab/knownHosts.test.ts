@@ -239,8 +239,8 @@ describe("keys that must be refused", () => {
   });
 });
 
-/** The command provider the engine runs here (engine/README.md), driven directly as test/lab/commandProvider.test.ts does. */
-const standIn = require(path.join(__dirname, "../../engine/command-provider/pulumi-resource-command.js")) as {
+/** The command provider the engine runs here (standins/README.md), driven directly as test/lab/commandProvider.test.ts does. */
+const standIn = require(path.join(__dirname, "../../standins/command-provider/pulumi-resource-command.js")) as {
   runRemote(urn: string, props: Record<string, unknown>, cmd: string): Promise<{ stdout: string }>;
 };
 

@@ -13,7 +13,7 @@ import { loadClusterOrThrow, namespaceKeys } from "../../components/config/load"
 import { decodeProbe, describeDifferences, diffStates } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
 import { renderFirewall } from "../../components/facets/firewall";
-import { shellQuote } from "../../components/render/shellQuote";
+import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, renderLabStack, rootExec, startLab, stopLab } from "../../lab/lab";
 import { rootOk } from "./lab-helpers";
 

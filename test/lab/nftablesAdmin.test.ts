@@ -9,7 +9,7 @@
 import { Cluster } from "../../components/config/types";
 import { RenderedFacet } from "../../components/facets/facet";
 import { closeAll } from "../../components/provider/remote";
-import { shellQuote } from "../../components/render/shellQuote";
+import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";

@@ -22,7 +22,7 @@ import * as path from "path";
 import { describeDifferences } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
 import { closeAll } from "../../components/provider/remote";
-import { shellQuote } from "../../components/render/shellQuote";
+import { shellQuote } from "../../components/templates/shellQuote";
 import { debianDropNftablesConf } from "../../lab/firewallKinds";
 import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";

@@ -8,7 +8,7 @@
 import { loadCluster, loadClusterOrThrow, readStackFile } from "../../components/config/load";
 import { Cluster } from "../../components/config/types";
 import { clusterKeyOperations } from "../../components/provider/clusterKeyOperations";
-import { renderForReview } from "../../components/render/review";
+import { renderForReview } from "../../components/review/review";
 
 const example = () => readStackFile("Pulumi.example.yaml") as Record<string, any>;
 

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { closeAll, Connection, runParts, runScript } from "../../components/provider/remote";
-import { shellQuote } from "../../components/render/shellQuote";
+import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "../lab/facetRunner";
 import { labHost, rootOk, runLocal, sshExec } from "../lab/lab-helpers";

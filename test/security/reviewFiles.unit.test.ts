@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../../components/config/load";
-import { renderForReview } from "../../components/render/review";
+import { renderForReview } from "../../components/review/review";
 
 const stacks = ["Pulumi.example.yaml", "test/fixtures/Pulumi.linux-system.yaml"];
 

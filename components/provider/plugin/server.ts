@@ -5,7 +5,7 @@
  *
  * It is the code of the checkout it was installed from: nothing of it is in the state (a dynamic provider's
  * serialized code was, and refresh and destroy ran it; issue 15). gRPC and the protobuf stubs are those of the
- * project's @pulumi/pulumi, so it speaks that SDK's protocol, as engine/command-provider does.
+ * project's @pulumi/pulumi, so it speaks that SDK's protocol, as standins/command-provider does.
  */
 import * as grpc from "@grpc/grpc-js";
 import * as emptyproto from "google-protobuf/google/protobuf/empty_pb";

@@ -4,7 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { shellQuote } from "../../../components/render/shellQuote";
+import { shellQuote } from "../../../components/templates/shellQuote";
 import type { Lab } from "../../../lab/lab";
 import { rootOk } from "../lab-helpers";
 

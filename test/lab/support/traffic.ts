@@ -4,7 +4,7 @@
  * short timeout that says how it ended.
  */
 import type { Lab } from "../../../lab/lab";
-import { shellQuote } from "../../../components/render/shellQuote";
+import { shellQuote } from "../../../components/templates/shellQuote";
 import { labHost, rootOk } from "../lab-helpers";
 
 const LISTENER = [

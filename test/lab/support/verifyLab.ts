@@ -6,7 +6,7 @@
 import { Cluster } from "../../../components/config/types";
 import { renderHost } from "../../../components/facets";
 import { facetProvider } from "../../../components/provider/facetProvider";
-import { shellQuote } from "../../../components/render/shellQuote";
+import { shellQuote } from "../../../components/templates/shellQuote";
 import { Lab, LabOptions, startLab } from "../../../lab/lab";
 import { labHost, rootOk } from "../lab-helpers";
 import { facetInputs, labCluster, newClusterKey } from "./labCluster";

@@ -7,7 +7,7 @@ import { formatPortRange } from "../config/net";
 import { Cluster } from "../config/types";
 import { RenderedFacet } from "../facets/facet";
 import { clusterKeyPlaceholder, renderHost } from "../facets";
-import { templates } from "./templates";
+import { templates } from "../templates/templates";
 
 /** Relative path -> content. */
 export type FileTree = Map<string, string>;
