@@ -1,4 +1,4 @@
-/** A small argument parser: `--flag`, `--key value`, `--key=value` and positionals; unknown options are errors. */
+/** The argument parser of every command (cli/command.ts): `--flag`, `--key value`, `--key=value` and positionals; unknown options are errors. */
 export interface ParsedArgs {
   options: Record<string, string | boolean>;
   positionals: string[];
@@ -28,8 +28,8 @@ export function parseArgs(args: string[], spec: { flags?: string[]; values?: str
   return { options, positionals };
 }
 
-/** `--stack NAME` means Pulumi.NAME.yaml; a positional names the file directly. */
-export function stackFile(parsed: ParsedArgs): string | undefined {
+/** The stack config file a command is given: `--stack NAME` means Pulumi.NAME.yaml; a positional names the file directly. */
+export function stackFileFromArgs(parsed: ParsedArgs): string | undefined {
   if (typeof parsed.options.stack === "string") return `Pulumi.${parsed.options.stack}.yaml`;
   return parsed.positionals[0];
 }

@@ -1,3 +1,6 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { credentialsFile, missingStackMessage, resolveBackend, saysNoSuchStack } from "./backend";
 
 /** Files as a map: what is not in it does not exist. */
@@ -39,8 +42,12 @@ describe("the backend mpi-hosts looks in is the one pulumi would use", () => {
     });
   });
 
-  it("falls back to the checkout's .pulumi-state on a machine that never logged in, and says so", () => {
-    const b = resolveBackend(PROJECT, HOME, files({ "/home/u/.pulumi/credentials.json": "{not json" }));
+  it.each([
+    ["no credentials file", files({})],
+    ["an empty one (pulumi takes it for none: an interrupted write)", files({ "/home/u/.pulumi/credentials.json": "" })],
+    ["one without a current backend (after pulumi logout)", files({ "/home/u/.pulumi/credentials.json": '{"accounts":{}}' })],
+  ])("falls back to the checkout's .pulumi-state on a machine that never logged in (%s), and says so", (_what, read) => {
+    const b = resolveBackend(PROJECT, HOME, read);
     expect(b.url).toBe(`file://${PROJECT}/.pulumi-state`);
     expect(b.source).toMatch(/no PULUMI_BACKEND_URL, no backend.url in Pulumi.yaml, no pulumi login/);
   });
@@ -53,5 +60,41 @@ describe("the backend mpi-hosts looks in is the one pulumi would use", () => {
     );
     expect(saysNoSuchStack("error: no stack named 'mylab' found\n")).toBe(true);
     expect(saysNoSuchStack("error: could not connect to host2")).toBe(false);
+  });
+});
+
+describe('a pulumi login record that cannot be used is an error, not "no login"', () => {
+  const file = "/home/u/.pulumi/credentials.json";
+  it.each([
+    ["not JSON", "{not json", /^\/home\/u\/\.pulumi\/credentials\.json: not valid JSON \(at position 1\): fix or delete it/],
+    [
+      "not a JSON object",
+      '"file:///x"',
+      /credentials\.json: expected a JSON object \(pulumi login's credentials\), found a string: fix or delete/,
+    ],
+    ["a current backend that is not a URL string", '{"current": 7}', /credentials\.json: "current" .* is a number, expected a URL string/],
+  ])("names the file and what is wrong when it is %s", (_what, text, message) => {
+    expect(() => resolveBackend(PROJECT, HOME, files({ [file]: text }))).toThrow(message);
+  });
+
+  it("never quotes the file's text (it holds access tokens)", () => {
+    const text = '{"accessTokens": {"https://api.pulumi.com": "pul-SECRET"}, current: 1}';
+    expect(() => resolveBackend(PROJECT, HOME, files({ [file]: text }))).toThrow(/not valid JSON/);
+    expect(() => resolveBackend(PROJECT, HOME, files({ [file]: text }))).not.toThrow(/SECRET/);
+  });
+
+  it("names a credentials file it cannot read (here: a directory in its place), on the real file system", () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "mpi-hosts-creds-"));
+    try {
+      fs.mkdirSync(path.join(home, "credentials.json"));
+      expect(() => resolveBackend(PROJECT, { HOME: "/nonexistent", PULUMI_HOME: home })).toThrow(
+        `${path.join(home, "credentials.json")}: cannot read it (EISDIR)`,
+      );
+      // A missing one still means no login.
+      fs.rmdirSync(path.join(home, "credentials.json"));
+      expect(resolveBackend(PROJECT, { HOME: "/nonexistent", PULUMI_HOME: home }).url).toBe(`file://${PROJECT}/.pulumi-state`);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -6,10 +6,11 @@
  * has never run `pulumi login`, the checkout's own `.pulumi-state` (where `npm run demo` puts the lab stack) rather
  * than Pulumi Cloud, which this tool never calls.
  */
-import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
+import { CommandFailure } from "./command";
+import { readIfExists } from "./readIfExists";
 
 export interface Backend {
   url: string;
@@ -17,15 +18,8 @@ export interface Backend {
   source: string;
 }
 
+/** A file's text; undefined: no such file; throws when it is there but cannot be read (./readIfExists). */
 type ReadFile = (file: string) => string | undefined;
-
-function readIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-}
 
 /** Where `pulumi login` records the current backend: ${PULUMI_HOME:-~/.pulumi}/credentials.json. */
 export function credentialsFile(env: NodeJS.ProcessEnv): string {
@@ -40,16 +34,45 @@ function projectBackend(projectDir: string, read: ReadFile): string | undefined 
   return typeof url === "string" && url ? url : undefined;
 }
 
-/** The backend of the last `pulumi login` (its `current` entry), if any. */
+/**
+ * The backend of the last `pulumi login` (its `current` entry), if any. As pulumi reads the file (pkg/workspace/creds.go
+ * readCredentialsFile): missing or empty, no login; not JSON, or `current` not a string, an error naming the file, since
+ * falling back to another backend would look for the stacks in the wrong place.
+ */
 function loginBackend(file: string, read: ReadFile): string | undefined {
   const text = read(file);
-  if (text === undefined) return undefined;
+  if (text === undefined || text === "") return undefined;
+  let credentials: unknown;
   try {
-    const current = (JSON.parse(text) as { current?: unknown }).current;
-    return typeof current === "string" && current ? current : undefined;
-  } catch {
-    return undefined;
+    credentials = JSON.parse(text);
+  } catch (err) {
+    // Where, not what: V8's message quotes the text, and the file holds access tokens.
+    const where = /line \d+ column \d+|position \d+/.exec((err as Error).message)?.[0];
+    throw new CommandFailure(`${file}: not valid JSON${where ? ` (at ${where})` : ""}: ${FIX_CREDENTIALS}`);
   }
+  // JSON null is what Go's json.Unmarshal, as pulumi uses it, takes for "nothing": no login.
+  if (credentials === null) return undefined;
+  if (typeof credentials !== "object" || Array.isArray(credentials)) {
+    throw new CommandFailure(
+      `${file}: expected a JSON object (pulumi login's credentials), found ${describeJson(credentials)}: ${FIX_CREDENTIALS}`,
+    );
+  }
+  const current = (credentials as { current?: unknown }).current;
+  if (current !== undefined && current !== null && typeof current !== "string") {
+    throw new CommandFailure(
+      `${file}: "current" (the backend of the last pulumi login) is ${describeJson(current)}, expected a URL string: ${FIX_CREDENTIALS}`,
+    );
+  }
+  return typeof current === "string" && current ? current : undefined;
+}
+
+// pulumi itself stops on such a file ("Please fix or delete invalid credentials file").
+const FIX_CREDENTIALS = "fix or delete it (then `pulumi login <url>` writes a new one), or set PULUMI_BACKEND_URL";
+
+/** The kind of a JSON value, not the value: the file holds access tokens. */
+function describeJson(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
 export function resolveBackend(projectDir: string, env: NodeJS.ProcessEnv = process.env, read: ReadFile = readIfExists): Backend {

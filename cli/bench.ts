@@ -1,7 +1,8 @@
 /** `npm run bench`: mpi-hosts against an equivalent Ansible playbook on lab hosts (see docs/performance.md). */
 import * as fs from "fs";
 import * as path from "path";
-import { parseArgs, UsageError } from "./args";
+import { ParsedArgs, UsageError } from "./args";
+import { defineCommand, runnerOf } from "./command";
 import { isRelease } from "../lab/image";
 
 const help = `usage: npm run bench -- [--sizes 5,20,50] [--repeat 3] [--out FILE] [--only pulumi,ansible,verify]
@@ -48,85 +49,72 @@ function parseEnv(text: string): Record<string, string> {
   return env;
 }
 
-export async function run(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs(args, {
-      flags: ["skip-preview", "no-counters"],
-      values: ["sizes", "repeat", "out", "only", "release", "timeout", "pulumi-env"],
-    });
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`bench: ${err.message}\n\n${help}`);
-      return 1;
-    }
-    throw err;
-  }
+export const command = defineCommand({
+  name: "bench",
+  help,
+  flags: ["skip-preview", "no-counters"],
+  values: ["sizes", "repeat", "out", "only", "release", "timeout", "pulumi-env"],
+  positionals: true, // `profile`
+  exitCodes: { 0: "measured, no problem", 1: "a problem in a run (listed, and in the JSON), or a usage error" },
+  run: runBenchCommand,
+});
+
+export const run = runnerOf(command);
+
+async function runBenchCommand(parsed: ParsedArgs): Promise<number> {
   const o = parsed.options;
-  if (o.help) {
-    process.stdout.write(help);
-    return 0;
-  }
   const repoDir = path.resolve(__dirname, "..");
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  try {
-    const sizes = positiveInts(typeof o.sizes === "string" ? o.sizes : "5,20,50", "--sizes");
-    const release = typeof o.release === "string" ? o.release : "trixie";
-    if (!isRelease(release)) throw new UsageError(`--release must be trixie or bookworm, got '${release}'`);
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    if (parsed.positionals[0] === "profile") {
-      const { runProfile, formatProfile } = await import("../bench/profile");
-      const result = await runProfile({ sizes, repoDir, release, log });
-      const out = typeof o.out === "string" ? o.out : path.join(repoDir, "bench", "results", `profile-${stamp}.json`);
-      fs.mkdirSync(path.dirname(out), { recursive: true });
-      await writeJson(out, result);
-      process.stdout.write(`${formatProfile(result)}\nwritten: ${out}\n`);
-      return 0;
-    }
-    if (parsed.positionals.length) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
-    const repeat = positiveInts(typeof o.repeat === "string" ? o.repeat : "3", "--repeat")[0];
-    const groupNames = (typeof o.only === "string" ? o.only : "pulumi,ansible,verify").split(",").map((s) => s.trim());
-    const bad = groupNames.filter((g) => !["pulumi", "ansible", "verify"].includes(g));
-    if (bad.length) throw new UsageError(`--only takes pulumi, ansible and verify, got '${bad.join(",")}'`);
-    const timeoutSeconds = typeof o.timeout === "string" ? positiveInts(o.timeout, "--timeout")[0] : 1800;
-    const { runBench, formatTable } = await import("../bench/run");
-    const out = typeof o.out === "string" ? o.out : path.join(repoDir, "bench", "results", `${stamp}.json`);
-    const partial = out.replace(/(\.json)?$/, ".partial.json");
+  const sizes = positiveInts(typeof o.sizes === "string" ? o.sizes : "5,20,50", "--sizes");
+  const release = typeof o.release === "string" ? o.release : "trixie";
+  if (!isRelease(release)) throw new UsageError(`--release must be trixie or bookworm, got '${release}'`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  if (parsed.positionals[0] === "profile") {
+    const { runProfile, formatProfile } = await import("../bench/profile");
+    const result = await runProfile({ sizes, repoDir, release, log });
+    const out = typeof o.out === "string" ? o.out : path.join(repoDir, "bench", "results", `profile-${stamp}.json`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    const result = await runBench({
-      onProgress: (samples, problems) => fs.writeFileSync(partial, `${JSON.stringify({ samples, problems }, null, 2)}\n`),
-      sizes,
-      repeat,
-      repoDir,
-      release,
-      skipPreview: o["skip-preview"] === true,
-      noCounters: o["no-counters"] === true,
-      groups: new Set(groupNames as Array<"pulumi" | "ansible" | "verify">),
-      timeoutSeconds,
-      pulumiEnv: parseEnv(typeof o["pulumi-env"] === "string" ? o["pulumi-env"] : ""),
-      log,
-    });
     await writeJson(out, result);
-    fs.rmSync(partial, { force: true });
-    const lines = [
-      "",
-      formatTable(result, sizes),
-      ...result.targets.map((t) => `${t.met === undefined ? "?" : t.met ? "met" : "NOT met"}: ${t.target} (${t.measured})`),
-      ...Object.entries(result.equivalence).map(
-        ([k, v]) =>
-          `equivalence, ${k}: ${v.same ? "pulumi and ansible left host1 the same" : `${v.differences.length} lines differ (see JSON)`}`,
-      ),
-      ...result.problems.map((p) => `problem: ${p}`),
-      `written: ${out}`,
-      "",
-    ];
-    process.stdout.write(lines.join("\n"));
-    return result.problems.length ? 1 : 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`bench: ${err.message}\n\n${help}`);
-      return 1;
-    }
-    throw err;
+    process.stdout.write(`${formatProfile(result)}\nwritten: ${out}\n`);
+    return 0;
   }
+  if (parsed.positionals.length) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
+  const repeat = positiveInts(typeof o.repeat === "string" ? o.repeat : "3", "--repeat")[0];
+  const groupNames = (typeof o.only === "string" ? o.only : "pulumi,ansible,verify").split(",").map((s) => s.trim());
+  const bad = groupNames.filter((g) => !["pulumi", "ansible", "verify"].includes(g));
+  if (bad.length) throw new UsageError(`--only takes pulumi, ansible and verify, got '${bad.join(",")}'`);
+  const timeoutSeconds = typeof o.timeout === "string" ? positiveInts(o.timeout, "--timeout")[0] : 1800;
+  const { runBench, formatTable } = await import("../bench/run");
+  const out = typeof o.out === "string" ? o.out : path.join(repoDir, "bench", "results", `${stamp}.json`);
+  const partial = out.replace(/(\.json)?$/, ".partial.json");
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const result = await runBench({
+    onProgress: (samples, problems) => fs.writeFileSync(partial, `${JSON.stringify({ samples, problems }, null, 2)}\n`),
+    sizes,
+    repeat,
+    repoDir,
+    release,
+    skipPreview: o["skip-preview"] === true,
+    noCounters: o["no-counters"] === true,
+    groups: new Set(groupNames as Array<"pulumi" | "ansible" | "verify">),
+    timeoutSeconds,
+    pulumiEnv: parseEnv(typeof o["pulumi-env"] === "string" ? o["pulumi-env"] : ""),
+    log,
+  });
+  await writeJson(out, result);
+  fs.rmSync(partial, { force: true });
+  const lines = [
+    "",
+    formatTable(result, sizes),
+    ...result.targets.map((t) => `${t.met === undefined ? "?" : t.met ? "met" : "NOT met"}: ${t.target} (${t.measured})`),
+    ...Object.entries(result.equivalence).map(
+      ([k, v]) =>
+        `equivalence, ${k}: ${v.same ? "pulumi and ansible left host1 the same" : `${v.differences.length} lines differ (see JSON)`}`,
+    ),
+    ...result.problems.map((p) => `problem: ${p}`),
+    `written: ${out}`,
+    "",
+  ];
+  process.stdout.write(lines.join("\n"));
+  return result.problems.length ? 1 : 0;
 }

@@ -10,18 +10,6 @@ import {
   PreviewStep,
   previewFailures,
 } from "./drift";
-import {
-  backendUrl,
-  cachedEngineBin,
-  engineSettings,
-  isLabStackFile,
-  LAB_PASSPHRASE,
-  passphraseEnv,
-  shellExports,
-  stackFile,
-  stateDir,
-} from "./engine";
-import { STACK_HEADER } from "../lab/stack";
 
 /** Steps shaped like `pulumi preview --refresh --json` prints them (v3.248, facet provider). */
 const urn = (name: string, type = FACET_TYPE) =>
@@ -347,51 +335,5 @@ describe("previewFailures", () => {
       diagnostics: [{ message: "error: mpi-hosts:hosts[0].port: 70000 is not a TCP port\n", severity: "error" }],
     });
     expect(failures).toEqual([{ message: "mpi-hosts:hosts[0].port: 70000 is not a TCP port" }]);
-  });
-});
-
-describe("engine settings", () => {
-  const lab = `# ${STACK_HEADER}\nconfig: {}\n`;
-
-  it.each([
-    ["a passphrase in the environment is used as it is", { PULUMI_CONFIG_PASSPHRASE: "s3cret" }, "prod", lab, {}],
-    ["so is a passphrase file", { PULUMI_CONFIG_PASSPHRASE_FILE: "/etc/mpi-hosts/pass" }, "prod", undefined, {}],
-    ["an empty passphrase is a passphrase", { PULUMI_CONFIG_PASSPHRASE: "" }, "prod", undefined, {}],
-    ["a lab stack defaults to the lab passphrase", {}, "lab", lab, { PULUMI_CONFIG_PASSPHRASE: LAB_PASSPHRASE }],
-  ])("%s", (_what, env, stack, file, expected) => {
-    expect(passphraseEnv(stack, env, () => file)).toEqual(expected);
-  });
-
-  it.each([
-    ["any other stack", "config:\n  mpi-hosts:hosts: []\n"],
-    ["a stack without a config file", undefined],
-    ["a file that only mentions the lab header further down", `config: {}\n# ${STACK_HEADER}\n`],
-  ])("refuses to guess a passphrase for %s", (_what, file) => {
-    expect(() => passphraseEnv("prod", {}, () => file)).toThrow(/PULUMI_CONFIG_PASSPHRASE .*not set for stack prod/);
-  });
-
-  it("takes plugins only from the plugin cache and beside pulumi, never from PATH, and downloads none", () => {
-    const { vars } = engineSettings("lab", { PATH: cachedEngineBin({}), PULUMI_CONFIG_PASSPHRASE: "x" });
-    expect(vars).toMatchObject({ PULUMI_IGNORE_AMBIENT_PLUGINS: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" });
-  });
-
-  it("recognizes lab stack files by their first line", () => {
-    expect(isLabStackFile(lab)).toBe(true);
-    expect(isLabStackFile("config: {}\n")).toBe(false);
-  });
-
-  it("keeps local state in the checkout unless told otherwise", () => {
-    expect(stateDir({})).toMatch(/\/\.pulumi-state$/);
-    expect(backendUrl({ MPI_HOSTS_STATE: "/tmp/x" })).toBe("file:///tmp/x");
-    expect(backendUrl({ MPI_HOSTS_STATE: "/tmp/x", PULUMI_BACKEND_URL: "s3://bucket/mpi" })).toBe("s3://bucket/mpi");
-    // A project elsewhere (the e2e tests' snapshot) brings its stack files and its state along.
-    expect(stateDir({ MPI_HOSTS_PROJECT: "/tmp/p" })).toBe("/tmp/p/.pulumi-state");
-    expect(stackFile("lab", { MPI_HOSTS_PROJECT: "/tmp/p" })).toBe("/tmp/p/Pulumi.lab.yaml");
-  });
-
-  it("prints shell exports that survive hostile values and keep the shell's PATH", () => {
-    expect(shellExports({ pathPrefix: "/opt/en gine", vars: { PULUMI_BACKEND_URL: "file:///tmp/it's" } })).toBe(
-      `export PATH='/opt/en gine':"$PATH"\nexport PULUMI_BACKEND_URL='file:///tmp/it'\\''s'\n`,
-    );
   });
 });

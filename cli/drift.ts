@@ -9,9 +9,10 @@
  * (The refresh steps' own newState is not the refreshed state in this engine's JSON: do not use it.)
  */
 import { describeDifferences, Difference, diffStates } from "../components/facets/compare";
-import { parseArgs, UsageError } from "./args";
+import { UsageError } from "./args";
 import { missingStackMessage, saysNoSuchStack } from "./backend";
-import { backend, EngineError, runPulumi } from "./engine";
+import { defineCommand, runnerOf } from "./command";
+import { backend, runPulumi } from "./pulumiRunner";
 import { FACET_TYPE } from "../components/provider/resourceTypes";
 
 export { FACET_TYPE };
@@ -343,38 +344,29 @@ the checkout's .pulumi-state (where npm run demo puts its stack).
 Environment: PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (lab stacks default to 'lab').
 `;
 
-export async function run(args: string[]): Promise<number> {
-  let stack: string;
-  let format: Format = "text";
-  try {
-    const parsed = parseArgs(args, { values: ["stack", "format"], flags: ["json"] });
-    if (parsed.options.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    if (parsed.positionals.length) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
-    if (typeof parsed.options.stack !== "string" || !parsed.options.stack) throw new UsageError("--stack NAME is required");
-    stack = parsed.options.stack;
-    const asked = parsed.options.json === true ? "json" : (parsed.options.format ?? "text");
+export const command = defineCommand({
+  name: "drift",
+  help: HELP,
+  values: ["stack", "format"],
+  flags: ["json"],
+  exitCodes: {
+    0: "every host is as declared",
+    1: "the check failed (a host unreachable, no such stack, wrong passphrase), or a usage error",
+    2: "differences found",
+  },
+  async run({ options }) {
+    if (typeof options.stack !== "string" || !options.stack) throw new UsageError("--stack NAME is required");
+    const asked = options.json === true ? "json" : (options.format ?? "text");
     if (!FORMATS.includes(asked as Format)) throw new UsageError(`--format ${asked}: not one of ${FORMATS.join(", ")}`);
-    format = asked as Format;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`drift: ${err.message}\n\n${HELP}`);
-      return 1;
-    }
-    throw err;
-  }
-  let result;
-  try {
-    result = await runPulumi(["preview", "--refresh", "--json", "--stack", stack], { stack });
-  } catch (err) {
-    if (err instanceof EngineError) {
-      process.stderr.write(`drift: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+    return checkDrift(options.stack, asked as Format);
+  },
+});
+
+export const run = runnerOf(command);
+
+/** Runs the refresh preview and prints the report; the exit status of `npm run drift`. */
+async function checkDrift(stack: string, format: Format): Promise<number> {
+  const result = await runPulumi(["preview", "--refresh", "--json", "--stack", stack], { stack });
   const preview = parsePreviewJson(result.stdout);
   if (result.code !== 0 || !preview || !preview.changeSummary) {
     const failures = preview ? previewFailures(preview) : [];

@@ -2,8 +2,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { renderForReview } from "../components/review/review";
-import { parseArgs, stackFile, UsageError } from "./args";
-import { loadStackConfig } from "./stackConfig";
+import { stackFileFromArgs } from "./args";
+import { defineCommand, runnerOf } from "./command";
+import { clusterForCommand } from "./stackConfig";
 
 const help = `usage: npm run render -- [--stack NAME | FILE] [--out DIR]
 
@@ -13,40 +14,31 @@ DIR (default rendered/) is replaced as a whole, so removed hosts and facets disa
 The same config always gives byte-identical output: commit it, or diff it in a pull request.
 `;
 
-export async function run(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs(args, { values: ["stack", "out"] });
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`render: ${err.message}\n\n${help}`);
+export const command = defineCommand({
+  name: "render",
+  help,
+  values: ["stack", "out"],
+  positionals: true,
+  exitCodes: { 0: "the files are written", 1: "the config has problems (one line each), or a usage error" },
+  async run(args) {
+    const file = stackFileFromArgs(args);
+    if (!file) {
+      process.stderr.write(help);
       return 1;
     }
-    throw err;
-  }
-  if (parsed.options.help) {
-    process.stdout.write(help);
+    const cluster = clusterForCommand(file);
+    if (!cluster) return 1;
+    const out = typeof args.options.out === "string" ? args.options.out : "rendered";
+    const tree = renderForReview(cluster);
+    writeTree(out, tree);
+    process.stdout.write(
+      `${file}: rendered ${tree.size} files for ${cluster.hosts.length} hosts into ${out}/ (see ${path.join(out, "README.md")})\n`,
+    );
     return 0;
-  }
-  const file = stackFile(parsed);
-  if (!file) {
-    process.stderr.write(help);
-    return 1;
-  }
-  const { cluster, warnings, error } = loadStackConfig(file);
-  if (error !== undefined) {
-    process.stderr.write(`${error}\n`);
-    return 1;
-  }
-  if (warnings) process.stderr.write(`${warnings}\n`);
-  const out = typeof parsed.options.out === "string" ? parsed.options.out : "rendered";
-  const tree = renderForReview(cluster);
-  writeTree(out, tree);
-  process.stdout.write(
-    `${file}: rendered ${tree.size} files for ${cluster.hosts.length} hosts into ${out}/ (see ${path.join(out, "README.md")})\n`,
-  );
-  return 0;
-}
+  },
+});
+
+export const run = runnerOf(command);
 
 /** Replaces DIR with the tree; refuses to delete a folder that is not an earlier render. */
 function writeTree(out: string, tree: Map<string, string>): void {

@@ -11,6 +11,23 @@ import { Cluster } from "../components/config/types";
 export type StackConfig =
   { cluster: Cluster; warnings?: string; error?: undefined } | { error: string; cluster?: undefined; warnings?: undefined };
 
+/**
+ * The cluster a command works on, or undefined once it has written why there is none to stderr; warnings go to
+ * stderr too unless `warnings: false`. `describeError` words the error for the command (default: as it is).
+ */
+export function clusterForCommand(
+  file: string,
+  opts: { warnings?: boolean; describeError?: (error: string) => string } = {},
+): Cluster | undefined {
+  const { cluster, warnings, error } = loadStackConfig(file);
+  if (error !== undefined) {
+    process.stderr.write(`${opts.describeError ? opts.describeError(error) : error}\n`);
+    return undefined;
+  }
+  if (warnings && opts.warnings !== false) process.stderr.write(`${warnings}\n`);
+  return cluster;
+}
+
 export function loadStackConfig(file: string): StackConfig {
   if (!fs.existsSync(file)) return { error: `${file}: no such file (a Pulumi stack config, e.g. Pulumi.example.yaml)` };
   let raw: Record<string, unknown>;

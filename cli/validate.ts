@@ -1,6 +1,7 @@
 /** `npm run validate -- Pulumi.<stack>.yaml`: exit 0 when valid, 1 with one line per problem. */
-import { parseArgs, stackFile, UsageError } from "./args";
-import { loadStackConfig } from "./stackConfig";
+import { stackFileFromArgs } from "./args";
+import { defineCommand, runnerOf } from "./command";
+import { clusterForCommand } from "./stackConfig";
 
 const help = `usage: npm run validate -- [--stack NAME | FILE]
 
@@ -10,32 +11,23 @@ Exit 0: valid (warnings, if any, on stderr). Exit 1: one line per problem,
   <config path>: <what is wrong> (<what is expected>)
 `;
 
-export async function run(args: string[]): Promise<number> {
-  let file: string | undefined;
-  try {
-    const parsed = parseArgs(args, { values: ["stack"] });
-    if (parsed.options.help) {
-      process.stdout.write(help);
-      return 0;
-    }
-    file = stackFile(parsed);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`validate: ${err.message}\n\n${help}`);
+export const command = defineCommand({
+  name: "validate",
+  help,
+  values: ["stack"],
+  positionals: true,
+  exitCodes: { 0: "valid (warnings on stderr)", 1: "one line per problem, or a usage error" },
+  async run(args) {
+    const file = stackFileFromArgs(args);
+    if (!file) {
+      process.stderr.write(help);
       return 1;
     }
-    throw err;
-  }
-  if (!file) {
-    process.stderr.write(help);
-    return 1;
-  }
-  const { cluster, warnings, error } = loadStackConfig(file);
-  if (error !== undefined) {
-    process.stderr.write(`${error}\n`);
-    return 1;
-  }
-  if (warnings) process.stderr.write(`${warnings}\n`);
-  process.stdout.write(`${file}: valid (${cluster.hosts.length} hosts, ${cluster.hosts.reduce((n, h) => n + h.slots, 0)} slots)\n`);
-  return 0;
-}
+    const cluster = clusterForCommand(file);
+    if (!cluster) return 1;
+    process.stdout.write(`${file}: valid (${cluster.hosts.length} hosts, ${cluster.hosts.reduce((n, h) => n + h.slots, 0)} slots)\n`);
+    return 0;
+  },
+});
+
+export const run = runnerOf(command);

@@ -5,14 +5,15 @@
  * `--html FILE` also writes the matrix as a page; `--json` prints the report instead. Exit 0 pass, 1 failure.
  */
 import * as fs from "fs";
-import { VerifyTest } from "../components/config/types";
+import { Cluster, VerifyTest } from "../components/config/types";
 import { loginSourcesOf, withoutSecretsNote } from "../components/provider/credentials";
 import { closeAll } from "../components/provider/remote";
 import { renderHtml } from "../components/verify/html";
 import { runVerification, VerifyRun } from "../components/verify/run";
 import { renderSummary } from "../components/verify/summary";
-import { parseArgs, stackFile, UsageError } from "./args";
-import { encryptedLoginSecrets, loadStackConfig } from "./stackConfig";
+import { stackFileFromArgs, UsageError } from "./args";
+import { defineCommand, runnerOf } from "./command";
+import { clusterForCommand, encryptedLoginSecrets } from "./stackConfig";
 
 const TESTS: VerifyTest[] = ["helloworld", "ringtest", "pingpong"];
 
@@ -55,29 +56,35 @@ function parseTests(list: string): VerifyTest[] {
   return tests as VerifyTest[];
 }
 
-export async function run(args: string[]): Promise<number> {
-  let file: string | undefined;
-  let options: Record<string, string | boolean>;
-  let tests: VerifyTest[] | undefined;
-  try {
-    const parsed = parseArgs(args, { flags: ["json", "quiet"], values: ["stack", "tests", "html"] });
-    options = parsed.options;
-    if (options.help) {
-      process.stdout.write(help);
-      return 0;
-    }
-    file = stackFile(parsed);
-    if (typeof options.tests === "string") tests = parseTests(options.tests);
-  } catch (err) {
-    if (err instanceof UsageError) return fail(`${err.message}\n\n${help}`);
-    throw err;
-  }
-  if (!file) return fail(`name the stack\n\n${help}`);
-  const { cluster, error } = loadStackConfig(file);
-  if (error !== undefined) {
-    return fail(error.startsWith(`${file}: `) ? error : `${file} is not a valid cluster config (npm run validate -- ${file}):\n${error}`);
-  }
+export const command = defineCommand({
+  name: "verify",
+  help,
+  flags: ["json", "quiet"],
+  values: ["stack", "tests", "html"],
+  positionals: true,
+  exitCodes: { 0: "every stage passed", 1: "a stage failed, the job could not run, or a usage error" },
+  async run(args) {
+    const file = stackFileFromArgs(args);
+    const tests = typeof args.options.tests === "string" ? parseTests(args.options.tests) : undefined;
+    if (!file) return fail(`name the stack\n\n${help}`);
+    const cluster = clusterForCommand(file, {
+      warnings: false,
+      describeError: (error) =>
+        `verify: ${error.startsWith(`${file}: `) ? error : `${file} is not a valid cluster config (npm run validate -- ${file}):\n${error}`}`,
+    });
+    if (!cluster) return 1;
+    return verifyCluster(file, cluster, args.options, tests);
+  },
+});
 
+export const run = runnerOf(command);
+
+async function verifyCluster(
+  file: string,
+  cluster: Cluster,
+  options: Record<string, string | boolean>,
+  tests: VerifyTest[] | undefined,
+): Promise<number> {
   // What cannot be read here (an unreadable key file, one with a passphrase, the stack's encrypted secrets) is named
   // if the host refuses the rest; encrypted login secrets are named up front too.
   const encrypted = encryptedLoginSecrets(file);

@@ -4,7 +4,7 @@ import { Cluster } from "./config/types";
 import { HostSummary, MpiHost } from "./mpiHost";
 import { ClusterKey } from "./provider/clusterKey";
 import { JobLogin } from "./provider/credentials";
-import { verificationJob, verificationReport } from "./verification";
+import { verificationJob, verificationReport } from "./verify/job";
 import { VerifyReport } from "./verify/report";
 
 export interface MpiClusterArgs {

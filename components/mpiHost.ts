@@ -1,10 +1,14 @@
-/** MpiHost: one host and its facets, applied in order (each facet waits for the one before). */
+/**
+ * MpiHost: one host and its facets, applied in order (each facet waits for the one before). Each facet's resource
+ * takes its name, privileges, time limit and secrets from the facet's definition (components/facets/facet.ts), and
+ * its scripts and desired state from the definition's render.
+ */
 import * as pulumi from "@pulumi/pulumi";
 import { hostKeysFrom } from "./config/knownHosts";
 import { jumpOf } from "./config/jump";
 import { Cluster, Host } from "./config/types";
 import { RenderedFacet } from "./facets/facet";
-import { CLUSTER_KEY_PLACEHOLDER, facetNames, renderHost } from "./facets";
+import { CLUSTER_KEY_PLACEHOLDER, facetsOf, renderHost } from "./facets";
 import { CLUSTER_KEY_ENV } from "./facets/clusterTrust";
 import { Facet } from "./provider/facetProvider";
 import { Connection } from "./provider/remote";
@@ -48,7 +52,9 @@ export class MpiHost extends pulumi.ComponentResource {
     const keyFree = <T>(of: (all: RenderedFacet[]) => T): pulumi.Output<T> =>
       (JSON.stringify(of(keyA)) === JSON.stringify(of(keyB)) ? pulumi.output(of(keyA)) : rendered.apply(of)) as pulumi.Output<T>;
     // The facet list does not depend on the key, so resources can be declared before it is known.
-    const names = facetNames(cluster, host);
+    const definitions = facetsOf(cluster, host);
+    // The value of each secret a facet may declare (FacetDefinition.secretEnv), known only once the key exists.
+    const secretValues: Record<string, pulumi.Input<string>> = { [CLUSTER_KEY_ENV]: args.clusterPrivateKey };
     // How to reach the host, and as whom; no credential: the provider logs in with what its machine has (configure).
     const connection: Connection = {
       name: host.name,
@@ -64,14 +70,12 @@ export class MpiHost extends pulumi.ComponentResource {
     // Every facet carries them: the first read of a refresh runs them all (one round trip per host).
     const hostProbes = keyFree(hostProbesOf);
     let previous: Facet | undefined;
-    names.forEach((facetName, i) => {
-      const facet = keyFree((all) => all[i] as RenderedFacet);
-      // Only a facet that takes the private key waits for it (which facets take it does not depend on the key).
-      const secretEnv = pulumi.secret(
-        keyA[i].secretEnv.includes(CLUSTER_KEY_ENV)
-          ? pulumi.output(args.clusterPrivateKey).apply((key): Record<string, string> => ({ [CLUSTER_KEY_ENV]: key }))
-          : pulumi.output<Record<string, string>>({}),
-      );
+    const lastApply: Record<string, pulumi.Output<string>> = {};
+    for (const definition of definitions) {
+      const facetName = definition.name;
+      const facet = keyFree((all) => all.find((f) => f.facet === facetName) as RenderedFacet);
+      // Only a facet that declares a secret waits for it (the private key: for clusterTrust alone).
+      const secretEnv = pulumi.secret(secretEnvOf(definition.secretEnv, secretValues, `${host.name} ${facetName}`));
       const resource: Facet = new Facet(
         `${name}-${facetName}`,
         {
@@ -83,22 +87,39 @@ export class MpiHost extends pulumi.ComponentResource {
           scripts: facet.apply((f) => packScripts(f.scripts)),
           state: facet.apply((f) => f.desired),
           secretEnv,
-          timeoutSeconds: facetName === "python" ? 1800 : 120,
+          timeoutSeconds: definition.timeoutSeconds,
         },
         { parent: this, dependsOn: previous ? [previous] : [] },
       );
       this.facets.push(resource);
       this.appliedAt[facetName] = resource.appliedAt;
+      lastApply[facetName] = resource.lastApply;
       previous = resource;
-    });
+    }
     this.desired = rendered.apply((all) => Object.fromEntries(all.map((f) => [f.facet, f.desired])));
-    this.summary = pulumi.all(this.facets.map((f) => f.lastApply)).apply((notes): HostSummary => ({
+    this.summary = pulumi.all(lastApply).apply((notes): HostSummary => ({
       address: host.address,
       port: host.port,
       os: host.os,
       slots: host.slots,
-      facets: Object.fromEntries(names.map((n, i) => [n, notes[i] ?? "pending"])),
+      facets: Object.fromEntries(Object.entries(notes).map(([facet, note]) => [facet, note ?? "pending"])),
     }));
     this.registerOutputs({ summary: this.summary });
   }
+}
+
+/** The secret environment of a facet: each name it declares with its value (an empty map, known at once, for none). */
+function secretEnvOf(
+  names: readonly string[],
+  values: Record<string, pulumi.Input<string>>,
+  facet: string,
+): pulumi.Output<Record<string, string>> {
+  if (names.length === 0) return pulumi.output<Record<string, string>>({});
+  const missing = names.filter((n) => !(n in values));
+  if (missing.length) {
+    throw new Error(
+      `${facet}: the facet declares secret ${missing.join(", ")}, which MpiHost does not supply (it supplies ${Object.keys(values).join(", ")}); add its value to secretValues in components/mpiHost.ts`,
+    );
+  }
+  return pulumi.all(Object.fromEntries(names.map((n) => [n, values[n]]))) as pulumi.Output<Record<string, string>>;
 }

@@ -50,13 +50,13 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   export MPI_HOSTS_STATE="${MPI_HOSTS_STATE:-$PWD/.pulumi-state}"
 fi
 here=""
-if [ "$(MPI_HOSTS_STATE='' tsnode -e 'process.stdout.write(require("./cli/engine").backendUrl())')" != "file://${MPI_HOSTS_STATE:-}" ] &&
+if [ "$(MPI_HOSTS_STATE='' tsnode -e 'process.stdout.write(require("./cli/pulumiRunner").backendUrl())')" != "file://${MPI_HOSTS_STATE:-}" ] &&
   [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   here="MPI_HOSTS_STATE=$MPI_HOSTS_STATE "
 fi
 
 # The settings every pulumi call below needs: engine on PATH, local backend, lab passphrase.
-eval "$(tsnode cli/engine.ts env --stack "$STACK")"
+eval "$(tsnode cli/main.ts env --stack "$STACK")"
 state_dir="${PULUMI_BACKEND_URL#file://}"
 if [ "$state_dir" != "$PULUMI_BACKEND_URL" ]; then
   mkdir -p "$state_dir"
@@ -116,8 +116,8 @@ cat <<EOF
 demo: done in $((SECONDS - started))s (pulumi up: ${up_seconds}s). The lab is still running.
   look around:     ssh -i ${MPI_HOSTS_LAB_DIR:-/run/mpi-hosts/labs}/$STACK/id_ed25519 -o UserKnownHostsFile=${MPI_HOSTS_LAB_DIR:-/run/mpi-hosts/labs}/$STACK/known_hosts -p 2400 mpi@<address above>
   check for drift: ${here}npm run drift -- --stack $STACK
-  engine settings: eval "\$(${here}npx ts-node --transpile-only cli/engine.ts env --stack $STACK)"   (then any pulumi command)
+  engine settings: eval "\$(${here}npx ts-node --transpile-only cli/main.ts env --stack $STACK)"   (then any pulumi command)
   tear down:       npm run lab -- down --name $STACK
-                   eval "\$(${here}npx ts-node --transpile-only cli/engine.ts env --stack $STACK)" && pulumi stack rm --force --yes $STACK
+                   eval "\$(${here}npx ts-node --transpile-only cli/main.ts env --stack $STACK)" && pulumi stack rm --force --yes $STACK
                    (or first \`pulumi destroy --yes --stack $STACK\` to watch every host return to how it was)
 EOF

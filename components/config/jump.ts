@@ -8,6 +8,8 @@
  * names (or whose address and port ssh.jump's bastion has) connects directly.
  */
 import { canonicalKeys, canonicalRevoked, homeRelative, knownHostsName, lookupHostKeys, KnownHostsLine } from "./knownHosts";
+import { RawJump } from "./rawConfig";
+import { RawCluster } from "./rules";
 import { NAMESPACE, show } from "./schema";
 import { ConfigProblem, Host, Jump } from "./types";
 
@@ -22,21 +24,11 @@ export function jumpOf(host: Pick<Host, "jump">): {
 
 export const NO_JUMP = "none";
 
-/** A bastion as the schema shapes it (port defaulted). */
-export interface RawBastion {
-  address: string;
-  port: number;
-  user?: string;
-  hostKey?: string | string[];
-}
+/** A bastion of its own, as the schema shapes it (port defaulted). */
+type RawBastion = Exclude<RawJump, string>;
 
-export type RawJump = string | RawBastion;
-
-/** The parts of the schema-valid raw config that jump hosts read. */
-export interface RawJumpConfig {
-  ssh: { user?: string; port: number; jump?: RawJump };
-  hosts: Array<{ name: string; address: string; port?: number; user?: string; jump?: RawJump }>;
-}
+/** The parts of the raw config that jump hosts read. */
+type RawJumpConfig = Pick<RawCluster, "ssh" | "hosts">;
 
 const error = (path: string, message: string): ConfigProblem => ({ path, message, severity: "error" });
 

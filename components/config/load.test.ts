@@ -203,9 +203,26 @@ const badInputs: Case[] = [
     "linux firewall backend on a Mac",
     (c) => (host(c, 0).firewallBackend = "nftables"),
     "mpi-hosts:hosts[0].firewallBackend",
-    /nftables does not exist on macos host mac1/,
+    /^nftables does not exist on macos host mac1 \(auto, pf or none\)$/,
   ],
-  ["pf on Linux", (c) => (c.firewall.backend = "pf"), "mpi-hosts:firewall.backend", /pf does not exist on linux host linux1/],
+  [
+    "pf on Linux",
+    (c) => (c.firewall.backend = "pf"),
+    "mpi-hosts:firewall.backend",
+    /^pf does not exist on linux host linux1 \(auto, nftables, iptables, ufw, firewalld or none\)$/,
+  ],
+  [
+    "unknown firewall backend",
+    (c) => (c.firewall.backend = "pfctl"),
+    "mpi-hosts:firewall.backend",
+    /^"pfctl" is not allowed \(one of: auto, nftables, iptables, ufw, firewalld, pf, none\)$/,
+  ],
+  [
+    "unknown prefix link mode",
+    (c) => (c.python.prefixLink = "sometimes"),
+    "mpi-hosts:python.prefixLink",
+    /^"sometimes" is not allowed \(one of: auto, always, never\)$/,
+  ],
   ["MCA parameter name with spaces", (c) => (c.mpi.extraMca = { "btl tcp": 1 }), "mpi-hosts:mpi.extraMca", /not an MCA parameter name/],
   [
     "MCA value with a newline",

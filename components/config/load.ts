@@ -8,11 +8,12 @@ import * as path from "path";
 import YAML from "yaml";
 import { canonicalKeys, canonicalRevoked, KnownHostsLine, knownHostsName, lookupHostKeys, parseKnownHosts } from "./knownHosts";
 import { EPHEMERAL, EPHEMERAL_PORTS, parsePortRange } from "./net";
-import { jumpProblems, RawJumpConfig, resolveJumps } from "./jump";
+import { jumpProblems, resolveJumps } from "./jump";
+import { RawConfig, RawNftablesChain } from "./rawConfig";
 import { addressProblems, fillFromSshConfig, ReadSshConfig } from "./sshConfig";
-import { checkRules, RawCluster, RawNftablesChain } from "./rules";
+import { checkRules, RawCluster } from "./rules";
 import { NAMESPACE, validateAgainstSchema } from "./schema";
-import { Cluster, ConfigProblem, FirewallBackend, Host, NftablesChain, Os, RevokedKey, VerifyTest } from "./types";
+import { Cluster, ConfigProblem, Host, NftablesChain, RevokedKey } from "./types";
 
 export class ConfigError extends Error {
   constructor(readonly problems: ConfigProblem[]) {
@@ -97,14 +98,17 @@ export function loadCluster(input: Record<string, unknown>, options: LoadOptions
   const raw = structuredClone(input);
   const schemaProblems = validateAgainstSchema(raw);
   if (schemaProblems.length) return { problems: schemaProblems };
+  // The schema pass has shaped it and filled in its defaults: the shape rawConfig.ts is generated for.
+  const valid = raw as unknown as RawConfig;
   // An alias ssh cannot resolve says so; a missing address after that would only repeat it.
-  const sshConfigProblems = fillFromSshConfig(input, raw as never, options.readSshConfig);
-  const addressesMissing = sshConfigProblems.length ? [] : addressProblems(raw as never);
+  const sshConfigProblems = fillFromSshConfig(input, valid, options.readSshConfig);
+  const addressesMissing = sshConfigProblems.length ? [] : addressProblems(valid);
   if (sshConfigProblems.length || addressesMissing.length) return { problems: [...sshConfigProblems, ...addressesMissing] };
-  const ruleProblems = [...checkRules(raw as unknown as RawCluster), ...jumpProblems(raw as unknown as RawJumpConfig)];
+  const addressed = valid as RawCluster;
+  const ruleProblems = [...checkRules(addressed), ...jumpProblems(addressed)];
   if (ruleProblems.some((p) => p.severity === "error")) return { problems: ruleProblems };
   const globalFiles = options.globalKnownHostsPaths ?? (options.readKnownHosts ? [] : GLOBAL_KNOWN_HOSTS);
-  const { cluster, problems: keyProblems } = resolve(raw as unknown as RawConfig, options.readKnownHosts ?? readFileOrEmpty, globalFiles);
+  const { cluster, problems: keyProblems } = resolve(addressed, options.readKnownHosts ?? readFileOrEmpty, globalFiles);
   const problems = [...ruleProblems, ...keyProblems];
   return problems.some((p) => p.severity === "error") ? { problems } : { cluster, problems };
 }
@@ -114,22 +118,6 @@ export function loadClusterOrThrow(input: Record<string, unknown>, options: Load
   const result = loadCluster(input, options);
   if (!result.cluster) throw new ConfigError(result.problems);
   return result as LoadResult & { cluster: Cluster };
-}
-
-interface RawConfig extends RawCluster {
-  ssh: RawCluster["ssh"] & {
-    privateKeyPath: string;
-    knownHostsPath: string;
-    connectTimeoutSeconds: number;
-    clusterKeyRotation: string | number;
-  };
-  hosts: Array<RawCluster["hosts"][number] & { hostKey?: string | string[]; firewallPersist?: boolean }>;
-  python: Cluster["python"];
-  mpi: RawCluster["mpi"] & { extraMca: Cluster["mpi"]["extraMca"] };
-  firewall: RawCluster["firewall"] & { persist: boolean };
-  verify: { enabled: boolean; from?: string; tests: VerifyTest[]; timeoutSeconds: number };
-  sshPrivateKey?: string;
-  sshKeyPassphrase?: string;
 }
 
 /** firewall.nftables as Host.firewallNftables: `{ firewallNftables }`, or nothing when not set. */
@@ -150,7 +138,7 @@ function keyOnly(key: string): string {
  * connection). `@revoked` lines for that name apply to pinned keys too.
  */
 function resolveHostKeys(
-  h: RawConfig["hosts"][number],
+  h: RawCluster["hosts"][number],
   i: number,
   port: number,
   knownHosts: () => KnownHostsLine[],
@@ -220,7 +208,7 @@ function resolveHostKeys(
 }
 
 function resolve(
-  raw: RawConfig,
+  raw: RawCluster,
   readKnownHosts: (file: string) => string,
   globalKnownHosts: string[],
 ): { cluster: Cluster; problems: ConfigProblem[] } {
@@ -239,7 +227,7 @@ function resolve(
     return {
       name: h.name,
       address: h.address,
-      os: h.os as Os,
+      os: h.os,
       port,
       user: (h.user ?? raw.ssh.user) as string,
       slots: h.slots,
@@ -247,13 +235,13 @@ function resolve(
       hostKeySource: h.hostKey !== undefined ? "config" : "known_hosts",
       revokedKeys: keys.revokedKeys,
       pythonPrefix: h.pythonPrefix ?? raw.python.prefix,
-      firewallBackend: (h.firewallBackend ?? raw.firewall.backend) as FirewallBackend,
+      firewallBackend: h.firewallBackend ?? raw.firewall.backend,
       firewallPersist: h.firewallPersist ?? raw.firewall.persist,
       ...nftablesChainOf(h.firewallNftables ?? raw.firewall.nftables),
     };
   });
   // Jumps last: one named by host takes that host's resolved address, user and keys.
-  const jumps = resolveJumps(raw as unknown as RawJumpConfig, hosts, knownHosts, raw.ssh.knownHostsPath);
+  const jumps = resolveJumps(raw, hosts, knownHosts, raw.ssh.knownHostsPath);
   problems.push(...jumps.problems);
   hosts.forEach((h, i) => (h.jump = jumps.jumps[i]));
   const cluster: Cluster = {

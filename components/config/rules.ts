@@ -14,33 +14,15 @@ import {
   formatPortRange,
   isIpv4,
 } from "./net";
+import { backendExistsOn, backendsOn } from "./firewallBackends";
+import { RawConfig } from "./rawConfig";
 import { ConfigProblem, PortRange } from "./types";
 
-/** The raw config after the schema pass: shapes are right, defaults are in. */
-export interface RawCluster {
-  ssh: { user?: string; port: number };
-  hosts: Array<{
-    name: string;
-    address: string;
-    os: string;
-    port?: number;
-    user?: string;
-    slots: number;
-    pythonPrefix?: string;
-    firewallBackend?: string;
-    firewallNftables?: RawNftablesChain;
-  }>;
-  python: { kind: string; prefix: string };
-  mpi: { network: string; btlPorts: string; oobPorts: string; extraMca?: Record<string, unknown>; allowUnsafeMca?: string[] };
-  firewall: { backend: string; allowFrom?: string[]; allowAnywhere: boolean; nftables?: RawNftablesChain };
-  verify: { from?: string };
-}
-
-/** firewall.nftables / hosts[].firewallNftables as written (the schema has checked their form). */
-export interface RawNftablesChain {
-  table: string;
-  chain: string;
-}
+/**
+ * The raw config after the schema pass (shapes right, defaults in, typed from the schema: rawConfig.ts) once every host
+ * has an address: the stack config's, or the one ssh.useSshConfig found (load.ts refuses a host left without one).
+ */
+export type RawCluster = Omit<RawConfig, "hosts"> & { hosts: Array<RawConfig["hosts"][number] & { address: string }> };
 
 type Rule = (c: RawCluster) => ConfigProblem[];
 const error = (path: string, message: string): ConfigProblem => ({ path, message, severity: "error" });
@@ -231,18 +213,12 @@ const systemPythonOnLinuxOnly: Rule = (c) =>
           : [],
       );
 
-const firewallBackendFitsOs: Rule = (c) => {
-  const linuxOnly = ["nftables", "iptables", "ufw", "firewalld"];
-  return c.hosts.flatMap((h, i) => {
+const firewallBackendFitsOs: Rule = (c) =>
+  c.hosts.flatMap((h, i) => {
     const backend = h.firewallBackend ?? c.firewall.backend;
     const path = h.firewallBackend ? at(`/hosts/${i}/firewallBackend`) : at("/firewall/backend");
-    if (h.os === "macos" && linuxOnly.includes(backend))
-      return [error(path, `${backend} does not exist on macos host ${h.name} (auto, pf or none)`)];
-    if (h.os === "linux" && backend === "pf")
-      return [error(path, `pf does not exist on linux host ${h.name} (auto, nftables, iptables, ufw, firewalld or none)`)];
-    return [];
+    return backendExistsOn(backend, h.os) ? [] : [error(path, `${backend} does not exist on ${h.os} host ${h.name} (${backendsOn(h.os)})`)];
   });
-};
 
 /**
  * A named nftables chain must be one we may add a rule to: not iptables-nft's own tables (only iptables may change them,

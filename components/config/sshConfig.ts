@@ -11,6 +11,7 @@
  * are taken: a CI runner's login name must not become the hosts' user, nor a name without an entry an address.
  */
 import { spawnSync } from "child_process";
+import { RawConfig } from "./rawConfig";
 import { NAMESPACE } from "./schema";
 import { ConfigProblem } from "./types";
 
@@ -49,29 +50,13 @@ export function parseJumpHop(hop: string): { user?: string; host: string; port?:
   return { user: m[1], host: m[2].replace(/^\[|\]$/g, ""), port: m[3] ? Number(m[3]) : undefined };
 }
 
-interface RawHost {
-  name: string;
-  address?: string;
-  port?: number;
-  user?: string;
-  jump?: unknown;
-  sshAlias?: string;
-}
-
-interface RawSsh {
-  user?: string;
-  port?: number;
-  jump?: unknown;
-  useSshConfig?: boolean;
-}
-
 /**
  * Fills `raw` (schema-valid, defaults applied) from the ssh config where `input` (the config as written) leaves a
  * value unset. Returns problems at the host's field (an alias ssh cannot resolve, a ProxyJump chain).
  */
 export function fillFromSshConfig(
-  input: { ssh?: RawSsh; hosts?: RawHost[] },
-  raw: { ssh: RawSsh; hosts: RawHost[] },
+  input: { ssh?: Partial<RawConfig["ssh"]> },
+  raw: Pick<RawConfig, "ssh" | "hosts">,
   read: ReadSshConfig = sshG,
 ): ConfigProblem[] {
   if (!raw.ssh.useSshConfig) return [];
@@ -155,7 +140,7 @@ export function fillFromSshConfig(
 }
 
 /** Every host has an address once the ssh config (if used) filled what it could. */
-export function addressProblems(raw: { ssh: RawSsh; hosts: RawHost[] }): ConfigProblem[] {
+export function addressProblems(raw: Pick<RawConfig, "ssh" | "hosts">): ConfigProblem[] {
   return raw.hosts.flatMap((h, i) =>
     h.address === undefined
       ? [

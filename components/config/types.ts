@@ -1,8 +1,12 @@
-/** The cluster as the rest of the program sees it: validated, defaults applied, per-host values resolved. */
+/**
+ * The cluster as the rest of the program sees it: validated, defaults applied, per-host values resolved. What the config
+ * says (its enums, the python section) is typed from the schema (rawConfig.ts, generated); this file adds what the
+ * loader works out.
+ */
+import { FirewallBackend, Os, RawConfig, VerifyTest } from "./rawConfig";
 
-export type Os = "linux" | "macos";
-export type FirewallBackend = "auto" | "nftables" | "iptables" | "ufw" | "firewalld" | "pf" | "none";
-export type VerifyTest = "helloworld" | "ringtest" | "pingpong";
+export type { FirewallBackend, Os, PrefixLink, PythonKind, VerifyTest } from "./rawConfig";
+export { FIREWALL_BACKEND_VALUES, OS_VALUES, PREFIX_LINK_VALUES, PYTHON_KIND_VALUES, VERIFY_TEST_VALUES } from "./rawConfig";
 
 export interface PortRange {
   first: number;
@@ -70,14 +74,8 @@ export interface RevokedKey {
   where: string;
 }
 
-export interface Python {
-  kind: "conda" | "system";
-  prefix: string;
-  channel: string;
-  mpi4py: string;
-  openmpi: string;
-  prefixLink: "auto" | "always" | "never";
-}
+/** mpi-hosts:python as the schema shapes it (every key has a default). */
+export type Python = RawConfig["python"];
 
 export interface Mpi {
   network: string;

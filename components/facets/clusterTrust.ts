@@ -7,26 +7,34 @@
  */
 import { knownHostsName } from "../config/knownHosts";
 import { templates } from "../templates/templates";
-import { FacetDefinition } from "./facet";
+import { defineFacet, FACET_TIMEOUT_SECONDS, HEADER, managedBlock } from "./facet";
 import { renderScripts } from "./scripts";
 
 export const CLUSTER_KEY_ENV = "MPI_HOSTS_CLUSTER_KEY";
 
-export const clusterTrust: FacetDefinition = {
+export const clusterTrust = defineFacet({
   name: "clusterTrust",
   appliesTo: () => true,
-  render({ cluster, host, clusterPublicKey }) {
-    const t = templates();
+  privileged: false,
+  probePrivileged: false,
+  timeoutSeconds: FACET_TIMEOUT_SECONDS,
+  secretEnv: [CLUSTER_KEY_ENV],
+  inputs: ({ cluster, host, clusterPublicKey }) => ({
+    host: host.name,
     // Every key the controller accepts for a host, not one preferred key: OpenSSH on the hosts then negotiates
     // among the known keys' types by itself and accepts what mpi-hosts accepts, no more (no revoked key is listed).
-    const entries = cluster.hosts.flatMap((h) =>
+    knownHosts: cluster.hosts.flatMap((h) =>
       h.hostKeys.map((key) => ({ names: [knownHostsName(h.name, h.port), knownHostsName(h.address, h.port)].join(","), key })),
-    );
-    const knownHosts = t.render("clusterTrust/known_hosts", { entries });
+    ),
     // Only the cluster network: firewall.allowFrom may be wider (0.0.0.0/0 with allowAnywhere), and other hosts'
     // ssh to start daemons comes from the cluster's own addresses.
-    const from = cluster.mpi.network;
-    const authorizedKeys = t.render("clusterTrust/authorized_keys", { from, publicKey: clusterPublicKey });
+    from: cluster.mpi.network,
+    clusterPublicKey,
+  }),
+  render({ host, knownHosts: entries, from, clusterPublicKey }) {
+    const t = templates();
+    const knownHosts = t.render("clusterTrust/known_hosts", { header: HEADER, entries });
+    const authorizedKeys = managedBlock(t.render("clusterTrust/authorized_keys", { from, publicKey: clusterPublicKey }));
     const identity = clusterPublicKey.split(" ").slice(0, 2).join(" ");
     const publicKey = `${clusterPublicKey}\n`;
     const vars = {
@@ -36,14 +44,9 @@ export const clusterTrust: FacetDefinition = {
       authorizedKeys: authorizedKeys.replace(/\n$/, ""),
     };
     return {
-      facet: "clusterTrust",
-      host: host.name,
-      privileged: false,
-      probePrivileged: false,
       desired: { identity, publicKey, knownHosts, authorizedKeys },
       files: { "mpi-hosts_known_hosts": knownHosts, "authorized_keys.block": authorizedKeys, "mpi-hosts_ed25519.pub": publicKey },
       scripts: renderScripts("clusterTrust", host, "clusterTrust", vars),
-      secretEnv: [CLUSTER_KEY_ENV],
     };
   },
-};
+});

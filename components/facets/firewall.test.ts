@@ -10,6 +10,7 @@ import * as path from "path";
 import { undefinedHelpers } from "../../test/unit/support/shellHelpers";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
 import { Cluster, FirewallBackend, Host } from "../config/types";
+import { renderFacet } from "./facet";
 import {
   backendCandidates,
   describeRules,
@@ -62,7 +63,7 @@ const withBackend = (cluster: Cluster, name: string, backend: FirewallBackend): 
 describe("desired state", () => {
   it("opens the BTL range and the ephemeral runtime window of the example to the cluster network, and closes only the BTL range to everyone else", () => {
     const c = example();
-    expect(firewall.render({ cluster: c, host: hostNamed(c, "linux1"), clusterPublicKey: "k" }).desired).toEqual({
+    expect(renderFacet(firewall, { cluster: c, host: hostNamed(c, "linux1"), clusterPublicKey: "k" }).desired).toEqual({
       rules:
         "allow tcp 50000-50099 from 128.5.5.0/24\n" + "allow tcp 32768-65535 from 128.5.5.0/24\n" + "deny tcp 50000-50099 from others\n",
       effective: "open",
@@ -72,7 +73,7 @@ describe("desired state", () => {
 
   it("closes a fixed runtime range to everyone else, like the BTL range", () => {
     const c = fixedRuntimeRange();
-    expect(firewall.render({ cluster: c, host: hostNamed(c, "linux1"), clusterPublicKey: "k" }).desired).toEqual({
+    expect(renderFacet(firewall, { cluster: c, host: hostNamed(c, "linux1"), clusterPublicKey: "k" }).desired).toEqual({
       rules:
         "allow tcp 50000-50099 from 128.5.5.0/24\n" +
         "allow tcp 50100-50199 from 128.5.5.0/24\n" +

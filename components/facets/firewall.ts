@@ -12,10 +12,10 @@
  * Backend specifics are data here (rendered rule files, command arguments, tags); templates/firewall/<backend>/
  * holds each backend's shell functions, and templates/firewall/<os>/ the three scripts that call them.
  */
-import { Cluster, FirewallBackend, Host } from "../config/types";
+import { Cluster, FirewallBackend, Host, Mpi } from "../config/types";
 import { shellQuote } from "../templates/shellQuote";
 import { templates } from "../templates/templates";
-import { FacetDefinition, FacetState, HEADER, RenderedFacet } from "./facet";
+import { defineFacet, FACET_TIMEOUT_SECONDS, FacetRender, FacetState, HEADER, RenderedFacet, renderFromInputs } from "./facet";
 import { persistVars, PERSISTENT } from "./firewallPersistence";
 import { pfPersistVars } from "./firewallPersistencePf";
 import { renderScripts } from "./scripts";
@@ -58,6 +58,14 @@ export const SOCKETFILTERFW = "/usr/libexec/ApplicationFirewall/socketfilterfw";
 /** Binaries that accept MPI connections on macOS: the interpreter and Open MPI 4 (orted) / 5 (prted, prterun) launchers. */
 export const MPI_BINARIES = ["python3", "mpirun", "mpiexec", "orted", "prted", "prterun"];
 
+/** What the firewall reads from the cluster config (a Cluster is one): part of the facet's declared inputs. */
+export interface FirewallCluster {
+  mpi: Pick<Mpi, "btlPorts" | "oobPorts" | "oobEphemeral" | "network">;
+  firewall: Pick<Cluster["firewall"], "allowFrom">;
+}
+/** What the firewall reads from the host's config (a Host is one). */
+export type FirewallHost = Pick<Host, "name" | "os" | "firewallBackend" | "firewallPersist" | "firewallNftables" | "pythonPrefix">;
+
 export interface PortRule {
   action: "allow" | "deny";
   first: number;
@@ -71,7 +79,7 @@ export interface PortRule {
  * runtime window (oobPorts: ephemeral) is only opened, never closed to others: every service that listens on a port
  * the system handed out lives there, and closing it would change what the host's own firewall decided for them.
  */
-export function firewallRules(cluster: Cluster): PortRule[] {
+export function firewallRules(cluster: FirewallCluster): PortRule[] {
   const ranges = [cluster.mpi.btlPorts, cluster.mpi.oobPorts];
   const closed = cluster.mpi.oobEphemeral ? [cluster.mpi.btlPorts] : ranges;
   const networks = [...new Set(cluster.firewall.allowFrom)];
@@ -91,7 +99,7 @@ export function describeRules(rules: PortRule[]): string {
 }
 
 /** The backends a host's scripts carry: the configured one, or every candidate of `auto` in detection order. */
-export function backendCandidates(host: Host): ConcreteBackend[] {
+export function backendCandidates(host: Pick<Host, "name" | "os" | "firewallBackend">): ConcreteBackend[] {
   const backend: FirewallBackend = host.firewallBackend;
   if (backend === "none") return [];
   if (host.os === "macos") {
@@ -104,7 +112,7 @@ export function backendCandidates(host: Host): ConcreteBackend[] {
   return backend === "auto" ? [...LINUX_AUTO_ORDER] : [backend];
 }
 
-export function desiredFirewallState(cluster: Cluster, host: Host): FacetState {
+export function desiredFirewallState(cluster: FirewallCluster, host: Pick<Host, "os" | "firewallPersist">): FacetState {
   const state: FacetState = { rules: describeRules(firewallRules(cluster)), effective: "open" };
   // With firewallPersist off the rules are run time only by choice: the probe still reports what the boot would load,
   // as information (Linux: firewallPersistence.ts; pf: firewallPersistencePf.ts).
@@ -174,7 +182,7 @@ export function nftGuestVars(rules: PortRule[]) {
  * CHAIN" in place of the input chains the probe would pick in that table; the host's name for the message when the
  * host has no such chain.
  */
-export function nftNamedChainVars(host: Host) {
+export function nftNamedChainVars(host: Pick<Host, "name" | "firewallNftables">) {
   const c = host.firewallNftables;
   return { named: c ? `${c.family} ${c.table} ${c.chain}` : "", host: host.name };
 }
@@ -218,7 +226,7 @@ interface BackendData {
   vars: object;
 }
 
-function backendData(backend: ConcreteBackend, rules: PortRule[], cluster: Cluster): BackendData {
+function backendData(backend: ConcreteBackend, rules: PortRule[], cluster: FirewallCluster): BackendData {
   const partial = `firewall/${backend}/lib.sh`;
   switch (backend) {
     case "nftables": {
@@ -280,14 +288,19 @@ function backendData(backend: ConcreteBackend, rules: PortRule[], cluster: Clust
   }
 }
 
-function noBackendSentence(host: Host, candidates: ConcreteBackend[]): string {
+function noBackendSentence(host: Pick<Host, "os">, candidates: ConcreteBackend[]): string {
   return host.os === "macos"
     ? "firewall backend auto: pfctl is not on this Mac; set firewallBackend: none for this host, or pf once pfctl is there"
     : `firewall backend auto: none of ${candidates.join(", ")} is in charge on this host (looked for: ufw active, firewalld running, ` +
         "iptables INPUT with a non-ACCEPT policy or rules, nft installed); install nftables, or set firewallBackend for this host (none if it has no firewall)";
 }
 
-export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
+/** The firewall facet of a host, rendered from what it reads of the config (a Cluster and a Host will do). */
+export function renderFirewall(cluster: FirewallCluster, host: FirewallHost): RenderedFacet {
+  return renderFromInputs(firewall, firewallInputs(cluster, host));
+}
+
+function firewallRender(cluster: FirewallCluster, host: FirewallHost): FacetRender {
   const candidates = backendCandidates(host);
   if (candidates.length === 0) throw new Error(`host ${host.name} has firewallBackend none: the firewall facet does not apply to it`);
   const rules = firewallRules(cluster);
@@ -344,20 +357,28 @@ export function renderFirewall(cluster: Cluster, host: Host): RenderedFacet {
       `# Allowed through the Application Firewall when it is on (socketfilterfw --add/--unblockapp), symlinks resolved:\n` +
       MPI_BINARIES.map((n) => `${host.pythonPrefix}/bin/${n}\n`).join("");
   }
+  return { desired, files, scripts: renderScripts(`firewall/${host.os}`, host.name, "firewall", vars) };
+}
+
+/** The facet's declared inputs: the parts of the cluster and host config the firewall reads, as plain data. */
+function firewallInputs(cluster: FirewallCluster, host: FirewallHost) {
+  const { btlPorts, oobPorts, oobEphemeral, network } = cluster.mpi;
+  const { name, os, firewallBackend, firewallPersist, firewallNftables, pythonPrefix } = host;
   return {
-    facet: "firewall",
-    host: host.name,
-    privileged: true,
-    probePrivileged: true,
-    desired,
-    files,
-    scripts: renderScripts(`firewall/${host.os}`, host, "firewall", vars),
-    secretEnv: [],
+    host: name,
+    cluster: { mpi: { btlPorts, oobPorts, oobEphemeral, network }, firewall: { allowFrom: cluster.firewall.allowFrom } },
+    hostConfig: { name, os, firewallBackend, firewallPersist, firewallNftables, pythonPrefix },
   };
 }
 
-export const firewall: FacetDefinition = {
+export const firewall = defineFacet({
   name: "firewall",
   appliesTo: (_cluster, host) => host.firewallBackend !== "none",
-  render: ({ cluster, host }) => renderFirewall(cluster, host),
-};
+  privileged: true,
+  // Reading the rules needs root on every backend (nft, iptables, ufw status, firewall-cmd, pfctl).
+  probePrivileged: true,
+  timeoutSeconds: FACET_TIMEOUT_SECONDS,
+  secretEnv: [],
+  inputs: ({ cluster, host }) => firewallInputs(cluster, host),
+  render: ({ cluster, hostConfig }) => firewallRender(cluster, hostConfig),
+});

@@ -18,6 +18,7 @@
  * the run-time one. Our LaunchDaemon runs a small script that takes a pf enable reference (pfctl -E) and records its
  * token with the boot time, exactly as apply records its own, so that the probe and remove know it as ours.
  */
+import { templates } from "../templates/templates";
 import { BLOCK_BEGIN, BLOCK_END, HEADER } from "./facet";
 
 export const PF_CONF = "/etc/pf.conf";
@@ -53,30 +54,8 @@ export function pfConfBlock(names: PfNames): string {
  */
 export function pfEnableScript(names: PfNames): string {
   // The header first, as in every whole file of ours (remove deletes only such files); launchd runs it with /bin/sh.
-  return `${HEADER}
-# shellcheck shell=sh
-# Run at boot by launchd (${PF_DAEMON_PLIST}): takes a pf enable reference for mpi-hosts, as every component using pf
-# must (/etc/pf.conf: "PF will not be automatically enabled"), and records its token with this boot's time in
-# ${names.tokenFile}, so that mpi-hosts knows it as its own and remove can release it (pfctl -X).
-set -u
-PATH=/usr/bin:/bin:/usr/sbin:/sbin
-umask 077
-token_file='${names.tokenFile}'
-boot=$(/usr/sbin/sysctl -n kern.boottime 2>/dev/null | sed -n 's/^.*sec = \\([0-9][0-9]*\\),.*$/\\1/p')
-if [ -f "$token_file" ] && [ "$(sed -n 's/^boot //p' "$token_file")" = "$boot" ]; then
-  held=$(sed -n '/^[0-9][0-9]*$/p' "$token_file" | sed -n 1p)
-  if [ -n "$held" ] && /sbin/pfctl -s References 2>/dev/null | awk -v t="$held" '{ for (i = 1; i <= NF; i++) if ($i == t) f = 1 } END { exit !f }'; then
-    exit 0
-  fi
-fi
-out=$(/sbin/pfctl -E 2>&1) || { printf 'mpi-hosts: pfctl -E failed: %s\\n' "$out" >&2; exit 1; }
-token=$(printf '%s\\n' "$out" | sed -n 's/^Token : *\\([0-9][0-9]*\\).*/\\1/p')
-[ -n "$token" ] || exit 0
-mkdir -p "$(dirname "$token_file")"
-tmp=$(mktemp "$token_file.XXXXXX") || exit 1
-printf '%s\\n# pf enable reference taken at boot by ${PF_DAEMON_LABEL} (pfctl -E) in the boot below; remove releases it with pfctl -X.\\n%s\\nboot %s\\n' '${HEADER}' "$token" "$boot" >"$tmp"
-mv -f "$tmp" "$token_file"
-`;
+  // Not from the template: a script template interpolates only quoted values, and this line is a comment.
+  return `${HEADER}\n${templates().render("firewall/pf/pf-enable.sh", { header: HEADER, label: PF_DAEMON_LABEL, tokenFile: names.tokenFile })}`;
 }
 
 /** The LaunchDaemon: RunAtLoad, so launchd runs it once at every boot (and when apply loads it with launchctl). */

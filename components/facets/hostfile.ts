@@ -1,25 +1,29 @@
-/** hostfile: ~/.mpi-hosts/hostfile, a file of our own listing every host alias with its slots. */
+/** hostfile: ~/.mpi-hosts/hostfile (HOSTFILE_PATH), a file of our own listing every host alias with its slots. */
 import { templates } from "../templates/templates";
-import { FacetDefinition } from "./facet";
+import { defineFacet, FACET_TIMEOUT_SECONDS, HEADER } from "./facet";
 import { renderScripts } from "./scripts";
 
-/** Where the hostfile lives on every host, relative to the user's home. */
+/**
+ * Where the hostfile lives on every host, relative to the user's home. The scripts spell it too (templates/hostfile/):
+ * a value reaches a script only quoted ({{q}}), and quoting would change the scripts every state holds (a `pulumi up`
+ * for nothing); facet.test.ts keeps the two equal.
+ */
 export const HOSTFILE_PATH = ".mpi-hosts/hostfile";
 
-export const hostfile: FacetDefinition = {
+export const hostfile = defineFacet({
   name: "hostfile",
   appliesTo: () => true,
-  render({ cluster, host }) {
-    const content = templates().render("hostfile/hostfile", { hosts: cluster.hosts });
+  privileged: false,
+  probePrivileged: false,
+  timeoutSeconds: FACET_TIMEOUT_SECONDS,
+  secretEnv: [],
+  inputs: ({ cluster, host }) => ({ host: host.name, hosts: cluster.hosts.map(({ name, slots }) => ({ name, slots })) }),
+  render({ host, hosts }) {
+    const content = templates().render("hostfile/hostfile", { header: HEADER, hosts });
     return {
-      facet: "hostfile",
-      host: host.name,
-      privileged: false,
-      probePrivileged: false,
       desired: { hostfile: content },
       files: { hostfile: content },
       scripts: renderScripts("hostfile", host, "hostfile", { content: content.replace(/\n$/, "") }),
-      secretEnv: [],
     };
   },
-};
+});

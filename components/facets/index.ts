@@ -4,7 +4,7 @@
  */
 import { Cluster, Host } from "../config/types";
 import { clusterTrust } from "./clusterTrust";
-import { FacetDefinition, RenderedFacet } from "./facet";
+import { FacetDefinition, RenderedFacet, renderFacet } from "./facet";
 import { firewall } from "./firewall";
 import { hostfile } from "./hostfile";
 import { mcaParams } from "./mcaParams";
@@ -12,7 +12,10 @@ import { prefixLink } from "./prefixLink";
 import { python } from "./python";
 import { sshConfig } from "./sshConfig";
 
-export const facets: FacetDefinition[] = [python, prefixLink, sshConfig, clusterTrust, mcaParams, firewall, hostfile];
+/** A facet definition whatever its inputs' type: each one's render takes only what its own `inputs` made. */
+export type AnyFacetDefinition = FacetDefinition<any>;
+
+export const facets: AnyFacetDefinition[] = [python, prefixLink, sshConfig, clusterTrust, mcaParams, firewall, hostfile];
 
 /** Stands in for the cluster key before the first `pulumi up` creates it (render for review). */
 export const CLUSTER_KEY_PLACEHOLDER = "ssh-ed25519 CLUSTER-KEY-CREATED-BY-PULUMI-UP mpi-hosts cluster";
@@ -25,11 +28,16 @@ export function clusterKeyPlaceholder(cluster: Cluster): string {
   return `${CLUSTER_KEY_PLACEHOLDER}, key generation ${cluster.ssh.clusterKeyRotation}`;
 }
 
+/** The definitions of the host's facets, in apply order (what MpiHost declares before anything is rendered). */
+export function facetsOf(cluster: Cluster, host: Host): AnyFacetDefinition[] {
+  return facets.filter((f) => f.appliesTo(cluster, host));
+}
+
 /** The names of the host's facets, in apply order (without rendering them). */
 export function facetNames(cluster: Cluster, host: Host): string[] {
-  return facets.filter((f) => f.appliesTo(cluster, host)).map((f) => f.name);
+  return facetsOf(cluster, host).map((f) => f.name);
 }
 
 export function renderHost(cluster: Cluster, host: Host, clusterPublicKey: string): RenderedFacet[] {
-  return facets.filter((f) => f.appliesTo(cluster, host)).map((f) => f.render({ cluster, host, clusterPublicKey }));
+  return facetsOf(cluster, host).map((f) => renderFacet(f, { cluster, host, clusterPublicKey }));
 }

@@ -12,14 +12,21 @@
  */
 import { formatPortRange, portCount } from "../config/net";
 import { templates } from "../templates/templates";
-import { FacetDefinition } from "./facet";
+import { defineFacet, FACET_TIMEOUT_SECONDS, managedBlock } from "./facet";
 import { renderScripts } from "./scripts";
 
-export const mcaParams: FacetDefinition = {
+export const mcaParams = defineFacet({
   name: "mcaParams",
   appliesTo: () => true,
-  render({ cluster, host }) {
+  privileged: false,
+  probePrivileged: false,
+  timeoutSeconds: FACET_TIMEOUT_SECONDS,
+  secretEnv: [],
+  inputs: ({ cluster, host }) => {
     const { btlPorts, oobPorts, oobEphemeral, network, extraMca } = cluster.mpi;
+    return { host: host.name, btlPorts, oobPorts, oobEphemeral, network, extraMca };
+  },
+  render({ host, btlPorts, oobPorts, oobEphemeral, network, extraMca }) {
     const data = {
       btl: btlPorts,
       btlCount: portCount(btlPorts),
@@ -32,17 +39,12 @@ export const mcaParams: FacetDefinition = {
         .sort()
         .map((name) => ({ name, value: String(extraMca[name]) })),
     };
-    const openmpi = templates().render("mcaParams/openmpi.conf", data);
-    const prte = templates().render("mcaParams/prte.conf", data);
+    const openmpi = managedBlock(templates().render("mcaParams/openmpi.conf", data));
+    const prte = managedBlock(templates().render("mcaParams/prte.conf", data));
     return {
-      facet: "mcaParams",
-      host: host.name,
-      privileged: false,
-      probePrivileged: false,
       desired: { openmpi, prte },
       files: { "openmpi-mca-params.conf.block": openmpi, "prte-mca-params.conf.block": prte },
       scripts: renderScripts("mcaParams", host, "mcaParams", { openmpi: openmpi.replace(/\n$/, ""), prte: prte.replace(/\n$/, "") }),
-      secretEnv: [],
     };
   },
-};
+});

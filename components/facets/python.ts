@@ -5,7 +5,7 @@
  */
 import { Os } from "../config/types";
 import { templates } from "../templates/templates";
-import { FacetDefinition, RenderedFacet } from "./facet";
+import { defineFacet, FacetRender, managedBlock } from "./facet";
 import { renderScripts } from "./scripts";
 
 /**
@@ -34,47 +34,56 @@ export function pythonPaths(kind: "conda" | "system", prefix: string): { python:
     : { python: "/usr/bin/python3", mpirun: "/usr/bin/mpirun" };
 }
 
-export const python: FacetDefinition = {
+/** Conda installs download and unpack hundreds of MB: far longer than the other facets' steps. */
+const CONDA_TIMEOUT_SECONDS = 1800;
+
+type PythonInputs =
+  | { host: string; kind: "system" }
+  | { host: string; kind: "conda"; os: Os; prefix: string; channel: string; mpi4py: string; openmpi: string };
+
+export const python = defineFacet<PythonInputs>({
   name: "python",
   appliesTo: () => true,
-  render({ cluster, host }): RenderedFacet {
-    const { python: py } = cluster;
-    if (py.kind === "system") {
+  // Distro packages install through sudo; a conda prefix belongs to the login user.
+  privileged: (inputs) => inputs.kind === "system",
+  probePrivileged: false,
+  timeoutSeconds: CONDA_TIMEOUT_SECONDS,
+  secretEnv: [],
+  inputs: ({ cluster, host }) => {
+    const { kind, channel, mpi4py, openmpi } = cluster.python;
+    return kind === "system"
+      ? { host: host.name, kind }
+      : { host: host.name, kind, os: host.os, prefix: host.pythonPrefix, channel, mpi4py, openmpi };
+  },
+  render(inputs): FacetRender {
+    const { host } = inputs;
+    if (inputs.kind === "system") {
       const desired = { packages: systemPackages.map((p) => `${p} installed\n`).join("") };
       return {
-        facet: "python",
-        host: host.name,
-        privileged: true,
-        probePrivileged: false,
         desired,
         files: { packages: desired.packages },
         scripts: renderScripts("python/system", host, "python", { packages: systemPackages.join(" ") }),
-        secretEnv: [],
       };
     }
-    const rcFiles = rcFilesByOs[host.os];
-    const pathBlock = templates().render("python/pathBlock", { prefix: host.pythonPrefix });
+    const { prefix, channel, mpi4py, openmpi } = inputs;
+    const rcFiles = rcFilesByOs[inputs.os];
+    const pathBlock = managedBlock(templates().render("python/pathBlock", { prefix }));
     const blocks = Object.fromEntries(rcFiles.map((rc) => [rc.replace(/^\./, ""), pathBlock]));
     return {
-      facet: "python",
-      host: host.name,
-      privileged: false,
-      probePrivileged: false,
-      desired: { mpi4py: py.mpi4py, openmpi: py.openmpi, prefixAccess: PRIVATE_PREFIX, ...blocks },
+      desired: { mpi4py, openmpi, prefixAccess: PRIVATE_PREFIX, ...blocks },
       files: {
-        "conda-install": `conda install -y -q -p ${host.pythonPrefix} -c ${py.channel} --override-channels mpi4py=${py.mpi4py} openmpi=${py.openmpi}\n`,
+        "conda-install": `conda install -y -q -p ${prefix} -c ${channel} --override-channels mpi4py=${mpi4py} openmpi=${openmpi}\n`,
         "path.block": pathBlock,
       },
       scripts: renderScripts("python/conda", host, "python", {
-        prefix: host.pythonPrefix,
-        channel: py.channel,
-        mpi4py: py.mpi4py,
-        openmpi: py.openmpi,
+        prefix,
+        channel,
+        mpi4py,
+        openmpi,
         pathBlock: pathBlock.replace(/\n$/, ""),
         rcFiles: rcFiles.join(" "),
         privatePrefix: PRIVATE_PREFIX,
       }),
-      secretEnv: [],
     };
   },
-};
+});

@@ -4,10 +4,11 @@
  * carries its host's probes (hostProbes), so what a probe does not need is state on every facet.
  */
 import { templates } from "../templates/templates";
-import { Host } from "../config/types";
+import { FacetScripts, SCRIPT_MARKERS } from "./facet";
 
-export function renderScripts(dir: string, host: Host, facet: string, vars: object): { probe: string; apply: string; remove: string } {
+export function renderScripts(dir: string, host: string, facet: string, vars: object): FacetScripts {
   const t = templates();
-  const render = (kind: string) => t.render(`${dir}/${kind}.sh`, { facet, host: host.name, kind, readOnly: kind === "probe", ...vars });
+  const render = (kind: string) =>
+    t.render(`${dir}/${kind}.sh`, { facet, host, kind, readOnly: kind === "probe", marker: SCRIPT_MARKERS, ...vars });
   return { probe: render("probe"), apply: render("apply"), remove: render("remove") };
 }

@@ -1,26 +1,27 @@
 /** sshConfig: a managed block in ~/.ssh/config giving every cluster host its alias, address, port and user. */
 import { templates } from "../templates/templates";
-import { FacetDefinition } from "./facet";
+import { defineFacet, FACET_TIMEOUT_SECONDS, managedBlock } from "./facet";
 import { renderScripts } from "./scripts";
 
-export const sshConfig: FacetDefinition = {
+export const sshConfig = defineFacet({
   name: "sshConfig",
   appliesTo: () => true,
-  render({ cluster, host }) {
-    const block = templates().render("sshConfig/block.conf", {
-      hosts: cluster.hosts,
-      connectTimeout: cluster.ssh.connectTimeoutSeconds,
-    });
-    const vars = { block: block.replace(/\n$/, ""), firstHost: cluster.hosts[0].name, hostCount: cluster.hosts.length };
+  privileged: false,
+  probePrivileged: false,
+  timeoutSeconds: FACET_TIMEOUT_SECONDS,
+  secretEnv: [],
+  inputs: ({ cluster, host }) => ({
+    host: host.name,
+    hosts: cluster.hosts.map(({ name, address, port, user }) => ({ name, address, port, user })),
+    connectTimeout: cluster.ssh.connectTimeoutSeconds,
+  }),
+  render({ host, hosts, connectTimeout }) {
+    const block = managedBlock(templates().render("sshConfig/block.conf", { hosts, connectTimeout }));
+    const vars = { block: block.replace(/\n$/, ""), firstHost: hosts[0].name, hostCount: hosts.length };
     return {
-      facet: "sshConfig",
-      host: host.name,
-      privileged: false,
-      probePrivileged: false,
       desired: { block },
       files: { "ssh_config.block": block },
       scripts: renderScripts("sshConfig", host, "sshConfig", vars),
-      secretEnv: [],
     };
   },
-};
+});

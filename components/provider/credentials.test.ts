@@ -253,6 +253,18 @@ describe("jobLogin: what the verification job's connection carries", () => {
     );
   });
 
+  it("without an agent and a key file it cannot read: says so as the facets' login does (one reader, one message)", async () => {
+    const missing = path.join(dir, "missing");
+    const problem = `key file ${missing}: cannot read it (ENOENT)`;
+    expect((await resolveLogin({ keyFile: missing })).unusable).toContain(problem);
+    expect(jobLogin({ keyFile: missing })).toEqual({
+      kind: "none",
+      problem:
+        `no ssh-agent (SSH_AUTH_SOCK is not set), and ${problem}: ` +
+        "start ssh-agent and ssh-add your key, or set mpi-hosts:ssh.privateKeyPath or the secret mpi-hosts:sshPrivateKey",
+    });
+  });
+
   it("without an agent and with a passphrase key but no passphrase: nothing to log in with, and why", () => {
     const empty = path.join(dir, "empty-agent.sock");
     expect(jobLogin({ agentSocket: empty, keyFile: encrypted })).toEqual({

@@ -225,12 +225,9 @@ export async function resolveLogin(sources: LoginSources): Promise<ResolvedLogin
       `the secret ${PRIVATE_KEY_KEY} of the stack is encrypted, ${NO_ENGINE}: load that key into ssh-agent (ssh-add FILE) and run again`,
     );
   } else if (sources.keyFile) {
-    let text: string | undefined;
-    try {
-      text = fs.readFileSync(sources.keyFile, "utf8");
-    } catch (err) {
-      unusable.push(`key file ${sources.keyFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
+    const read = readKeyFile(sources.keyFile);
+    if ("problem" in read) unusable.push(read.problem);
+    const text = "text" in read ? read.text : undefined;
     if (text !== undefined && sources.withoutSecrets) {
       const noPassphrase = sources.withoutSecrets.encrypted.includes(PASSPHRASE_KEY)
         ? `the stack's ${PASSPHRASE_KEY} is encrypted, ${NO_ENGINE}`
@@ -251,6 +248,18 @@ export async function resolveLogin(sources: LoginSources): Promise<ResolvedLogin
     add(keyMethod(sources.recordedKey, "the key recorded in the state by an earlier mpi-hosts", undefined, "it cannot be decrypted"));
   }
   return { methods, unusable };
+}
+
+/**
+ * The admin key file's text, or why it cannot be had: the one reader of mpi-hosts:ssh.privateKeyPath, so the facets'
+ * login (resolveLogin) and the verification job's (jobLogin) say the same thing about it.
+ */
+export function readKeyFile(file: string): { text: string } | { problem: string } {
+  try {
+    return { text: fs.readFileSync(file, "utf8") };
+  } catch (err) {
+    return { problem: `key file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+  }
 }
 
 /** ssh2's authHandler and the message for when every method was refused. */
@@ -359,14 +368,14 @@ export function jobLogin(sources: LoginSources): JobLogin {
   const what = sources.privateKey ? `the key of the secret ${PRIVATE_KEY_KEY}` : `key file ${sources.keyFile}`;
   let text = sources.privateKey;
   if (!text) {
-    try {
-      text = fs.readFileSync(sources.keyFile ?? "", "utf8");
-    } catch (err) {
+    const read = readKeyFile(sources.keyFile ?? "");
+    if ("problem" in read) {
       return {
         kind: "none",
-        problem: `${noAgent}, and cannot read ${what}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (start ssh-agent and ssh-add your key, or set mpi-hosts:ssh.privateKeyPath or the secret ${PRIVATE_KEY_KEY})`,
+        problem: `${noAgent}, and ${read.problem}: start ssh-agent and ssh-add your key, or set mpi-hosts:ssh.privateKeyPath or the secret ${PRIVATE_KEY_KEY}`,
       };
     }
+    text = read.text;
   }
   const method = keyMethod(
     text,

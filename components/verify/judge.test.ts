@@ -1,14 +1,16 @@
 /**
  * The job's judge (templates/verify/judge.awk) as data: given the plan and these records from the hosts, expect
- * this verdict, these failures and this report. Runs under every awk on the machine (mawk is Debian's, the BWK
- * awk is macOS's, gawk is common), since the head host may have any of them.
+ * this verdict, these failures and this report, whose fields are those of the report's type (reportShape.ts).
+ * Runs under every awk on the machine (mawk is Debian's, the BWK awk is macOS's, gawk is common), since the head
+ * host may have any of them.
  */
 import { execFileSync } from "child_process";
 import { Cluster } from "../config/types";
-import { templates } from "../templates/templates";
+import { verifyProgram } from "./script";
 import { FAILURE_KINDS, fillTemplate } from "./failures";
 import { planLines, planVerification, VerifyPlan } from "./plan";
 import { VerifyReport } from "./report";
+import { reportShapeProblems } from "./reportShape";
 
 const AWKS = ["mawk", "gawk", "original-awk", "busybox awk"].filter((awk) => {
   try {
@@ -122,11 +124,14 @@ const LOST_TWICE = [
 function judge(awk: string, plan: VerifyPlan, records: string[], mode: string): string {
   const input = [...planLines(plan), ...records].join("\n") + "\n";
   const [cmd, ...pre] = awk.split(" ");
-  return execFileSync(cmd, [...pre, "-v", `mode=${mode}`, templates().render("verify/judge.awk", {})], { input, encoding: "utf8" });
+  return execFileSync(cmd, [...pre, "-v", `mode=${mode}`, verifyProgram("judge.awk")], { input, encoding: "utf8" });
 }
 
+/** The judge's report, which must have the fields of report.ts's type, no more and no fewer. */
 function report(awk: string, plan: VerifyPlan, records: string[]): VerifyReport {
-  return JSON.parse(judge(awk, plan, records, "json")) as VerifyReport;
+  const parsed: unknown = JSON.parse(judge(awk, plan, records, "json"));
+  expect(reportShapeProblems(parsed)).toEqual([]);
+  return parsed as VerifyReport;
 }
 
 const without = (lines: string[], prefix: string) => lines.filter((l) => !l.startsWith(prefix));

@@ -11,6 +11,7 @@ import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
 import { templates } from "../templates/templates";
 import { planLines, planVerification } from "./plan";
+import { verifyProgram } from "./script";
 
 const plan = planVerification(loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster);
 const common = templates().render("verify/_common.sh", {});
@@ -77,7 +78,7 @@ test("the job's scripts read the seconds from TERM to KILL from the plan", () =>
 });
 
 describe("reap.py", () => {
-  const reaper = templates().render("verify/reap.py", {});
+  const reaper = verifyProgram("reap.py");
   const token = `mpihosts-test-${process.pid}-${Date.now()}`;
   const started: ChildProcess[] = [];
   afterAll(() => {

@@ -9,8 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
-import { templates } from "../templates/templates";
-import { renderPlannedScript } from "../verification";
+import { renderPlannedScript, verifyProgram } from "./script";
 import { LAUNCH_FAILURES, MAX_LINES, NOISE } from "./mpirunOutput";
 import { planLines, planVerification } from "./plan";
 
@@ -27,7 +26,7 @@ const AWKS = ["mawk", "gawk", "original-awk", "busybox awk"].filter((awk) => {
 
 const FIXTURES = path.resolve(__dirname, "../../test/fixtures/mpirun-output");
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "mpirun-output-"));
-fs.writeFileSync(path.join(work, "mpirun.awk"), templates().render("verify/mpirun.awk", {}));
+fs.writeFileSync(path.join(work, "mpirun.awk"), verifyProgram("mpirun.awk"));
 fs.writeFileSync(path.join(work, "plan"), `${planLines(planVerification(exampleCluster())).join("\n")}\n`);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 

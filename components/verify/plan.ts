@@ -4,7 +4,7 @@
  * alone already shows (a BTL range smaller than a host's slots). The job's
  * scripts read this plan as plain lines (planLines); nothing here touches a host.
  */
-import { formatPortRange, portCount } from "../config/net";
+import { portCount } from "../config/net";
 import { Cluster, Os, PortRange, VerifyTest } from "../config/types";
 import { pythonPaths } from "../facets/python";
 import { hintLines } from "./failures";
@@ -235,8 +235,4 @@ export function planLines(plan: VerifyPlan): string[] {
     ...hintLines(),
     ...outputRuleLines(),
   ];
-}
-
-export function describeRange(label: "btl" | "oob", range: PortRange): string {
-  return `${label} ${formatPortRange(range)}`;
 }

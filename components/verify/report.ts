@@ -1,6 +1,7 @@
 /**
- * The verification report: what the job prints as JSON (templates/verify/judge.awk writes it) and how to find it
- * in the job's output, which holds a summary line first and the report on the line after.
+ * The verification report, its one definition: the type of what the job prints as JSON (templates/verify/judge.awk
+ * writes it; judge.test.ts checks every report it writes against these fields), how to find it in the job's
+ * output, and the failed report that stands in for a missing one.
  */
 
 export type StageStatus = "pass" | "fail" | "skip" | "notrun";
@@ -118,11 +119,53 @@ export function parseVerifyOutput(stdout: string): { summary: string; report: Ve
   return { summary: at > 0 ? lines[at - 1] : report.summary, report };
 }
 
-/** The report as the stack output `verification` carries it: the job's stdout, or parsed. */
-export function findReport(output: string): VerifyReport | undefined {
+/** The job's report as the stack output carries it, and why there is none when there is none. */
+export interface JobReport {
+  report: VerifyReport;
+  /** Set when the job's stdout held no report: `report` is then a failed one that says so. */
+  problem?: string;
+}
+
+/**
+ * Reads the job's stdout (the JSON report; a run of an older mpi-hosts printed a summary line first). The job exits
+ * non-zero on any failure, and then `pulumi up` fails with no output; a stdout without a report despite exit 0
+ * (lost output; a stray line before the report does not hide it) gives a failed report, never an empty, passing-looking one.
+ */
+export function reportOfJob(stdout: string, from: string): JobReport {
   try {
-    return parseVerifyOutput(output).report;
-  } catch {
-    return undefined;
+    return { report: parseVerifyOutput(stdout).report };
+  } catch (err) {
+    const problem = (err as Error).message;
+    const hint = "run the job again with npm run verify -- --stack NAME, which prints all it says";
+    return {
+      problem,
+      report: {
+        version: 1,
+        ok: false,
+        failedStage: "report",
+        from,
+        at: null,
+        seconds: null,
+        summary: `mpi-hosts verify: FAILED from ${from}: ${problem}`,
+        stages: [],
+        ranges: [],
+        hosts: [],
+        pairs: [],
+        failures: [
+          {
+            stage: "report",
+            kind: "no-report",
+            from,
+            to: null,
+            port: null,
+            range: null,
+            expected: "the JSON report on the job's standard output",
+            detail: null,
+            message: problem,
+            hint,
+          },
+        ],
+      },
+    };
   }
 }

@@ -9,9 +9,9 @@ import { jumpOf } from "../config/jump";
 import { Cluster } from "../config/types";
 import { LoginSources } from "../provider/credentials";
 import { Connection, runScript } from "../provider/remote";
-import { renderPlannedScript, reportOfJob } from "../verification";
+import { reportOfJob, VerifyReport } from "./report";
+import { renderPlannedScript } from "./script";
 import { planVerification, VerifyOptions, VerifyPlan } from "./plan";
-import { VerifyReport } from "./report";
 
 export interface VerifyRun {
   /** The script's exit code: 0 pass, 1 failure. */

@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { backendUrl, engineEnv, stackExists } from "../../cli/engine";
+import { backendUrl, pulumiProcessEnv, stackExists } from "../../cli/pulumiRunner";
 import { snapshotProject } from "./support";
 
 let home: string;
@@ -40,7 +40,7 @@ afterAll(() => {
 
 /** PATH with the engine and the offline switches, but the backend left to pulumi (its login). */
 function engineEnvWithoutBackend(): NodeJS.ProcessEnv {
-  const e = engineEnv("mylab", env);
+  const e = pulumiProcessEnv("mylab", env);
   delete e.PULUMI_BACKEND_URL;
   return e;
 }
@@ -61,3 +61,31 @@ it("names the backend it looked in, and why that one, when the stack is not ther
     `drift: no stack 'nosuch' in ${state()} (the backend from pulumi login (${path.join(home, "pulumi-home", "credentials.json")}))`,
   );
 });
+
+it("stops, naming the file, when the pulumi login record is malformed, as pulumi itself does", () => {
+  const credentials = path.join(home, "pulumi-home", "credentials.json");
+  const good = fs.readFileSync(credentials, "utf8");
+  fs.writeFileSync(credentials, "{not json");
+  try {
+    const r = mpiHosts(["drift", "--stack", "mylab"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(`^drift: ${credentials.replace(/[.]/g, "\\.")}: not valid JSON \\(at position 1\\): fix or delete it`),
+    );
+    // pulumi refuses the same file rather than pick another backend (pkg/workspace/creds.go).
+    const pulumi = spawnSync("pulumi", ["stack", "ls"], {
+      cwd: project,
+      env: { ...pulumiEnvFor("s3://unused"), PULUMI_BACKEND_URL: "" },
+      encoding: "utf8",
+    });
+    expect(pulumi.status).not.toBe(0);
+    expect(pulumi.stderr).toContain(`invalid credentials file: '${credentials}'`);
+  } finally {
+    fs.writeFileSync(credentials, good);
+  }
+});
+
+/** pulumi's environment as mpi-hosts sets it, resolved with a backend given (the login record cannot be read). */
+function pulumiEnvFor(backendUrl: string): NodeJS.ProcessEnv {
+  return pulumiProcessEnv("mylab", { ...env, PULUMI_BACKEND_URL: backendUrl });
+}

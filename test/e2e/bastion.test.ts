@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { stackFile } from "../../cli/engine";
+import { stackConfigPath } from "../../cli/pulumiRunner";
 import { EngineLab, expectExit, pulumi, root, startEngineLab, stopEngineLab, Timings } from "./support";
 
 const NAME = "jp2";
@@ -27,7 +27,7 @@ function loginsFrom(host: string, address: string): number {
 beforeAll(async () => {
   e = await timings.time("lab up + stack init", () => startEngineLab(NAME, 3, "trixie", { behindBastion: ["host3"] }));
   // host3, behind the bastion, launches the verification job.
-  const file = stackFile(NAME, e.env);
+  const file = stackConfigPath(NAME, e.env);
   const text = fs.readFileSync(file, "utf8");
   const doc = parse(text) as { config: Record<string, unknown> };
   doc.config["mpi-hosts:verify"] = { from: "host3", tests: ["helloworld", "ringtest"], timeoutSeconds: 60 };

@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import { parse } from "yaml";
-import { stackFile } from "../../cli/engine";
+import { stackConfigPath } from "../../cli/pulumiRunner";
 import { EngineLab, expectExit, pulumi, startEngineLab, stateFileText, stopEngineLab, Timings } from "./support";
 
 const NAME = "kh2";
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 describe("pulumi with host keys from an ssh-keyscan known_hosts and no pins", () => {
   it("the stack pins no key and its known_hosts lists rsa first", () => {
-    const config = (parse(fs.readFileSync(stackFile(NAME, e.env), "utf8")) as { config: Record<string, any> }).config;
+    const config = (parse(fs.readFileSync(stackConfigPath(NAME, e.env), "utf8")) as { config: Record<string, any> }).config;
     expect(config["mpi-hosts:hosts"].every((h: Record<string, unknown>) => h.hostKey === undefined)).toBe(true);
     const first = fs.readFileSync(config["mpi-hosts:ssh"].knownHostsPath, "utf8").split("\n")[0];
     expect(first).toMatch(/^\[[\d.]+\]:2400 ssh-rsa /);

@@ -11,7 +11,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PulumiRun, runPulumi } from "../../cli/engine";
+import { PulumiRun, runPulumi } from "../../cli/pulumiRunner";
 import { startAgent, TestAgent } from "../../lab/login";
 import { EngineLab, expectExit, root, startEngineLab, stateFileText, stopEngineLab, Timings } from "./support";
 
@@ -158,7 +158,7 @@ describe("applied with key A in one agent, previewed with key B in another", () 
       const up = await pulumiWith(undefined, ["up", "--yes", "--skip-preview"]);
       expectExit(up, "non-zero");
       expect(up.stdout + up.stderr).toContain(`mpi-hosts:ssh.privateKeyPath: no ssh-agent`);
-      expect(up.stdout + up.stderr).toContain(`cannot read key file ${e.lab.privateKeyPath}: ENOENT`);
+      expect(up.stdout + up.stderr).toContain(`key file ${e.lab.privateKeyPath}: cannot read it (ENOENT)`);
       const after = resources();
       expect(after === before).toBe(true);
     } finally {

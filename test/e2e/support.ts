@@ -8,7 +8,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { projectDir, PulumiRun, removeStack, runPulumi, runPulumiOk, stackFile } from "../../cli/engine";
+import { projectDir, PulumiRun, removeStack, runPulumi, runPulumiOk, stackConfigPath } from "../../cli/pulumiRunner";
 import { Lab, LabOptions, renderLabStack, startLab, stopLab } from "../../lab/lab";
 import type { Release } from "../../lab/image";
 import { PROVIDER_VERSION } from "../../components/provider/resourceTypes";
@@ -74,7 +74,7 @@ export async function startEngineLab(name: string, hosts: number, release: Relea
   delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
   try {
     const lab = await startLab({ ...options, name, hosts, release });
-    fs.writeFileSync(stackFile(name, env), renderLabStack(lab));
+    fs.writeFileSync(stackConfigPath(name, env), renderLabStack(lab));
     await runPulumiOk(["stack", "init", name], { stack: name, env });
     return { lab, stack: name, env, project, stateDir };
   } catch (err) {

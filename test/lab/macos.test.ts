@@ -274,6 +274,27 @@ describe("macOS pf and Application Firewall, as pfctl and socketfilterfw behave 
       expect(await sha("/etc/pf.conf")).toBe(stock);
     });
 
+    test("issue 17: the boot script fails and shows pfctl's output when pfctl -E prints no enable token (the pfctl double made to print none)", async () => {
+      const f = mac({ allowFrom: ["10.0.0.0/8"] });
+      await reset();
+      await ok(f, "apply");
+      await reboot();
+      const recorded = await sha("/var/db/mpi-hosts/pf-token");
+      await rootOk(lab, HOST, `touch ${STATE}/pfctl-no-token`);
+      try {
+        // What launchd runs at boot (/bin/sh SCRIPT), with the test double's pfctl printing no "Token : N" line.
+        const r = await rootExec(lab, HOST, `${shell} /var/db/mpi-hosts/pf-enable.sh`);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain('mpi-hosts: pfctl -E printed no enable token (expected a line "Token : N")');
+        // pfctl's own words (the double's -E output) are in the message.
+        expect(r.stderr).toContain("pf enabled");
+        expect(await sha("/var/db/mpi-hosts/pf-token")).toBe(recorded);
+      } finally {
+        await rootOk(lab, HOST, `rm -f ${STATE}/pfctl-no-token`);
+      }
+      await ok(f, "remove");
+    });
+
     test("issue 13: a macOS update that rewrites /etc/pf.conf, or a disabled daemon, is drift named 'open now but not persistent'; apply puts both back", async () => {
       const f = mac({ allowFrom: ["10.0.0.0/8"] });
       await reset();

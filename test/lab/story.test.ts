@@ -6,7 +6,7 @@
  */
 import { FacetOutputs, facetProvider } from "../../components/provider/facetProvider";
 import { closeAll, runScript } from "../../components/provider/remote";
-import { renderVerifyScript } from "../../components/verification";
+import { renderVerifyScript } from "../../components/verify/script";
 import { Lab, startLab, stopLab } from "../../lab/lab";
 import { connectionFor } from "./facetRunner";
 import { giveMpiUserClusterSsh, rootOk, sshExec } from "./lab-helpers";

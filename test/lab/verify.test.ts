@@ -12,6 +12,7 @@ import { run as verifyCli } from "../../cli/verify";
 import { Cluster } from "../../components/config/types";
 import { closeAll } from "../../components/provider/remote";
 import { VerifyReport } from "../../components/verify/report";
+import { reportShapeProblems } from "../../components/verify/reportShape";
 import { runVerification, VerifyRun } from "../../components/verify/run";
 import { Lab, renderLabStack, stopLab } from "../../lab/lab";
 import { rootOk, sshExec } from "./lab-helpers";
@@ -76,6 +77,7 @@ describe("a healthy 3-host trixie lab", () => {
     timings.push(`healthy job (preflight + helloworld + ringtest + pingpong): ${result.seconds.toFixed(1)} s`);
     expect({ code: result.code, failures: result.report.failures }).toEqual({ code: 0, failures: [] });
     expect(result.report).toMatchObject({ ok: true, failedStage: null, from: "host1" });
+    expect(reportShapeProblems(result.report)).toEqual([]);
     expect(stageStatuses(result.report)).toEqual({
       plan: "pass",
       ssh: "pass",
@@ -211,6 +213,7 @@ describe("one thing broken by hand", () => {
       expect(result.code).toBe(1);
       expect(result.seconds).toBeLessThan(10);
       expect(result.report).toMatchObject({ ok: false, failedStage: "tcp" });
+      expect(reportShapeProblems(result.report)).toEqual([]);
       expect(result.report.failures.map((f) => f.message)).toEqual([
         expect.stringMatching(/^host1 -> host3:500\d\d \(btl 50000-50099\) blocked \(no answer within 2s\)$/),
       ]);

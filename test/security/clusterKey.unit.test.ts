@@ -7,6 +7,7 @@
  */
 import { loadClusterOrThrow, readStackFile } from "../../components/config/load";
 import { clusterTrust } from "../../components/facets/clusterTrust";
+import { renderFacet } from "../../components/facets/facet";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8CMOdAuu5Lm9h3jsiYNBvnpOhVLkC3AbCQyzHANlT/ mpi-hosts cluster";
 
@@ -16,7 +17,7 @@ function authorizedEntry(firewall?: Record<string, unknown>): { options: string[
   // A firewall open to every address needs a fixed runtime range: the ephemeral window is refused there.
   if (firewall?.allowAnywhere) raw.mpi = { ...raw.mpi, oobPorts: "50100-50199" };
   const cluster = loadClusterOrThrow(raw).cluster;
-  const block = clusterTrust.render({ cluster, host: cluster.hosts[2], clusterPublicKey: KEY }).desired.authorizedKeys as string;
+  const block = renderFacet(clusterTrust, { cluster, host: cluster.hosts[2], clusterPublicKey: KEY }).desired.authorizedKeys as string;
   const lines = block.split("\n").filter((l) => l && !l.startsWith("#"));
   expect(lines).toHaveLength(1);
   const at = lines[0].indexOf(" ssh-ed25519 ");

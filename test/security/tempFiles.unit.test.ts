@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../../components/config/load";
 import { clusterTrust } from "../../components/facets/clusterTrust";
+import { renderFacet } from "../../components/facets/facet";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8CMOdAuu5Lm9h3jsiYNBvnpOhVLkC3AbCQyzHANlT/ mpi-hosts cluster";
 const SECRET = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----";
@@ -17,7 +18,7 @@ const SECRET = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OP
 /** The shell library exactly as the clusterTrust apply script renders it (everything up to its end marker). */
 function applyLibrary(): string {
   const cluster = loadClusterOrThrow(readStackFile("test/fixtures/Pulumi.linux-system.yaml")).cluster;
-  const apply = clusterTrust.render({ cluster, host: cluster.hosts[0], clusterPublicKey: KEY }).scripts.apply;
+  const apply = renderFacet(clusterTrust, { cluster, host: cluster.hosts[0], clusterPublicKey: KEY }).scripts.apply;
   const end = apply.indexOf("# --- end of library ---");
   expect(end).toBeGreaterThan(0);
   return apply.slice(0, end);

@@ -153,6 +153,31 @@ describe("index.ts on the example stack", () => {
     }
   });
 
+  it("gives each facet resource the privileges, time limit and secret names its facet definition declares", async () => {
+    const { facets } = await import("../../components/facets");
+    const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
+    const config = loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster;
+    const { renderHost } = await import("../../components/facets");
+    await Promise.all(cluster.hosts.flatMap((h) => h.facets.map(urnOf)));
+    const registered = created.filter((c) => c.type === "mpi-hosts:index:Facet");
+    // The program's facets, and the same again from the shape probe above.
+    expect(registered.length).toBe(2 * config.hosts.reduce((n, h) => n + renderHost(config, h, "k").length, 0));
+    for (const r of registered) {
+      const definition = facets.find((f) => f.name === r.inputs.facet)!;
+      const rendered = renderHost(
+        config,
+        config.hosts.find((h) => h.name === r.inputs.host)!,
+        "k",
+      ).find((f) => f.facet === definition.name)!;
+      expect({ facet: r.inputs.facet, timeoutSeconds: r.inputs.timeoutSeconds, privileged: r.inputs.privileged }).toEqual({
+        facet: definition.name,
+        timeoutSeconds: definition.timeoutSeconds,
+        privileged: rendered.privileged,
+      });
+      expect(Object.keys(secretValue(r.inputs.secretEnv))).toEqual([...definition.secretEnv]);
+    }
+  });
+
   it("keeps secrets out of plain inputs: the cluster key reaches hosts only through a secret input, the admin key not at all", async () => {
     const trust = created.find((c) => c.name === "linux1-clusterTrust");
     expect(trust).toBeDefined();

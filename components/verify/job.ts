@@ -7,65 +7,11 @@
 import { createHash } from "crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Cluster, Jump } from "./config/types";
-import { JobLogin } from "./provider/credentials";
-import { preferredHostKey } from "./provider/hostKeys";
-import { templates } from "./templates/templates";
-import { planLines, planVerification, VerifyOptions, VerifyPlan } from "./verify/plan";
-import { parseVerifyOutput, VerifyReport } from "./verify/report";
-
-/**
- * The script the head host runs with `sh -s`: stdout is the JSON report (one line) and nothing else; stderr is
- * progress, the one-line summary and what failed; exit 1 on any failure.
- */
-export function renderVerifyScript(cluster: Cluster, options: VerifyOptions & ScriptOptions = {}): string {
-  return renderPlannedScript(planVerification(cluster, options), options);
-}
-
-export interface ScriptOptions {
-  /**
-   * Print the report on stdout when the job fails too (npm run verify reads it to say what failed). Under
-   * `pulumi up` a failed job fails the update and its output is not kept, and the command's error would repeat the
-   * report's JSON after the lines the display already showed: there stdout stays empty on failure.
-   */
-  reportOnFailure?: boolean;
-}
-
-export function renderPlannedScript(plan: VerifyPlan, options: ScriptOptions = {}): string {
-  const t = templates();
-  const plan_ = planLines(plan).join("\n");
-  const header = { facet: "verify", host: plan.from };
-  const hostScript = t.render("verify/host.sh", {
-    ...header,
-    kind: "host preflight",
-    plan: plan_,
-    sshConnectTimeout: plan.timeouts.sshConnect,
-    stepTimeout: plan.timeouts.step,
-    sshParallel: plan.sshParallel,
-  });
-  return t.render("verify/verify.sh", {
-    ...header,
-    kind: "run",
-    from: plan.from,
-    plan: plan_,
-    hostScript,
-    listenPy: t.render("verify/listen.py", {}),
-    connectPy: t.render("verify/connect.py", {}),
-    judgeAwk: t.render("verify/judge.awk", {}),
-    sshConnectTimeout: plan.timeouts.sshConnect,
-    stepTimeout: plan.timeouts.step,
-    hostRoundTimeout: plan.timeouts.hostRound,
-    tcpTimeout: plan.timeouts.tcpConnect,
-    listenSeconds: plan.timeouts.listen,
-    testTimeout: plan.timeouts.test,
-    tests: plan.tests.join(" "),
-    ranks: plan.ranks,
-    hostCount: plan.hosts.length,
-    reportOnFailure: options.reportOnFailure === false ? "no" : "yes",
-    pingpongArgs: plan.pingpongArgs.join(" "),
-    pingpongRounds: plan.pingpongRounds.map((round) => round.map(([a, b]) => `${a},${b}`).join(" ")).join("\n"),
-  });
-}
+import { Cluster, Jump } from "../config/types";
+import { JobLogin } from "../provider/credentials";
+import { preferredHostKey } from "../provider/hostKeys";
+import { reportOfJob, VerifyReport } from "./report";
+import { renderVerifyScript } from "./script";
 
 /** A digest of everything the job proves: any host's desired state, or the job itself. */
 export function verificationFingerprint(desiredByHost: Record<string, unknown>, script: string): string {
@@ -160,57 +106,6 @@ function jobProxy(jump: Jump, login: JobLogin, perDialTimeout: number): command.
     dialErrorLimit: 3,
     perDialTimeout,
   };
-}
-
-/** The job's report as the stack output carries it, and why there is none when there is none. */
-export interface JobReport {
-  report: VerifyReport;
-  /** Set when the job's stdout held no report: `report` is then a failed one that says so. */
-  problem?: string;
-}
-
-/**
- * Reads the job's stdout (the JSON report; a run of an older mpi-hosts printed a summary line first). The job exits
- * non-zero on any failure, and then `pulumi up` fails with no output; a stdout without a report despite exit 0
- * (lost output; a stray line before the report does not hide it) gives a failed report, never an empty, passing-looking one.
- */
-export function reportOfJob(stdout: string, from: string): JobReport {
-  try {
-    return { report: parseVerifyOutput(stdout).report };
-  } catch (err) {
-    const problem = (err as Error).message;
-    const hint = "run the job again with npm run verify -- --stack NAME, which prints all it says";
-    return {
-      problem,
-      report: {
-        version: 1,
-        ok: false,
-        failedStage: "report",
-        from,
-        at: null,
-        seconds: null,
-        summary: `mpi-hosts verify: FAILED from ${from}: ${problem}`,
-        stages: [],
-        ranges: [],
-        hosts: [],
-        pairs: [],
-        failures: [
-          {
-            stage: "report",
-            kind: "no-report",
-            from,
-            to: null,
-            port: null,
-            range: null,
-            expected: "the JSON report on the job's standard output",
-            detail: null,
-            message: problem,
-            hint,
-          },
-        ],
-      },
-    };
-  }
 }
 
 /** The `verification` stack output: the job's report as an object, with a warning when the job printed none. */

@@ -1,23 +1,14 @@
-/** `npm run lab -- up|down|status`: the local lab of test hosts (see lab/lab.ts). */
+/** `npm run lab -- up|down|status|reboot`: the local lab of test hosts (see lab/lab.ts). */
 import * as fs from "fs";
-import { parseArgs } from "util";
-import { DEFAULT_FIREWALL, FIREWALL_KIND_HELP, FIREWALL_KINDS, parseFirewallKinds } from "./firewallKinds";
-import { isRelease, RELEASES } from "./image";
-import { Lab, labStatus, rebootHost, startLab, stopLab } from "./lab";
-import { defaultHostNames, MAX_HOSTS } from "./names";
-import { renderLabStack } from "./stack";
+import { ParsedArgs } from "./args";
+import { CommandDefinition, CommandFailure, CommandGroup, CommandTable, defineCommand, formatCommandList, runnerOf } from "./command";
+import { DEFAULT_FIREWALL, FIREWALL_KIND_HELP, FIREWALL_KINDS, parseFirewallKinds } from "../lab/firewallKinds";
+import { isRelease, RELEASES } from "../lab/image";
+import { Lab, labStatus, rebootHost, startLab, stopLab } from "../lab/lab";
+import { defaultHostNames, MAX_HOSTS } from "../lab/names";
+import { renderLabStack } from "../lab/stack";
 
-const HELP: Record<string, string> = {
-  lab: `usage: npm run lab -- <up|down|status|reboot> [options]
-
-Real test hosts on this machine (Linux namespaces + an overlay root + sshd on port 2400); needs root.
-  up       start a lab (replacing one of the same name) and write its Pulumi stack config
-  down     stop a lab and remove everything it made
-  status   list a lab's hosts and whether each is up
-  reboot   reboot one host: runtime firewall rules gone, then what its OS loads at boot
-
-Run a subcommand with --help for its options.
-`,
+const HELP = {
   up: `usage: npm run lab -- up [--hosts N] [--release trixie|bookworm] [--name NAME]
                         [--firewall KIND|K1,K2,...|HOST=KIND,...] [--slots N] [--out FILE]
                         [--known-hosts pinned|keyscan]
@@ -63,60 +54,35 @@ lab/README.md, Reboots). Returns once sshd answers; the host's console.log shows
 `,
 };
 
-export async function run(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  if (!command || command === "--help" || command === "-h" || command === "help") {
-    process.stdout.write(HELP.lab);
-    return command ? 0 : 1;
-  }
-  const handler = COMMANDS[command];
-  if (!handler) {
-    process.stderr.write(`lab: unknown subcommand '${command}'\n\n${HELP.lab}`);
-    return 1;
-  }
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: rest, options: OPTIONS[command], strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    process.stderr.write(`lab ${command}: ${(e as Error).message}\n\n${HELP[command]}`);
-    return 1;
-  }
-  if (values.help) {
-    process.stdout.write(HELP[command]);
-    return 0;
-  }
-  try {
-    return await handler(values);
-  } catch (e) {
-    process.stderr.write(`lab ${command}: ${(e as Error).message}\n`);
-    return 1;
-  }
+type Values = ParsedArgs["options"];
+
+/**
+ * A lab subcommand: what goes wrong in the lab (a bad --firewall, a host that does not boot) is said in one line,
+ * `lab <subcommand>: <message>`, exit 1.
+ */
+function labCommand(
+  name: keyof typeof HELP,
+  values: string[],
+  exitCodes: Record<number, string>,
+  handler: (values: Values) => Promise<number>,
+): CommandDefinition {
+  return defineCommand({
+    name: `lab ${name}`,
+    help: HELP[name],
+    values: ["name", ...values],
+    exitCodes,
+    async run({ options }) {
+      try {
+        return await handler(options);
+      } catch (e) {
+        throw e instanceof CommandFailure ? e : new CommandFailure((e as Error).message);
+      }
+    },
+  });
 }
 
-type Values = Record<string, string | boolean | undefined>;
-
-const help = { type: "boolean", short: "h" } as const;
-const name = { type: "string" } as const;
-const OPTIONS: Record<string, Record<string, { type: "string" | "boolean"; short?: string }>> = {
-  up: {
-    help,
-    name,
-    hosts: { type: "string" },
-    release: { type: "string" },
-    firewall: { type: "string" },
-    slots: { type: "string" },
-    "behind-bastion": { type: "string" },
-    bastion: { type: "string" },
-    "known-hosts": { type: "string" },
-    out: { type: "string" },
-  },
-  down: { help, name },
-  status: { help, name },
-  reboot: { help, name, host: { type: "string" } },
-};
-
-const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
-  async up(values) {
+const HANDLERS = {
+  async up(values: Values): Promise<number> {
     const labName = str(values.name) ?? "lab";
     const hosts = positiveInt("--hosts", str(values.hosts) ?? "3");
     const slots = positiveInt("--slots", str(values.slots) ?? "2");
@@ -163,7 +129,7 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
     return 0;
   },
 
-  async down(values) {
+  async down(values: Values): Promise<number> {
     const labName = str(values.name) ?? "lab";
     const existed = (await labStatus(labName)) !== undefined;
     const started = Date.now();
@@ -174,7 +140,7 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
     return 0;
   },
 
-  async reboot(values) {
+  async reboot(values: Values): Promise<number> {
     const labName = str(values.name) ?? "lab";
     const host = str(values.host);
     if (!host) throw new Error("--host is required: the host to reboot (host1, host2, ...)");
@@ -191,7 +157,7 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
     return 0;
   },
 
-  async status(values) {
+  async status(values: Values): Promise<number> {
     const labName = str(values.name) ?? "lab";
     const lab = await labStatus(labName);
     if (!lab) {
@@ -212,6 +178,49 @@ const COMMANDS: Record<string, (values: Values) => Promise<number>> = {
     return 0;
   },
 };
+
+const DONE = "done (what it did is on stdout)";
+const FAILED = "a failure (one line on stderr), or a usage error";
+
+const subcommands: CommandTable = {
+  up: {
+    summary: "start a lab (replacing one of the same name) and write its Pulumi stack config",
+    load: async () =>
+      labCommand(
+        "up",
+        ["hosts", "release", "firewall", "slots", "behind-bastion", "bastion", "known-hosts", "out"],
+        { 0: "the lab is up", 1: FAILED },
+        HANDLERS.up,
+      ),
+  },
+  down: {
+    summary: "stop a lab and remove everything it made",
+    load: async () => labCommand("down", [], { 0: DONE, 1: FAILED }, HANDLERS.down),
+  },
+  status: {
+    summary: "list a lab's hosts and whether each is up",
+    load: async () => labCommand("status", [], { 0: "the lab exists", 1: `no such lab, or ${FAILED}` }, HANDLERS.status),
+  },
+  reboot: {
+    summary: "reboot one host: runtime firewall rules gone, then what its OS loads at boot",
+    load: async () => labCommand("reboot", ["host"], { 0: "the host is back up", 1: FAILED }, HANDLERS.reboot),
+  },
+};
+
+export const command: CommandGroup = {
+  name: "lab",
+  noun: "subcommand",
+  help: `usage: npm run lab -- <up|down|status|reboot> [options]
+
+Real test hosts on this machine (Linux namespaces + an overlay root + sshd on port 2400); needs root.
+${formatCommandList(subcommands, 3)}
+
+Run a subcommand with --help for its options.
+`,
+  subcommands,
+};
+
+export const run = runnerOf(command);
 
 /** How to reach a host behind the lab's bastion with plain ssh (-J would not pass -i and the known_hosts file on). */
 function behindBastionLines(lab: Lab): string[] {

@@ -1,6 +1,6 @@
 /**
- * The Pulumi engine as mpi-hosts runs it, in one place: which `pulumi` binary, which backend, which
- * passphrase, and the offline settings. Used by `npm run drift`, scripts/demo.sh and the e2e tests.
+ * Running the pulumi CLI as mpi-hosts does, in one place: which `pulumi` binary, which backend, which
+ * passphrase, and the offline settings. Used by `npm run drift`, `mpi-hosts env` (scripts/demo.sh) and the e2e tests.
  *
  * - Backend: the one a plain `pulumi` would use (PULUMI_BACKEND_URL, backend.url in Pulumi.yaml, `pulumi login`),
  *   with MPI_HOSTS_STATE and the checkout's `.pulumi-state` as mpi-hosts' own defaults (./backend).
@@ -10,21 +10,24 @@
  *   that dies with the lab) protect nothing. Any other stack without a passphrase is an error.
  * - Binary: a `pulumi` on PATH, else the one scripts/build-engine.sh left in the cache.
  *
- * From a shell: `eval "$(npx ts-node --transpile-only cli/engine.ts env --stack lab)"` exports the
- * same settings (the passphrase only when it is the lab default, never one from your environment).
+ * From a shell: `eval "$(npx ts-node --transpile-only cli/main.ts env --stack lab)"` exports the
+ * same settings (the passphrase only when it is the lab default, never one from your environment): cli/env.ts.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { STACK_HEADER } from "../lab/stack";
 import { Backend, resolveBackend } from "./backend";
+import { CommandFailure } from "./command";
+import { readIfExists } from "./readIfExists";
 import { shellQuote } from "../components/templates/shellQuote";
 
 export const PULUMI_VERSION = "3.248.0";
 /** The passphrase of lab stacks when none is set (see the module comment). */
 export const LAB_PASSPHRASE = "lab";
 
-export class EngineError extends Error {}
+/** pulumi cannot be run as asked (none found, no passphrase): said as `<command>: <message>`, exit 1. */
+export class PulumiRunError extends CommandFailure {}
 
 /**
  * The Pulumi project pulumi runs in (Pulumi.yaml, index.ts, the stack files): this checkout, or
@@ -59,7 +62,7 @@ export function findPulumi(env: NodeJS.ProcessEnv = process.env): string {
   }
   const cached = cachedEngineBin(env);
   if (isExecutable(path.join(cached, "pulumi"))) return cached;
-  throw new EngineError(`no pulumi on PATH nor in ${cached}: run scripts/build-engine.sh (or bash scripts/setup.sh) first`);
+  throw new PulumiRunError(`no pulumi on PATH nor in ${cached}: run scripts/build-engine.sh (or bash scripts/setup.sh) first`);
 }
 
 function isExecutable(file: string): boolean {
@@ -71,7 +74,8 @@ function isExecutable(file: string): boolean {
   }
 }
 
-export function stackFile(stack: string, env: NodeJS.ProcessEnv = process.env): string {
+/** Where a stack's config is: Pulumi.<stack>.yaml in the project pulumi runs in. */
+export function stackConfigPath(stack: string, env: NodeJS.ProcessEnv = process.env): string {
   return path.join(projectDir(env), `Pulumi.${stack}.yaml`);
 }
 
@@ -84,30 +88,22 @@ export function isLabStackFile(text: string): boolean {
 /** The passphrase settings for a stack: what the environment has, or the lab default; throws otherwise. */
 export function passphraseEnv(stack: string | undefined, env: NodeJS.ProcessEnv, readStackFile = readIfExists): Record<string, string> {
   if (env.PULUMI_CONFIG_PASSPHRASE !== undefined || env.PULUMI_CONFIG_PASSPHRASE_FILE) return {};
-  const text = stack ? readStackFile(stackFile(stack, env)) : undefined;
+  const text = stack ? readStackFile(stackConfigPath(stack, env)) : undefined;
   if (text !== undefined && isLabStackFile(text)) return { PULUMI_CONFIG_PASSPHRASE: LAB_PASSPHRASE };
-  throw new EngineError(
+  throw new PulumiRunError(
     `PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set${stack ? ` for stack ${stack}` : ""}: ` +
       `set it to the passphrase the stack was created with (the default '${LAB_PASSPHRASE}' applies only to lab stacks written by \`npm run lab -- up\`)`,
   );
 }
 
-function readIfExists(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-}
-
-export interface EngineSettings {
-  /** The engine's directory, when it must go in front of PATH (the cache). */
+export interface PulumiSettings {
+  /** The directory of pulumi, when it must go in front of PATH (the engine cache). */
   pathPrefix?: string;
   vars: Record<string, string>;
 }
 
 /** The settings mpi-hosts adds to the environment of every pulumi it runs. */
-export function engineSettings(stack: string | undefined, env: NodeJS.ProcessEnv = process.env): EngineSettings {
+export function pulumiSettings(stack: string | undefined, env: NodeJS.ProcessEnv = process.env): PulumiSettings {
   const bin = findPulumi(env);
   const onPath = (env.PATH ?? "").split(path.delimiter).includes(bin);
   return {
@@ -129,8 +125,8 @@ export function engineSettings(stack: string | undefined, env: NodeJS.ProcessEnv
 }
 
 /** The environment of a pulumi child process: `env` plus the settings. */
-export function engineEnv(stack: string | undefined, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const { pathPrefix, vars } = engineSettings(stack, env);
+export function pulumiProcessEnv(stack: string | undefined, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { pathPrefix, vars } = pulumiSettings(stack, env);
   return { ...env, ...vars, ...(pathPrefix ? { PATH: [pathPrefix, env.PATH].filter(Boolean).join(path.delimiter) } : {}) };
 }
 
@@ -154,7 +150,7 @@ export interface RunPulumiOptions {
 export function runPulumi(args: string[], opts: RunPulumiOptions = {}): Promise<PulumiRun> {
   const base = opts.env ?? process.env;
   const dir = stateDir(base);
-  const env = engineEnv(opts.stack, base);
+  const env = pulumiProcessEnv(opts.stack, base);
   if (env.PULUMI_BACKEND_URL === `file://${dir}`) fs.mkdirSync(dir, { recursive: true });
   return new Promise((resolve, reject) => {
     const child = spawn("pulumi", args, { cwd: projectDir(base), env, stdio: ["pipe", "pipe", "pipe"] });
@@ -170,7 +166,7 @@ export function runPulumi(args: string[], opts: RunPulumiOptions = {}): Promise<
       stderr += d;
       opts.onStderr?.(d);
     });
-    child.on("error", (err) => reject(new EngineError(`cannot run pulumi: ${err.message}`)));
+    child.on("error", (err) => reject(new PulumiRunError(`cannot run pulumi: ${err.message}`)));
     child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
     child.stdin.on("error", () => undefined);
     child.stdin.end(opts.input ?? "");
@@ -181,7 +177,7 @@ export function runPulumi(args: string[], opts: RunPulumiOptions = {}): Promise<
 export async function runPulumiOk(args: string[], opts: RunPulumiOptions = {}): Promise<PulumiRun> {
   const result = await runPulumi(args, opts);
   if (result.code !== 0) {
-    throw new EngineError(
+    throw new PulumiRunError(
       `pulumi ${args.join(" ")} failed (exit ${result.code}):\n${(result.stderr.trim() || result.stdout.trim()).slice(-4000)}`,
     );
   }
@@ -214,44 +210,13 @@ export async function removeStack(stack: string, opts: RunPulumiOptions & { keep
   return true;
 }
 
-/** `export NAME='value'` lines for a shell; the engine goes in front of the shell's own PATH. */
-export function shellExports(settings: EngineSettings): string {
+/** `export NAME='value'` lines for a shell; pulumi's directory goes in front of the shell's own PATH. */
+export function shellExports(settings: PulumiSettings): string {
   const prefix = settings.pathPrefix ? `export PATH=${shellQuote(settings.pathPrefix)}:"$PATH"\n` : "";
   return (
     prefix +
     Object.entries(settings.vars)
       .map(([k, v]) => `export ${k}=${shellQuote(v)}\n`)
       .join("")
-  );
-}
-
-const HELP = `usage: npx ts-node --transpile-only cli/engine.ts env [--stack NAME]
-
-Prints, as shell export lines, the settings mpi-hosts uses to run pulumi: PATH (when the engine
-comes from the cache), PULUMI_BACKEND_URL (the backend pulumi would use: PULUMI_BACKEND_URL,
-\${MPI_HOSTS_STATE}, backend.url in Pulumi.yaml, pulumi login; else file://<checkout>/.pulumi-state),
-the offline switches, and PULUMI_CONFIG_PASSPHRASE only when it is the
-lab default. Use: eval "$(npx ts-node --transpile-only cli/engine.ts env --stack lab)"
-`;
-
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command !== "env" || rest.some((a) => a === "--help" || a === "-h")) {
-    (command === "env" || command === "--help" || command === "-h" ? process.stdout : process.stderr).write(HELP);
-    return command === "env" || command === "--help" || command === "-h" ? 0 : 1;
-  }
-  const i = rest.indexOf("--stack");
-  const stack = i >= 0 ? rest[i + 1] : undefined;
-  process.stdout.write(shellExports(engineSettings(stack)));
-  return 0;
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`engine: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
   );
 }

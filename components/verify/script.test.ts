@@ -2,42 +2,13 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { loadClusterOrThrow, readStackFile } from "./config/load";
-import { renderHost } from "./facets";
-import { renderPlannedScript, renderVerifyScript, reportOfJob, verificationFingerprint } from "./verification";
-import { planVerification } from "./verify/plan";
-
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE8CMOdAuu5Lm9h3jsiYNBvnpOhVLkC3AbCQyzHANlT/ mpi-hosts cluster";
-
-function fingerprintOf(mutate: (raw: any) => void = () => undefined): string {
-  const raw = readStackFile("Pulumi.example.yaml") as any;
-  mutate(raw);
-  const { cluster } = loadClusterOrThrow(raw);
-  const desired = Object.fromEntries(
-    cluster.hosts.map((h) => [h.name, Object.fromEntries(renderHost(cluster, h, KEY).map((f) => [f.facet, f.desired]))]),
-  );
-  return verificationFingerprint(desired, renderVerifyScript(cluster));
-}
-
-describe("the verification job's trigger", () => {
-  it("stays the same when nothing changes", () => {
-    expect(fingerprintOf()).toBe(fingerprintOf());
-  });
-
-  it.each([
-    ["a host's slots", (raw: any) => (raw.hosts[3].slots = 13)],
-    ["the BTL range", (raw: any) => (raw.mpi.btlPorts = "51000-51099")],
-    ["one host's port", (raw: any) => (raw.hosts[4].port = 2401)],
-    ["the mpi4py pin", (raw: any) => (raw.python.mpi4py = "4.1.*")],
-    ["the verification timeout", (raw: any) => (raw.verify.timeoutSeconds = 60)],
-  ])("changes with %s", (_what, mutate) => {
-    expect(fingerprintOf(mutate)).not.toBe(fingerprintOf());
-  });
-
-  it("does not change with settings that no host sees", () => {
-    expect(fingerprintOf((raw) => (raw.ssh.privateKeyPath = "~/.ssh/other"))).toBe(fingerprintOf());
-  });
-});
+import { loadClusterOrThrow, readStackFile } from "../config/load";
+import { planVerification } from "./plan";
+import { reportOfJob } from "./report";
+import { reportShapeProblems } from "./reportShape";
+import { shellQuote } from "../templates/shellQuote";
+import { TEMPLATE_ROOT } from "../templates/templates";
+import { renderPlannedScript, renderVerifyScript, VERIFY_PROGRAMS, verifyProgram } from "./script";
 
 describe("the verification scripts", () => {
   const clusters = {
@@ -73,6 +44,24 @@ describe("the verification scripts", () => {
     expect(result.error).toBeUndefined();
     expect(result.stdout).toBe("");
     expect(result.status).toBe(0);
+  });
+
+  it("carry the programs that have no placeholders as plain files, as they are; only the shell scripts are templates", () => {
+    const templateDir = path.join(TEMPLATE_ROOT, "verify");
+    const names = fs.readdirSync(templateDir);
+    expect(names.filter((n) => !n.endsWith(".hbs")).sort()).toEqual([...VERIFY_PROGRAMS].sort());
+    // The templates are the shell scripts and their shared part (_common.sh): those the plan's values are put into.
+    expect(names.filter((n) => n.endsWith(".hbs") && !n.endsWith(".sh.hbs"))).toEqual([]);
+    for (const [label] of Object.entries(clusters)) {
+      const head = fs.readFileSync(path.join(dir, `${label}-verify.sh`), "utf8");
+      for (const name of VERIFY_PROGRAMS) expect(head).toContain(shellQuote(verifyProgram(name)));
+    }
+  });
+
+  it.each(VERIFY_PROGRAMS.filter((n) => n.endsWith(".py")))("carry %s, which python3 compiles", (name) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, verifyProgram(name));
+    execFileSync("python3", ["-m", "py_compile", file]);
   });
 
   it.each(["sh", "dash", "bash", "zsh"])("parse under %s", (shell) => {
@@ -116,6 +105,7 @@ describe("the verification job's output", () => {
     expect(run.stdout.split("\n")).toEqual([expect.stringMatching(/^\{"version":1,"ok":false,/), ""]);
     const { report, problem } = reportOfJob(run.stdout, "node1");
     expect(problem).toBeUndefined();
+    expect(reportShapeProblems(report)).toEqual([]);
     expect(report).toMatchObject({ version: 1, ok: false, failedStage: "software", from: "node1" });
     const stderr = run.stderr.split("\n");
     expect(stderr).toContain(report.summary);
@@ -164,5 +154,6 @@ describe("the verification job's output", () => {
       summary: `mpi-hosts verify: FAILED from node1: ${problem}`,
     });
     expect(failed.failures).toEqual([expect.objectContaining({ stage: "report", kind: "no-report", message: problem })]);
+    expect(reportShapeProblems(failed)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { run } from "./cli";
+import { run } from "./lab";
 
 /** Only paths that stop before touching the machine: these run in the unit project, as any user. */
 describe("npm run lab", () => {
@@ -28,7 +28,7 @@ describe("npm run lab", () => {
     [["up", "--firewall", "nft"], /firewall kind 'nft' is not one of none, iptables, ufw, nftables-debian, nftables-foreign/],
     [["up", "--hosts", "2", "--firewall", "none,ufw,iptables"], /--firewall lists 3 kinds for 2 hosts/],
     [["up", "--firewall", "host9=ufw"], /--firewall names host 'host9', but the lab's hosts are host1, host2, host3/],
-    [["up", "--bogus"], /Unknown option '--bogus'/],
+    [["up", "--bogus"], /^lab up: unknown option --bogus\n\nusage: npm run lab -- up/],
     [["status", "--name", "Bad_Name"], /lab name 'Bad_Name' must be/],
     [["reboot"], /--host is required/],
     [["restart"], /unknown subcommand 'restart'/],

@@ -1,0 +1,135 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Command, CommandDefinition, isGroup } from "./command";
+import { commands } from "./commands";
+import { main } from "./main";
+
+/** Every command of the table, subcommands included, as typed after mpi-hosts ("lab up"), with its definition. */
+async function everyCommand(): Promise<Array<[string[], Command]>> {
+  const found: Array<[string[], Command]> = [];
+  const walk = async (words: string[], command: Command) => {
+    found.push([words, command]);
+    if (isGroup(command)) for (const [name, entry] of Object.entries(command.subcommands)) await walk([...words, name], await entry.load());
+  };
+  for (const [name, entry] of Object.entries(commands)) await walk([name], await entry.load());
+  return found;
+}
+
+describe("every command of the table", () => {
+  let out: string;
+  let err: string;
+  beforeEach(() => {
+    out = "";
+    err = "";
+    jest.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+    jest.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it("has the subcommands the README and the lab document", async () => {
+    const names = (await everyCommand()).map(([words]) => words.join(" "));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "validate",
+        "render",
+        "docs",
+        "drift",
+        "verify",
+        "lab",
+        "lab up",
+        "lab down",
+        "lab status",
+        "lab reboot",
+        "bench",
+        "env",
+      ]),
+    );
+  });
+
+  it.each(["--help", "-h"])("prints only its help with %s: exit 0, stdout only, nothing run, no file written", async (flag) => {
+    // Commands write relative to the working directory (docs: README.md, render: rendered/): an empty one shows any.
+    const cwd = process.cwd();
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "mpi-hosts-help-"));
+    try {
+      process.chdir(empty);
+      for (const [words, command] of await everyCommand()) {
+        out = "";
+        err = "";
+        const ran = isGroup(command) ? undefined : jest.spyOn(command as CommandDefinition, "run");
+        const code = await main([...words, flag]);
+        expect({ words, code, err }).toEqual({ words, code: 0, err: "" });
+        expect(out).toBe(command.help);
+        expect(out).toMatch(/^usage: /);
+        if (ran) expect(ran).not.toHaveBeenCalled();
+        expect({ words, written: fs.readdirSync(empty) }).toEqual({ words, written: [] });
+      }
+    } finally {
+      process.chdir(cwd);
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it("answers an unknown option with the command's name, the problem and its help on stderr, exit 1", async () => {
+    for (const [words, command] of await everyCommand()) {
+      if (isGroup(command)) continue;
+      out = "";
+      err = "";
+      expect(await main([...words, "--no-such-option"])).toBe(1);
+      expect(err).toBe(`${words.join(" ")}: unknown option --no-such-option\n\n${command.help}`);
+      expect(out).toBe("");
+    }
+  });
+
+  it("declares what exit 0 and exit 1 mean, and the help mentions every other status", async () => {
+    for (const [words, command] of await everyCommand()) {
+      if (isGroup(command)) continue;
+      expect({ words, codes: Object.keys(command.exitCodes) }).toEqual({ words, codes: expect.arrayContaining(["0", "1"]) });
+      for (const code of Object.keys(command.exitCodes).filter((c) => c !== "0" && c !== "1")) expect(command.help).toContain(code);
+    }
+  });
+
+  it("names itself as it is typed", async () => {
+    for (const [words, command] of await everyCommand()) {
+      expect(command.name).toBe(words.join(" "));
+    }
+  });
+});
+
+describe("mpi-hosts without a known command", () => {
+  let out: string;
+  let err: string;
+  beforeEach(() => {
+    out = "";
+    err = "";
+    jest.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+    jest.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it("lists every command of the table with its summary", async () => {
+    expect(await main(["--help"])).toBe(0);
+    for (const [name, entry] of Object.entries(commands)) expect(out).toContain(`  ${name.padEnd(8)}  ${entry.summary}\n`);
+  });
+
+  it("prints the list and fails when given no command", async () => {
+    expect(await main([])).toBe(1);
+    expect(out).toMatch(/^usage: npm run <command>/);
+  });
+
+  it.each(["nosuch", "constructor"])("refuses an unknown command (%s), naming it", async (name) => {
+    expect(await main([name])).toBe(1);
+    expect(err).toMatch(new RegExp(`^mpi-hosts: unknown command '${name}'\\n\\nusage: `));
+  });
+});
+
+describe("package.json", () => {
+  it("runs only commands of the table from its scripts", () => {
+    const scripts = (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { scripts: Record<string, string> })
+      .scripts;
+    for (const [script, line] of Object.entries(scripts)) {
+      const m = /cli\/main\.ts(?: (\S+))?/.exec(line);
+      if (m?.[1]) expect({ script, command: m[1], known: m[1] in commands }).toEqual({ script, command: m[1], known: true });
+    }
+  });
+});
