@@ -6,15 +6,10 @@
  * same as every other host's.
  */
 import type { JumpConnection } from "../components/provider/remote";
-import type { Lab } from "./lab";
 import { run, runOk } from "./run";
+import type { BastionPlan, Lab } from "./types";
 
-export interface BastionPlan {
-  /** The host the others are reached through. */
-  host: string;
-  /** Hosts this machine reaches only through `host`. */
-  behind: string[];
-}
+export type { BastionPlan } from "./types";
 
 /** Checks the option against the lab's host names; the bastion defaults to the first host that is not behind it. */
 export function planBastion(hostNames: string[], behind: string[] | undefined, bastion?: string): BastionPlan | undefined {

@@ -1,5 +1,6 @@
 /**
- * The firewalls a lab host can come with: the ones real admins leave on their machines (BRIEF.md section 5). Each
+ * The firewalls a lab host can come with: the ones real admins leave on their machines (none, iptables DROP, ufw,
+ * an nftables ruleset with a drop policy: a test that passes only on an open host proves little). Each
  * kind is set up on the host's first boot the way its admin would (a package installed and enabled, a hand-written
  * /etc/nftables.conf) and loaded on every boot the way the OS does it (nftables.service runs `nft -f
  * /etc/nftables.conf`, ufw.service runs `/lib/ufw/ufw-init start`); the boot script (lab/boot.ts) holds the shell.

@@ -1,13 +1,13 @@
 /**
  * The lab: real test hosts on this machine. Each host is a network namespace on the lab's bridge, with its own
  * mount, UTS, IPC and PID namespaces, an overlay root over a cached Debian image, and sshd on port 2400 for the
- * user `mpi` (passwordless sudo). See BRIEF.md section 5; needs root.
+ * user `mpi` (passwordless sudo). lab/README.md says what a host is and why; needs root.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { BastionPlan, hideFromController, planBastion, readSshBannerInside, unhideLabNetwork } from "./bastion";
+import { hideFromController, planBastion, readSshBannerInside, unhideLabNetwork } from "./bastion";
 import { renderBootScript } from "./boot";
 import {
   DEFAULT_FIREWALL,
@@ -41,8 +41,10 @@ import { disableIpv6, ipBatch, isAliveIn, killProcessesIn, linkExists, listNetns
 import { fitNeighbourTable } from "./neighbours";
 import { requireRoot, requireTools, run, RunResult, runOk } from "./run";
 import { HostRecord, hostDir, KnownHostsMode, LabRecord, readRecord, writeRecord } from "./state";
+import type { Lab, LabHost } from "./types";
 
 export { renderLabStack } from "./stack";
+export type { Lab, LabHost } from "./types";
 
 export interface LabOptions {
   /**
@@ -77,50 +79,6 @@ export interface LabOptions {
 
 /** Every key type the hosts have, rsa first as ssh-keyscan usually lists them, for the lab's known_hosts in "keyscan" mode. */
 const KEYSCAN_TYPES = ["rsa", "ecdsa", "ed25519"];
-
-export interface LabHost {
-  name: string;
-  address: string;
-  port: number;
-  user: string;
-  release: string;
-  /** Public host key, "ssh-ed25519 AAAA...". */
-  hostKey: string;
-  /** Every public host key it has ("type base64": rsa, ecdsa, ed25519). */
-  hostKeys: string[];
-  netns: string;
-  /** PID of the host's init (its sshd) as this machine sees it; 0 when the host is down. */
-  pid: number;
-  up: boolean;
-  /** The firewall its admin left on it. */
-  firewall: FirewallKind;
-}
-
-export interface Lab {
-  name: string;
-  /** CIDR of the lab bridge. */
-  network: string;
-  /** The machine's own address on the bridge (where Pulumi and the tests connect from). */
-  gateway: string;
-  privateKeyPath: string;
-  /**
-   * known_hosts for the hosts: "pinned" (default) `[name]:2400,[address]:2400 ssh-ed25519 ...` per host; "keyscan" what
-   * `ssh-keyscan -p 2400 ADDRESS` prints (every key type, rsa first), as a user writes it.
-   */
-  knownHostsPath: string;
-  knownHosts: KnownHostsMode;
-  hosts: LabHost[];
-  bridge: string;
-  /** State directory: key pair, lab.json, per-host overlay upper dirs and boot logs. */
-  dir: string;
-  /** The hosts' firewall kinds in one word: the kind they share, or each host's, comma separated. */
-  firewall: string;
-  slots: number;
-  /** Hosts reachable only through another (LabOptions.behindBastion). */
-  bastion?: BastionPlan;
-  /** The admin key's passphrase, when startLab was asked for one (LabOptions.keyPassphrase). */
-  keyPassphrase?: string;
-}
 
 const REQUIRED_TOOLS = ["ip", "nsenter", "unshare", "mount", "pivot_root", "ssh-keygen", "sysctl"];
 const DEFAULT_HOSTS = 3;

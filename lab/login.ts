@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { LoginSources } from "../components/provider/credentials";
-import type { Lab } from "./lab";
+import type { Lab } from "./types";
 
 /** The lab's admin key as login sources (no agent: a test's login does not depend on the agent of whoever runs it). */
 export function labLogin(lab: Lab): LoginSources {

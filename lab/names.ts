@@ -13,17 +13,11 @@ export const MAX_HOSTS = 200;
 export const MAX_LAB_INDEX = 254;
 
 const LAB_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
-const HOST_NAME = /^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 
 /** Returns undefined when the name is usable, else why not. */
 export function checkLabName(name: string): string | undefined {
   if (LAB_NAME.test(name)) return undefined;
   return `lab name '${name}' must be 1-32 lowercase letters, digits or inner hyphens (it names network namespaces, a bridge and a directory)`;
-}
-
-export function checkHostName(name: string): string | undefined {
-  if (HOST_NAME.test(name)) return undefined;
-  return `host name '${name}' must start with a letter and hold 1-32 lowercase letters, digits or inner hyphens`;
 }
 
 export function defaultHostNames(count: number): string[] {

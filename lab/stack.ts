@@ -1,6 +1,6 @@
 /** The Pulumi stack config that points mpi-hosts at a running lab. */
 import { Document } from "yaml";
-import type { Lab } from "./lab";
+import type { Lab } from "./types";
 
 export const STACK_HEADER = "Written by `npm run lab -- up`: the local lab of test hosts. Regenerated on every `lab up`.";
 

@@ -44,7 +44,7 @@ export interface LaunchFailureRule {
 
 /**
  * Output that shows the runtime itself failed to start or keep its daemons (not the program, not a blocked MPI
- * port): with Open MPI 5 (PRRTE), concurrent jobs on one host can lose a daemon at random (BRIEF.md, section 7), and a
+ * port): with Open MPI 5 (PRRTE), concurrent jobs on one host can lose a daemon at random (README, "Runtime ports"), and a
  * busy host can miss the daemon's report. Tried once more; a second failure fails.
  */
 export const LAUNCH_FAILURES: LaunchFailureRule[] = [

@@ -9,9 +9,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { projectDir, PulumiRun, removeStack, runPulumi, runPulumiOk, stackConfigPath } from "../../cli/pulumiRunner";
-import { Lab, LabOptions, renderLabStack, rootExec, startLab, stopLab } from "../../lab/lab";
+import { Lab, LabOptions, renderLabStack, startLab, stopLab } from "../../lab/lab";
 import type { Release } from "../../lab/image";
 import { PROVIDER_VERSION } from "../../components/provider/resourceTypes";
+import { rootOk } from "../lab/lab-helpers";
 import { snapshot } from "../lab/support/hostState";
 
 export interface EngineLab {
@@ -120,11 +121,9 @@ export function drift(e: EngineLab, args: string[] = []): Promise<PulumiRun> {
   return mpiHosts(e, "drift", args);
 }
 
-/** Root on the host, no SSH; fails the test on a non-zero exit. */
-export async function root(lab: Lab, host: string, script: string): Promise<string> {
-  const r = await rootExec(lab, host, script);
-  if (r.code !== 0) throw new Error(`${host}: ${script}\nexit ${r.code}: ${r.stderr || r.stdout}`);
-  return r.stdout;
+/** Root on the host, no SSH; fails the test on a non-zero exit (the lab tests' rootOk). */
+export function root(lab: Lab, host: string, script: string): Promise<string> {
+  return rootOk(lab, host, script);
 }
 
 /**
@@ -155,28 +154,8 @@ export async function resourceIds(e: EngineLab): Promise<Record<string, string>>
   return Object.fromEntries((deployment.deployment.resources ?? []).filter((r) => r.id).map((r) => [r.urn.split("::").pop()!, r.id!]));
 }
 
-/** Wall time of each step, printed at the end of the file (they go in the closing note). */
-export class Timings {
-  private readonly lines: string[] = [];
-  constructor(private readonly title: string) {}
-
-  async time<T>(label: string, fn: () => Promise<T>): Promise<T> {
-    const started = Date.now();
-    try {
-      return await fn();
-    } finally {
-      this.record(label, Date.now() - started);
-    }
-  }
-
-  record(label: string, ms: number): void {
-    this.lines.push(`${label}: ${(ms / 1000).toFixed(1)} s`);
-  }
-
-  report(): string {
-    return `${this.title}\n  ${this.lines.join("\n  ")}\n`;
-  }
-}
+/** Wall time of each step, printed at the end of the file (they go in the closing note): the lab tests' class. */
+export { Timings } from "../lab/support/timings";
 
 /** A run's output, readable in the test output. */
 export function explain(r: PulumiRun): string {

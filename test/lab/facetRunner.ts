@@ -5,10 +5,11 @@ import { labLogin } from "../../lab/login";
 import { decodeProbe, diffStates, Difference } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
 import { Connection, runScript, RunResult } from "../../components/provider/remote";
+import { labHost } from "./lab-helpers";
+import type { FacetDriver } from "./support/lifecycle";
 
 export function connectionFor(lab: Lab, hostName: string): Connection {
-  const host = lab.hosts.find((h) => h.name === hostName);
-  if (!host) throw new Error(`no host ${hostName} in lab ${lab.name}`);
+  const host = labHost(lab, hostName);
   return {
     name: host.name,
     address: host.address,
@@ -42,4 +43,18 @@ export async function runFacet(
 export async function probe(conn: Connection, facet: RenderedFacet) {
   const state = decodeProbe((await runFacet(conn, facet, "probe")).stdout);
   return { state, differences: diffStates(facet.desired as never, state as never) as Difference[] };
+}
+
+/** The lifecycle's driver for a facet run over SSH as the provider runs it; `timed` records each step's duration. */
+export function sshDriver(
+  conn: Connection,
+  facet: RenderedFacet,
+  timed: <T>(label: string, fn: () => Promise<T>) => Promise<T> = (_label, fn) => fn(),
+): FacetDriver {
+  const label = `${facet.facet} on ${conn.name}`;
+  return {
+    probe: () => timed(`${label} probe`, () => probe(conn, facet)),
+    apply: async () => (await timed(`${label} apply`, () => runFacet(conn, facet, "apply"))).stderr,
+    remove: async () => (await timed(`${label} remove`, () => runFacet(conn, facet, "remove"))).stderr,
+  };
 }

@@ -26,6 +26,7 @@ import {
   snapshot,
   UserContent,
 } from "./support/hostState";
+import { Timings } from "./support/timings";
 
 jest.setTimeout(300000);
 
@@ -35,16 +36,9 @@ const CONDA_HOST = "host3";
 const PREFIX = "/opt/anaconda";
 const MPI_PACKAGES = ["openmpi-bin", "python3-mpi4py"];
 
-const timings: string[] = [];
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings.push(`${label}: ${Date.now() - started} ms`);
-  }
-}
-afterAll(() => console.log(`facets.test.ts timings\n  ${timings.join("\n  ")}`));
+const timings = new Timings("facets.test.ts timings");
+const timed = <T>(label: string, fn: () => Promise<T>) => timings.time(label, fn);
+afterAll(() => timings.print());
 
 describe.each(["trixie", "bookworm"] as const)("facets on %s hosts", (release) => {
   const LAB = `facets-${release}`;

@@ -8,13 +8,12 @@
  */
 import { Cluster } from "../../components/config/types";
 import { RenderedFacet } from "../../components/facets/facet";
-import { renderFirewall } from "../../components/facets/firewall";
 import { GUESTS_PERSIST_FILE, NFTABLES_CONF } from "../../components/facets/firewallPersistence";
 import { closeAll } from "../../components/provider/remote";
 import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
-import { labCluster } from "./support/labCluster";
+import { firewallFacetOf, labCluster } from "./support/labCluster";
 
 jest.setTimeout(600000);
 
@@ -62,10 +61,7 @@ beforeAll(async () => {
   lab = await startLab({ name: LAB, hosts: 2, firewall: ["none", "ufw"] });
   const host1 = labHost(lab, "host1").address;
   cluster = labCluster(lab, { firewall: { backend: "auto", allowFrom: [`${host1}/32`] } });
-  facet = renderFirewall(
-    cluster,
-    cluster.hosts.find((h) => h.name === HOST)!,
-  );
+  facet = firewallFacetOf(cluster, HOST);
 });
 
 afterAll(async () => {

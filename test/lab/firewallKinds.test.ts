@@ -10,15 +10,15 @@
  */
 import { Cluster } from "../../components/config/types";
 import { RenderedFacet } from "../../components/facets/facet";
-import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
 import { runVerification } from "../../components/verify/run";
 import { Lab, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { rootOk } from "./lab-helpers";
 import { applyAllFacets } from "./support/verifyLab";
-import { labCluster } from "./support/labCluster";
+import { firewallFacetOf, labCluster } from "./support/labCluster";
 import { EXPECTED_BACKEND, HAND_DELETION, hostOfKind, KINDS, SNAPSHOT } from "./support/firewallKinds";
+import { Timings } from "./support/timings";
 
 jest.setTimeout(600000);
 
@@ -26,20 +26,9 @@ const LAB = "fw1";
 let lab: Lab;
 let cluster: Cluster;
 const before: Record<string, string> = {};
-const firewallOf = (host: string): RenderedFacet =>
-  renderFirewall(
-    cluster,
-    cluster.hosts.find((h) => h.name === host)!,
-  );
-const timings: string[] = [];
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
-}
+const firewallOf = (host: string): RenderedFacet => firewallFacetOf(cluster, host);
+const timings = new Timings("firewallKinds.test.ts timings");
+const timed = <T>(label: string, fn: () => Promise<T>) => timings.time(label, fn);
 
 beforeAll(async () => {
   lab = await timed("start 5 hosts", () => startLab({ name: LAB, hosts: KINDS.length, firewall: KINDS }));
@@ -50,7 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeAll();
   await stopLab(LAB);
-  console.log(`firewallKinds.test.ts timings\n  ${timings.join("\n  ")}`);
+  timings.print();
 });
 
 describe("five hosts with five firewalls set up by someone else, firewallBackend auto everywhere", () => {

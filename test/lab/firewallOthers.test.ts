@@ -12,12 +12,12 @@ import { RenderedFacet } from "../../components/facets/facet";
 import { renderFirewall } from "../../components/facets/firewall";
 import { GUESTS_PERSIST_FILE, NFTABLES_CONF } from "../../components/facets/firewallPersistence";
 import { closeAll } from "../../components/provider/remote";
-import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, rebootHost, rootExec, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
-import { labCluster } from "./support/labCluster";
+import { firewallFacetOf, labCluster } from "./support/labCluster";
 import { SNAPSHOT } from "./support/firewallKinds";
+import { connect as connectFrom, startListeners as listenOn } from "./support/traffic";
 
 jest.setTimeout(600000);
 
@@ -43,49 +43,11 @@ table inet filter {
 }
 `;
 
-const LISTENER = [
-  "import socket, sys, threading",
-  "def serve(port):",
-  "    s = socket.socket()",
-  "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
-  "    s.bind(('0.0.0.0', port))",
-  "    s.listen(16)",
-  "    while True:",
-  "        c, _ = s.accept()",
-  "        c.sendall(b'MPI\\n')",
-  "        c.close()",
-  "for p in sys.argv[1:]:",
-  "    threading.Thread(target=serve, args=(int(p),)).start()",
-].join("\n");
-
 async function startListeners(host = HOST): Promise<void> {
-  listeners[host] = (
-    await rootOk(
-      lab,
-      host,
-      `setsid python3 -c ${shellQuote(LISTENER)} ${ports.join(" ")} </dev/null >/dev/null 2>&1 &
-echo $!
-for i in $(seq 100); do ss -Hltn "sport = :${ports[1]}" | grep -q . && exit 0; sleep 0.05; done
-exit 1`,
-    )
-  ).trim();
+  listeners[host] = await listenOn(lab, host, ports);
 }
 
-async function connect(from: string, port: number, to = HOST): Promise<string> {
-  const py = [
-    "import socket",
-    "s = socket.socket()",
-    "s.settimeout(1.5)",
-    "try:",
-    `    s.connect((${JSON.stringify(labHost(lab, to).address)}, ${port}))`,
-    "    print('connected', s.recv(7).decode().strip())",
-    "except socket.timeout:",
-    "    print('timeout')",
-    "except OSError as e:",
-    "    print(type(e).__name__)",
-  ].join("\n");
-  return (await rootOk(lab, from, `python3 -c ${shellQuote(py)}`)).trim();
-}
+const connect = (from: string, port: number, to = HOST) => connectFrom(lab, from, to, port);
 
 async function reach(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -102,10 +64,7 @@ beforeAll(async () => {
   lab = await startLab({ name: LAB, hosts: 3, firewall: ["none", "ufw", "none"] });
   const host1 = labHost(lab, "host1").address;
   cluster = labCluster(lab, { firewall: { backend: "auto", allowFrom: [`${host1}/32`] } });
-  facet = renderFirewall(
-    cluster,
-    cluster.hosts.find((h) => h.name === HOST)!,
-  );
+  facet = firewallFacetOf(cluster, HOST);
   ports = [cluster.mpi.btlPorts.first + 5, cluster.mpi.oobPorts.first + 5];
   const conf = ADMIN_CONF.replace("PORT", String(labHost(lab, HOST).port));
   await rootOk(lab, HOST, `cat >${NFTABLES_CONF} && systemctl enable nftables.service >/dev/null 2>&1`, conf);

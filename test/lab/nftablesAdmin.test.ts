@@ -6,16 +6,14 @@
  *   would.
  *   npx jest test/lab/nftablesAdmin.test.ts --selectProjects lab --runInBand
  */
-import { parse } from "yaml";
-import { loadClusterOrThrow, namespaceKeys } from "../../components/config/load";
 import { Cluster } from "../../components/config/types";
 import { RenderedFacet } from "../../components/facets/facet";
-import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
 import { shellQuote } from "../../components/templates/shellQuote";
-import { Lab, rebootHost, renderLabStack, startLab, stopLab } from "../../lab/lab";
+import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
+import { firewallFacetOf, labCluster } from "./support/labCluster";
 
 jest.setTimeout(600000);
 
@@ -35,25 +33,15 @@ afterAll(async () => {
   await stopLab(LAB);
 });
 
-function labCluster(extra: Record<string, unknown> = {}): Cluster {
-  const doc = parse(renderLabStack(lab)) as { config: Record<string, unknown> };
-  const config = {
-    ...doc.config,
-    "mpi-hosts:firewall": {
-      backend: "auto",
-      allowFrom: [`${labHost(lab, "host1").address}/32`, `${labHost(lab, "host2").address}/32`],
-      ...extra,
-    },
-  };
-  return loadClusterOrThrow(namespaceKeys(config)).cluster;
+/** The lab's cluster with the MPI ports allowed from host1 and host2, and `extra` firewall settings. */
+function adminCluster(extra: Record<string, unknown> = {}): Cluster {
+  const allowFrom = [`${labHost(lab, "host1").address}/32`, `${labHost(lab, "host2").address}/32`];
+  return labCluster(lab, { firewall: { backend: "auto", allowFrom, ...extra } });
 }
 
 function firewallOf(host: string, extra: Record<string, unknown> = {}): RenderedFacet {
-  const cluster = labCluster(extra);
-  return renderFirewall(
-    cluster,
-    cluster.hosts.find((h) => h.name === host)!,
-  );
+  const cluster = adminCluster(extra);
+  return firewallFacetOf(cluster, host);
 }
 
 /** An admin's /etc/nftables.conf: flush ruleset, then table inet filter with this input chain. */

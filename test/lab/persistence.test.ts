@@ -19,18 +19,16 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
-import { loadClusterOrThrow, namespaceKeys } from "../../components/config/load";
-import { Cluster } from "../../components/config/types";
 import { describeDifferences } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
-import { renderFirewall } from "../../components/facets/firewall";
 import { closeAll } from "../../components/provider/remote";
 import { shellQuote } from "../../components/templates/shellQuote";
 import { debianDropNftablesConf } from "../../lab/firewallKinds";
-import { Lab, rebootHost, renderLabStack, startLab, stopLab } from "../../lab/lab";
+import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "./facetRunner";
 import { labHost, rootOk } from "./lab-helpers";
+import { Timings } from "./support/timings";
+import { firewallFacetOf, firewallTestCluster } from "./support/labCluster";
 
 jest.setTimeout(600000);
 
@@ -39,15 +37,8 @@ const BTL = 50050;
 const OOB = 50150;
 
 let lab: Lab;
-const timings: string[] = [];
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings.push(`${label}: ${Date.now() - started} ms`);
-  }
-}
+const timings = new Timings("persistence.test.ts timings");
+const timed = <T>(label: string, fn: () => Promise<T>) => timings.time(label, fn);
 
 beforeAll(async () => {
   lab = await timed("lab up (9 hosts)", () =>
@@ -61,25 +52,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeAll();
   await stopLab(LAB);
-  console.log(`persistence.test.ts timings\n  ${timings.join("\n  ")}`);
+  timings.print();
 });
 
-function labCluster(): Cluster {
-  const doc = parse(renderLabStack(lab)) as { config: Record<string, unknown> };
-  const config = {
-    ...doc.config,
-    "mpi-hosts:mpi": { ...(doc.config["mpi-hosts:mpi"] as object), oobPorts: "50100-50199" },
-    "mpi-hosts:firewall": { backend: "auto", allowFrom: [`${labHost(lab, "host1").address}/32`] },
-  };
-  return loadClusterOrThrow(namespaceKeys(config)).cluster;
-}
-
 function firewallOf(host: string): RenderedFacet {
-  const cluster = labCluster();
-  return renderFirewall(
-    cluster,
-    cluster.hosts.find((h) => h.name === host)!,
-  );
+  const cluster = firewallTestCluster(lab);
+  return firewallFacetOf(cluster, host);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import { connectionFor, probe, runFacet } from "./facetRunner";
 import { rootOk } from "./lab-helpers";
 import { hostOf } from "./support/labCluster";
 import { startVerifyLab } from "./support/verifyLab";
+import { Timings } from "./support/timings";
 
 jest.setTimeout(600000);
 
@@ -31,15 +32,8 @@ const OURS =
 
 let lab: Lab;
 let cluster: Cluster;
-const timings: string[] = [];
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings.push(`${label}: ${Date.now() - started} ms`);
-  }
-}
+const timings = new Timings("persistenceVerify.test.ts timings");
+const timed = <T>(label: string, fn: () => Promise<T>) => timings.time(label, fn);
 
 beforeAll(async () => {
   ({ lab, cluster } = await timed(`start ${KINDS.length} hosts (${KINDS.join(", ")}) and apply every facet`, () =>
@@ -49,7 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeAll();
   await stopLab(LAB);
-  console.log(`persistenceVerify.test.ts timings\n  ${timings.join("\n  ")}`);
+  timings.print();
 });
 
 async function verify(): Promise<VerifyReport> {

@@ -24,6 +24,7 @@ import { connectionFor, probe, runFacet } from "../lab/facetRunner";
 import { labHost, rootOk, runLocal, sshExec } from "../lab/lab-helpers";
 import { MPI_HOME, readHostFile, seedUserContent, writeUserFile } from "../lab/support/hostState";
 import { ClusterKeyPair, facetInputs, facetOf, labCluster, newClusterKey, secretEnvFor } from "../lab/support/labCluster";
+import { Timings } from "../lab/support/timings";
 
 jest.setTimeout(600000);
 
@@ -35,16 +36,9 @@ const AUTHORIZED = `${MPI_HOME}/.ssh/authorized_keys`;
 let lab: Lab;
 let cluster: Cluster;
 let adminKey: string;
-const timings: string[] = [];
+const timings = new Timings("clusterKeyRotation.lab.test.ts timings");
 
-async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    return await fn();
-  } finally {
-    timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }
-}
+const timed = <T>(label: string, fn: () => Promise<T>) => timings.time(label, fn);
 
 /** Every facet of `host` applied through the facet provider, as `pulumi up` creates them (apply, then probe). */
 async function applyAll(host: string, key: ClusterKeyPair): Promise<void> {
@@ -136,7 +130,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.log(`clusterKeyRotation.lab.test.ts timings\n  ${timings.join("\n  ")}`);
+  timings.print();
   await closeAll();
   await stopLab(LAB);
 });

@@ -9,10 +9,18 @@ import { Cluster, Host } from "../../../components/config/types";
 import { CLUSTER_KEY_ENV } from "../../../components/facets/clusterTrust";
 import { RenderedFacet } from "../../../components/facets/facet";
 import { renderHost } from "../../../components/facets";
+import { renderFirewall } from "../../../components/facets/firewall";
 import { FacetInputs } from "../../../components/provider/facetProvider";
 import { hostProbesOf, packScripts } from "../../../components/provider/scriptPack";
 import { Lab, renderLabStack } from "../../../lab/lab";
 import { connectionFor } from "../facetRunner";
+import { labHost } from "../lab-helpers";
+
+/** The lab's stack config values (renderLabStack) by key without the namespace: `mpi`, `firewall`, ... */
+export function labStackValues(lab: Lab): Record<string, Record<string, unknown>> {
+  const doc = parse(renderLabStack(lab)) as { config: Record<string, Record<string, unknown>> };
+  return Object.fromEntries(Object.entries(doc.config).map(([key, value]) => [key.replace(/^mpi-hosts:/, ""), value]));
+}
 
 /** The lab's stack config (renderLabStack), with whole `mpi-hosts:*` values replaced by `overrides` (keys without the namespace). */
 export function labCluster(lab: Lab, overrides: Record<string, unknown> = {}): Cluster {
@@ -20,6 +28,18 @@ export function labCluster(lab: Lab, overrides: Record<string, unknown> = {}): C
   const config = { ...doc.config };
   for (const [key, value] of Object.entries(overrides)) config[`mpi-hosts:${key}`] = value;
   return loadClusterOrThrow(namespaceKeys(config)).cluster;
+}
+
+/**
+ * The cluster of the firewall tests: the MPI ports allowed from host1 only (so host3 is "everyone else"), and the
+ * runtime on a fixed range, so that every backend both opens and closes two ranges (the ephemeral runtime window is
+ * an allow rule like the others: its rendering is covered by the golden files, its traffic by the concurrency test).
+ */
+export function firewallTestCluster(lab: Lab): Cluster {
+  return labCluster(lab, {
+    mpi: { ...labStackValues(lab).mpi, oobPorts: "50100-50199" },
+    firewall: { backend: "auto", allowFrom: [`${labHost(lab, "host1").address}/32`] },
+  });
 }
 
 export interface ClusterKeyPair {
@@ -41,6 +61,13 @@ export function hostOf(cluster: Cluster, name: string): Host {
 }
 
 /** Every facet of the host in apply order, or only those named in `only`. */
+/** The firewall facet of `host`, after `adjust` changed the host's settings (backend, persistence, os). */
+export function firewallFacetOf(cluster: Cluster, host: string, adjust: (h: Host) => void = () => undefined): RenderedFacet {
+  const h = hostOf(cluster, host);
+  adjust(h);
+  return renderFirewall(cluster, h);
+}
+
 export function facetsOf(cluster: Cluster, host: string, key: ClusterKeyPair, only?: string[]): RenderedFacet[] {
   const all = renderHost(cluster, hostOf(cluster, host), key.publicKey);
   return only ? all.filter((f) => only.includes(f.facet)) : all;

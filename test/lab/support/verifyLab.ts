@@ -7,7 +7,8 @@ import { Cluster } from "../../../components/config/types";
 import { renderHost } from "../../../components/facets";
 import { facetProvider } from "../../../components/provider/facetProvider";
 import { shellQuote } from "../../../components/templates/shellQuote";
-import { Lab, LabOptions, rootExec, startLab } from "../../../lab/lab";
+import { Lab, LabOptions, startLab } from "../../../lab/lab";
+import { labHost, rootOk } from "../lab-helpers";
 import { facetInputs, labCluster, newClusterKey } from "./labCluster";
 
 export interface VerifyLab {
@@ -36,27 +37,17 @@ export async function startVerifyLab(options: LabOptions & { name: string }, ove
   return { lab, cluster };
 }
 
-function addressOf(lab: Lab, host: string): string {
-  const found = lab.hosts.find((h) => h.name === host);
-  if (!found) throw new Error(`no host ${host} in lab ${lab.name}`);
-  return found.address;
-}
-
-async function rootRun(lab: Lab, host: string, script: string): Promise<string> {
-  const result = await rootExec(lab, host, script);
-  if (result.code !== 0) throw new Error(`rootExec on ${host} failed (exit ${result.code}):\n${script}\n${result.stderr}${result.stdout}`);
-  return result.stdout;
-}
+const addressOf = (lab: Lab, host: string) => labHost(lab, host).address;
 
 const dropRule = (source: string, first: number, last: number) => `INPUT -s ${source} -p tcp --dport ${first}:${last} -j DROP`;
 
 /** On `on`, drops new TCP connections to ports first-last from `from`'s address (iptables, ahead of every other rule). */
 export async function blockPorts(lab: Lab, from: string, on: string, first: number, last: number): Promise<void> {
-  await rootRun(lab, on, `iptables -I ${dropRule(addressOf(lab, from), first, last)}`);
+  await rootOk(lab, on, `iptables -I ${dropRule(addressOf(lab, from), first, last)}`);
 }
 
 export async function unblockPorts(lab: Lab, from: string, on: string, first: number, last: number): Promise<void> {
-  await rootRun(
+  await rootOk(
     lab,
     on,
     `while iptables -C ${dropRule(addressOf(lab, from), first, last)} 2>/dev/null; do iptables -D ${dropRule(addressOf(lab, from), first, last)}; done`,
@@ -66,13 +57,13 @@ export async function unblockPorts(lab: Lab, from: string, on: string, first: nu
 /** Edits a file of user mpi on `host` with a sed expression (as a person with an editor would), returning the old bytes. */
 export async function editUserFile(lab: Lab, host: string, file: string, sedExpression: string): Promise<string> {
   const f = shellQuote(file);
-  const before = await rootRun(lab, host, `base64 -w0 <${f}; cp -p ${f} ${f}.verify-test-backup`);
-  await rootRun(lab, host, `sed -i ${shellQuote(sedExpression)} ${f}`);
+  const before = await rootOk(lab, host, `base64 -w0 <${f}; cp -p ${f} ${f}.verify-test-backup`);
+  await rootOk(lab, host, `sed -i ${shellQuote(sedExpression)} ${f}`);
   return Buffer.from(before, "base64").toString("utf8");
 }
 
 /** Puts back the bytes editUserFile saved. */
 export async function restoreUserFile(lab: Lab, host: string, file: string): Promise<void> {
   const f = shellQuote(file);
-  await rootRun(lab, host, `mv -f ${f}.verify-test-backup ${f}`);
+  await rootOk(lab, host, `mv -f ${f}.verify-test-backup ${f}`);
 }
