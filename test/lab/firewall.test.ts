@@ -11,8 +11,10 @@
  *   pf + Application Firewall (macOS), ufw, firewalld: no Mac or firewalld here, so their scripts run on host1 of the
  *   hosts without a firewall against TEST DOUBLES of pfctl, socketfilterfw, ufw and firewall-cmd (test/doubles/,
  *   first in PATH), under bash, zsh and dash, asserting the exact commands and files.
- * Each release starts two labs of three hosts; every describe on a lab leaves host2 as it found it (asserted byte for
- * byte by the remove steps), so the next one starts from a fresh host.
+ * Each release starts two labs of three hosts, and the describes of a lab share its hosts: the lifecycles' remove
+ * steps give host2's rulesets back byte for byte (what they assert: the rulesets, not the boot-time files, which the
+ * reboot and persist-off tests below check for themselves, and not the ufw package the real-ufw test installs, which
+ * runs after every lifecycle of its lab).
  *   npx jest test/lab/firewall.test.ts --selectProjects lab --runInBand
  */
 import { execFileSync } from "child_process";
@@ -369,10 +371,16 @@ const BACKEND_LIFECYCLES: { hosts: FirewallKind; backends: FirewallBackend[]; li
   { hosts: "none", backends: ["nftables", "auto"], lifecycle: nftablesLifecycle },
 ];
 
+/** The host kinds this file starts labs of (below). A row of another kind would never run: refused, not skipped. */
+const LAB_KINDS: FirewallKind[] = ["iptables", "none"];
+for (const row of BACKEND_LIFECYCLES)
+  if (!LAB_KINDS.includes(row.hosts))
+    throw new Error(`BACKEND_LIFECYCLES: no lab of this file has hosts of kind ${row.hosts}; add a lab describe for it`);
+
 /** One describe per backend the table gives for hosts of kind `hosts`, each a whole lifecycle on host2. */
 function describeBackendLifecycles(labOf: () => Lab, hosts: FirewallKind, release: string): void {
-  const row = BACKEND_LIFECYCLES.find((r) => r.hosts === hosts)!;
-  describe.each(row.backends)("backend %s on host2", (backend) => describeLifecycle(row.lifecycle(labOf, backend, release)));
+  for (const row of BACKEND_LIFECYCLES.filter((r) => r.hosts === hosts))
+    describe.each(row.backends)("backend %s on host2", (backend) => describeLifecycle(row.lifecycle(labOf, backend, release)));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -60,7 +60,6 @@ export function hostOf(cluster: Cluster, name: string): Host {
   return host;
 }
 
-/** Every facet of the host in apply order, or only those named in `only`. */
 /** The firewall facet of `host`, after `adjust` changed the host's settings (backend, persistence, os). */
 export function firewallFacetOf(cluster: Cluster, host: string, adjust: (h: Host) => void = () => undefined): RenderedFacet {
   const h = hostOf(cluster, host);
@@ -68,6 +67,7 @@ export function firewallFacetOf(cluster: Cluster, host: string, adjust: (h: Host
   return renderFirewall(cluster, h);
 }
 
+/** Every facet of the host in apply order, or only those named in `only`. */
 export function facetsOf(cluster: Cluster, host: string, key: ClusterKeyPair, only?: string[]): RenderedFacet[] {
   const all = renderHost(cluster, hostOf(cluster, host), key.publicKey);
   return only ? all.filter((f) => only.includes(f.facet)) : all;

@@ -10,9 +10,9 @@
  *   drift        each hand edit (Molecule's side effect): the probe names exactly it, apply repairs it, the probe
  *                then finds no difference;
  *   remove       the baseline back byte for byte, and a second remove finds nothing to remove.
- * The steps share the host, so each needs the ones before it: a failure in one makes the later ones fail too (never
- * pass by luck), and an afterAll runs remove when the remove step did not pass, so that a later describe on the same
- * host starts from the baseline (Molecule's cleanup).
+ * The order differs from Molecule's in one place: verify runs before the drift cases (each drift case checks its own
+ * repair). The steps share the host, so each builds on the ones before it; an afterAll runs remove when the remove step
+ * did not pass, so that a later describe on the same host starts from the baseline (Molecule's cleanup).
  */
 import { Difference } from "../../../components/facets/compare";
 
@@ -85,6 +85,17 @@ export function lifecycleRun<Baseline>(spec: Lifecycle<Baseline>): LifecycleRun 
   const context = (): LifecycleContext<Baseline> => ({ driver, before });
   const steps: LifecycleRun["steps"] = [];
   const step = (title: string, run: () => Promise<void>) => void steps.push({ title, run });
+  // toContain("") passes for any output, and no change word checks nothing: a spec like that could not fail.
+  const sentences = {
+    converge: spec.converge.says,
+    idempotence: spec.idempotence.says,
+    remove: spec.remove.says,
+    removeAgain: spec.remove.saysAgain,
+  };
+  for (const [which, said] of Object.entries(sentences))
+    if (!said.trim()) throw new Error(`lifecycle: the ${which} sentence is empty, so its step would pass on any output`);
+  if (!spec.idempotence.changeWords.some((w) => w.trim()))
+    throw new Error("lifecycle: idempotence names no change word, so a second apply that changed the host would pass");
 
   step(spec.prepare.title, async () => {
     await spec.prepare.fresh(await driver.probe());
@@ -112,7 +123,10 @@ export function lifecycleRun<Baseline>(spec: Lifecycle<Baseline>): LifecycleRun 
   for (const drift of spec.drift) {
     step(drift.title, async () => {
       await drift.edit(context());
-      await drift.drifted(await driver.probe());
+      const drifted = await driver.probe();
+      // An edit the probe does not see proves nothing about the repair that follows.
+      expect(drifted.differences).not.toEqual([]);
+      await drift.drifted(drifted);
       await driver.apply();
       const probed = await driver.probe();
       expect(probed.differences).toEqual([]);

@@ -2,8 +2,8 @@
  * The lifecycle's shared checks, against a host made of plain data (no lab: this file runs in seconds): a correct
  * facet passes every step, and each kind of broken facet fails the step that is there to catch it.
  */
-import { Difference } from "../../../components/facets/compare";
-import { FacetDriver, Lifecycle, lifecycleRun } from "./lifecycle";
+import { Difference } from "../../components/facets/compare";
+import { FacetDriver, Lifecycle, lifecycleRun } from "../lab/support/lifecycle";
 
 const DESIRED = ["allow 50000-50099 from host1", "deny 50000-50099"];
 
@@ -96,6 +96,22 @@ describe("describeLifecycle's steps", () => {
     ["a remove that leaves one of its rules", { removeLeavesOne: true }, "remove"],
   ])("%s fails its step", async (_what, bugs, step) => {
     expect(await firstFailure(fakeHost(bugs).spec)).toBe(step);
+  });
+
+  test("a hand edit the probe cannot see fails its drift step (the repair after it would prove nothing)", async () => {
+    const { spec } = fakeHost();
+    spec.drift = [{ title: "an edit that changes nothing", edit: async () => undefined, drifted: () => undefined }];
+    expect(await firstFailure(spec)).toBe("an edit that changes nothing");
+  });
+
+  test.each([
+    ["converge", (spec: Lifecycle<string[]>) => void (spec.converge.says = "")],
+    ["remove", (spec: Lifecycle<string[]>) => void (spec.remove.says = " ")],
+    ["idempotence's change words", (spec: Lifecycle<string[]>) => void (spec.idempotence.changeWords = [])],
+  ])("a spec whose %s check could not fail is refused", (_what, blank) => {
+    const { spec } = fakeHost();
+    blank(spec);
+    expect(() => lifecycleRun(spec)).toThrow(/lifecycle: /);
   });
 
   test("a step that fails before remove still gets the host cleaned up", async () => {
