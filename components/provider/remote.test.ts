@@ -100,4 +100,17 @@ describe("the frame quotes with the templates' one quoting helper", () => {
     const part = { step: "apply", script: "true\n", env: { MPI_HOSTS_CLUSTER_KEY: "-----BEGIN\u0000KEY" } };
     expect(() => partsScript([part], {})).toThrow("a NUL byte cannot be passed to a shell");
   });
+
+  test.each(["A=1; touch /tmp/pwned; B", "A\nid", "1A", "A-B", ""])(
+    "refuses the environment variable name %j (names reach the shell unquoted, and a state can choose them)",
+    (name) => {
+      const part = { step: "remove", script: "true\n", env: { [name]: "value" } };
+      expect(() => partsScript([part], {})).toThrow("is not a shell variable name; nothing ran");
+    },
+  );
+
+  test("exports a plain variable name", () => {
+    const part = { step: "apply", script: "true\n", env: { MPI_HOSTS_CLUSTER_KEY: "value" } };
+    expect(partsScript([part], {})).toContain("; export MPI_HOSTS_CLUSTER_KEY\n");
+  });
 });

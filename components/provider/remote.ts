@@ -325,9 +325,17 @@ async function session(conn: Connection): Promise<Session> {
   return pending;
 }
 
+/**
+ * The names reach the shell unquoted (a name cannot be quoted), and a state can hold any secretEnv names: anything but
+ * a plain variable name would run as a command on the host, so it is refused before anything connects.
+ */
 function exportLines(env: Record<string, string> | undefined): string {
   return Object.entries(env ?? {})
-    .map(([name, value]) => `${name}=${shellQuote(value)}; export ${name}\n`)
+    .map(([name, value]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        throw new Error(`environment variable name ${JSON.stringify(name)} is not a shell variable name; nothing ran`);
+      return `${name}=${shellQuote(value)}; export ${name}\n`;
+    })
     .join("");
 }
 
