@@ -10,9 +10,9 @@ import { parseArgs } from "util";
 import { closeAll } from "../components/provider/remote";
 import { isRelease, Release } from "../lab/image";
 import { Lab, stopLab } from "../lab/lab";
-import { sshExec } from "../test/lab/lab-helpers";
-import { labCluster } from "../test/lab/support/labCluster";
-import { applyAllFacets, startVerifyLab } from "../test/lab/support/verifyLab";
+import { sshExec } from "../lab/harness/labHelpers";
+import { labCluster } from "../lab/harness/labCluster";
+import { applyAllFacets, startVerifyLab } from "../lab/harness/verifyLab";
 
 const PAIRS = ["host2:1,host3:1", "host3:1,host2:1", "host2:1,host3:1", "host3:1,host2:1"];
 

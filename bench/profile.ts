@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadCluster, readStackFile } from "../components/config/load";
-import { renderHost } from "../components/facets";
+import { renderHost } from "../components/facets/index";
 import { closeAll, Connection, runParts, runScript } from "../components/provider/remote";
 import { Release } from "../lab/image";
 import { Lab, renderLabStack, startLab, stopLab } from "../lab/lab";

@@ -12,8 +12,8 @@ import * as fs from "fs";
 import { closeAll } from "../components/provider/remote";
 import { runVerification, VerifyRun } from "../components/verify/run";
 import { stopLab } from "../lab/lab";
-import { sshExec } from "../test/lab/lab-helpers";
-import { blockPorts, startVerifyLab, unblockPorts } from "../test/lab/support/verifyLab";
+import { sshExec } from "../lab/harness/labHelpers";
+import { blockPorts, startVerifyLab, unblockPorts } from "../lab/harness/verifyLab";
 
 const LAB = "verify-bench";
 const RUNS = 3;

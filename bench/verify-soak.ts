@@ -17,8 +17,8 @@ import { Failure } from "../components/verify/report";
 import { runVerification } from "../components/verify/run";
 import { isRelease } from "../lab/image";
 import { Lab, rootExec, stopLab } from "../lab/lab";
-import { sshExec } from "../test/lab/lab-helpers";
-import { startVerifyLab } from "../test/lab/support/verifyLab";
+import { sshExec } from "../lab/harness/labHelpers";
+import { startVerifyLab } from "../lab/harness/verifyLab";
 import { machineInfo, runQuiet } from "./run";
 import { spread } from "./stats";
 

@@ -8,7 +8,7 @@ import { hostKeysFrom } from "./config/knownHosts";
 import { jumpOf } from "./config/jump";
 import { Cluster, Host } from "./config/types";
 import { RenderedFacet } from "./facets/facet";
-import { CLUSTER_KEY_PLACEHOLDER, facetsOf, renderHost } from "./facets";
+import { CLUSTER_KEY_PLACEHOLDER, facetsOf, renderHost } from "./facets/index";
 import { CLUSTER_KEY_ENV } from "./facets/clusterTrust";
 import { Facet } from "./provider/facetProvider";
 import { Connection } from "./provider/remote";

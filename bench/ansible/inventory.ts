@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { Cluster } from "../../components/config/types";
-import { renderHost } from "../../components/facets";
+import { renderHost } from "../../components/facets/index";
 import { RenderedFacet } from "../../components/facets/facet";
 
 export interface AnsibleProjectOptions {

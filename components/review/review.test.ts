@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
-import { renderHost } from "../facets";
+import { renderHost } from "../facets/index";
 import { undefinedHelpers } from "../../test/unit/support/shellHelpers";
 import { renderForReview } from "./review";
 

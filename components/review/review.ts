@@ -6,7 +6,7 @@
 import { formatPortRange } from "../config/net";
 import { Cluster } from "../config/types";
 import { RenderedFacet } from "../facets/facet";
-import { clusterKeyPlaceholder, renderHost } from "../facets";
+import { clusterKeyPlaceholder, renderHost } from "../facets/index";
 import { templates } from "../templates/templates";
 
 /** Relative path -> content. */

@@ -1,5 +1,5 @@
 import { loadClusterOrThrow, readStackFile } from "../config/load";
-import { renderHost } from "../facets";
+import { renderHost } from "../facets/index";
 import { verificationFingerprint } from "./job";
 import { renderVerifyScript } from "./script";
 

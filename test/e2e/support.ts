@@ -12,7 +12,7 @@ import { projectDir, PulumiRun, removeStack, runPulumi, runPulumiOk, stackConfig
 import { Lab, LabOptions, renderLabStack, startLab, stopLab } from "../../lab/lab";
 import type { Release } from "../../lab/image";
 import { PROVIDER_VERSION } from "../../components/provider/resourceTypes";
-import { rootOk } from "../lab/lab-helpers";
+import { rootOk } from "../../lab/harness/labHelpers";
 import { snapshot } from "../lab/support/hostState";
 
 export interface EngineLab {

@@ -19,9 +19,9 @@ import { closeAll, Connection, poolKey, runScript } from "../../components/provi
 import { runVerification } from "../../components/verify/run";
 import { Lab, renderLabStack, startLab, stopLab } from "../../lab/lab";
 import { labLogin } from "../../lab/login";
-import { connectionFor } from "./facetRunner";
-import { labHost, rootOk } from "./lab-helpers";
-import { ClusterKeyPair, facetInputs, facetsOf, hostOf, labCluster, newClusterKey } from "./support/labCluster";
+import { connectionFor } from "../../lab/harness/facetRunner";
+import { labHost, rootOk } from "../../lab/harness/labHelpers";
+import { ClusterKeyPair, facetInputs, facetsOf, hostOf, labCluster, newClusterKey } from "../../lab/harness/labCluster";
 import { readHostFile, MPI_HOME } from "./support/hostState";
 
 jest.setTimeout(600000);

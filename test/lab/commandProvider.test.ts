@@ -11,7 +11,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Lab, rootExec, startLab, stopLab } from "../../lab/lab";
-import { labHost } from "./lab-helpers";
+import { labHost } from "../../lab/harness/labHelpers";
 
 jest.setTimeout(600000);
 

@@ -11,8 +11,8 @@ import { closeAll } from "../../components/provider/remote";
 import { runVerification } from "../../components/verify/run";
 import type { Release } from "../../lab/image";
 import { Lab, stopLab } from "../../lab/lab";
-import { rootOk, sshExec } from "./lab-helpers";
-import { startVerifyLab } from "./support/verifyLab";
+import { rootOk, sshExec } from "../../lab/harness/labHelpers";
+import { startVerifyLab } from "../../lab/harness/verifyLab";
 
 jest.setTimeout(900000);
 

@@ -10,8 +10,8 @@ import { decodeProbe, describeDifferences, diffStates, Difference } from "../../
 import { RenderedFacet } from "../../components/facets/facet";
 import { PLACEHOLDER_PREFIX } from "../../components/facets/prefixLink";
 import { Lab, rootExec, startLab, stopLab } from "../../lab/lab";
-import { rootOk } from "./lab-helpers";
-import { ClusterKeyPair, facetOf, labCluster, newClusterKey } from "./support/labCluster";
+import { rootOk } from "../../lab/harness/labHelpers";
+import { ClusterKeyPair, facetOf, labCluster, newClusterKey } from "../../lab/harness/labCluster";
 import { condaCalls, installCondaDouble, MPI_HOME } from "./support/hostState";
 
 jest.setTimeout(300000);

@@ -11,9 +11,9 @@ import { RenderedFacet } from "../../components/facets/facet";
 import { PLACEHOLDER_PREFIX } from "../../components/facets/prefixLink";
 import { closeAll, Connection } from "../../components/provider/remote";
 import { Lab, startLab, stopLab } from "../../lab/lab";
-import { connectionFor, probe, runFacet } from "./facetRunner";
-import { labHost, rootOk, sshExec } from "./lab-helpers";
-import { ClusterKeyPair, facetOf, facetsOf, labCluster, newClusterKey, secretEnvFor } from "./support/labCluster";
+import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
+import { labHost, rootOk, sshExec } from "../../lab/harness/labHelpers";
+import { ClusterKeyPair, facetOf, facetsOf, labCluster, newClusterKey, secretEnvFor } from "../../lab/harness/labCluster";
 import {
   condaCalls,
   DEBIAN_NONINTERACTIVE_GUARD,

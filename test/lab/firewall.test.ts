@@ -29,9 +29,9 @@ import { closeAll, Connection, runScript } from "../../components/provider/remot
 import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, rootExec, startHost, startLab, stopHost, stopLab } from "../../lab/lab";
 import type { FirewallKind } from "../../lab/firewallKinds";
-import { connectionFor, probe, runFacet, sshDriver } from "./facetRunner";
-import { labHost, rootOk } from "./lab-helpers";
-import { firewallFacetOf, firewallTestCluster } from "./support/labCluster";
+import { connectionFor, probe, runFacet, sshDriver } from "../../lab/harness/facetRunner";
+import { labHost, rootOk } from "../../lab/harness/labHelpers";
+import { firewallFacetOf, firewallTestCluster } from "../../lab/harness/labCluster";
 import { describeLifecycle, Lifecycle } from "./support/lifecycle";
 import { Timings } from "./support/timings";
 import { connect, startListeners } from "./support/traffic";

@@ -11,9 +11,9 @@ import { RenderedFacet } from "../../components/facets/facet";
 import { GUESTS_PERSIST_FILE, NFTABLES_CONF } from "../../components/facets/firewallPersistence";
 import { closeAll } from "../../components/provider/remote";
 import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
-import { connectionFor, probe, runFacet } from "./facetRunner";
-import { labHost, rootOk } from "./lab-helpers";
-import { firewallFacetOf, labCluster } from "./support/labCluster";
+import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
+import { labHost, rootOk } from "../../lab/harness/labHelpers";
+import { firewallFacetOf, labCluster } from "../../lab/harness/labCluster";
 
 jest.setTimeout(600000);
 

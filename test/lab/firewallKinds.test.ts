@@ -13,10 +13,10 @@ import { RenderedFacet } from "../../components/facets/facet";
 import { closeAll } from "../../components/provider/remote";
 import { runVerification } from "../../components/verify/run";
 import { Lab, startLab, stopLab } from "../../lab/lab";
-import { connectionFor, probe, runFacet } from "./facetRunner";
-import { rootOk } from "./lab-helpers";
-import { applyAllFacets } from "./support/verifyLab";
-import { firewallFacetOf, labCluster } from "./support/labCluster";
+import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
+import { rootOk } from "../../lab/harness/labHelpers";
+import { applyAllFacets } from "../../lab/harness/verifyLab";
+import { firewallFacetOf, labCluster } from "../../lab/harness/labCluster";
 import { EXPECTED_BACKEND, HAND_DELETION, hostOfKind, KINDS, SNAPSHOT } from "./support/firewallKinds";
 import { Timings } from "./support/timings";
 

@@ -13,9 +13,9 @@ import { renderFirewall } from "../../components/facets/firewall";
 import { GUESTS_PERSIST_FILE, NFTABLES_CONF } from "../../components/facets/firewallPersistence";
 import { closeAll } from "../../components/provider/remote";
 import { Lab, rebootHost, rootExec, startLab, stopLab } from "../../lab/lab";
-import { connectionFor, probe, runFacet } from "./facetRunner";
-import { labHost, rootOk } from "./lab-helpers";
-import { firewallFacetOf, labCluster } from "./support/labCluster";
+import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
+import { labHost, rootOk } from "../../lab/harness/labHelpers";
+import { firewallFacetOf, labCluster } from "../../lab/harness/labCluster";
 import { SNAPSHOT } from "./support/firewallKinds";
 import { connect as connectFrom, startListeners as listenOn } from "./support/traffic";
 

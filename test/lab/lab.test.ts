@@ -6,7 +6,16 @@
 import { parse } from "yaml";
 import { Lab, labStatus, renderLabStack, rootExec, startHost, startLab, stopHost, stopLab } from "../../lab/lab";
 import { shellQuote } from "../../components/templates/shellQuote";
-import { giveMpiUserClusterSsh, labHost, labTraces, netnsInodes, opensshExec, rootOk, sshExec, tcpConnectFrom } from "./lab-helpers";
+import {
+  giveMpiUserClusterSsh,
+  labHost,
+  labTraces,
+  netnsInodes,
+  opensshExec,
+  rootOk,
+  sshExec,
+  tcpConnectFrom,
+} from "../../lab/harness/labHelpers";
 
 // Names of their own, so that the tests never touch a lab someone started by hand (default name `lab`).
 const LAB = "jest";

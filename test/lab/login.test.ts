@@ -11,14 +11,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Cluster } from "../../components/config/types";
-import { renderHost } from "../../components/facets";
+import { renderHost } from "../../components/facets/index";
 import { facetProvider, FacetOutputs } from "../../components/provider/facetProvider";
 import { closeAll, Connection, runScript } from "../../components/provider/remote";
 import { runVerification } from "../../components/verify/run";
 import { Lab, startLab, stopLab } from "../../lab/lab";
 import { startAgent, TestAgent } from "../../lab/login";
-import { connectionFor } from "./facetRunner";
-import { facetInputs, labCluster, newClusterKey } from "./support/labCluster";
+import { connectionFor } from "../../lab/harness/facetRunner";
+import { facetInputs, labCluster, newClusterKey } from "../../lab/harness/labCluster";
 
 const LAB = "au1";
 const PASSPHRASE = "lab passphrase: do not type";

@@ -15,7 +15,7 @@ import { RenderedFacet } from "../../components/facets/facet";
 import { renderFirewall } from "../../components/facets/firewall";
 import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, renderLabStack, rootExec, startLab, stopLab } from "../../lab/lab";
-import { rootOk } from "./lab-helpers";
+import { rootOk } from "../../lab/harness/labHelpers";
 
 jest.setTimeout(300000);
 

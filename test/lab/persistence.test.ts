@@ -25,10 +25,10 @@ import { closeAll } from "../../components/provider/remote";
 import { shellQuote } from "../../components/templates/shellQuote";
 import { debianDropNftablesConf } from "../../lab/firewallKinds";
 import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
-import { connectionFor, probe, runFacet } from "./facetRunner";
-import { labHost, rootOk } from "./lab-helpers";
+import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
+import { labHost, rootOk } from "../../lab/harness/labHelpers";
 import { Timings } from "./support/timings";
-import { firewallFacetOf, firewallTestCluster } from "./support/labCluster";
+import { firewallFacetOf, firewallTestCluster } from "../../lab/harness/labCluster";
 
 jest.setTimeout(600000);
 

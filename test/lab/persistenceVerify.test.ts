@@ -15,10 +15,10 @@ import { VerifyReport } from "../../components/verify/report";
 import { runVerification } from "../../components/verify/run";
 import { FirewallKind } from "../../lab/firewallKinds";
 import { Lab, rebootHost, stopLab } from "../../lab/lab";
-import { connectionFor, probe, runFacet } from "./facetRunner";
-import { rootOk } from "./lab-helpers";
-import { hostOf } from "./support/labCluster";
-import { startVerifyLab } from "./support/verifyLab";
+import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
+import { rootOk } from "../../lab/harness/labHelpers";
+import { hostOf } from "../../lab/harness/labCluster";
+import { startVerifyLab } from "../../lab/harness/verifyLab";
 import { Timings } from "./support/timings";
 
 jest.setTimeout(600000);

@@ -10,9 +10,9 @@ import { FacetInputs, FacetOutputs, facetProvider } from "../../components/provi
 import { closeAll } from "../../components/provider/remote";
 import { hostProbesOf } from "../../components/provider/scriptPack";
 import { Lab, labStatus, startLab, stopHost, stopLab } from "../../lab/lab";
-import { connectionFor } from "./facetRunner";
-import { labHost, rootOk } from "./lab-helpers";
-import { ClusterKeyPair, facetInputs, facetOf, facetsOf, labCluster, newClusterKey } from "./support/labCluster";
+import { connectionFor } from "../../lab/harness/facetRunner";
+import { labHost, rootOk } from "../../lab/harness/labHelpers";
+import { ClusterKeyPair, facetInputs, facetOf, facetsOf, labCluster, newClusterKey } from "../../lab/harness/labCluster";
 import { MPI_HOME, readHostFile } from "./support/hostState";
 import { Cluster } from "../../components/config/types";
 

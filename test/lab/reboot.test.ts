@@ -6,7 +6,7 @@
  */
 import { FirewallKind } from "../../lab/firewallKinds";
 import { Lab, rebootHost, stopLab, startLab } from "../../lab/lab";
-import { rootOk } from "./lab-helpers";
+import { rootOk } from "../../lab/harness/labHelpers";
 
 jest.setTimeout(300000);
 

@@ -8,9 +8,9 @@ import { FacetOutputs, facetProvider } from "../../components/provider/facetProv
 import { closeAll, runScript } from "../../components/provider/remote";
 import { renderVerifyScript } from "../../components/verify/script";
 import { Lab, startLab, stopLab } from "../../lab/lab";
-import { connectionFor } from "./facetRunner";
-import { giveMpiUserClusterSsh, rootOk, sshExec } from "./lab-helpers";
-import { facetInputs, facetsOf, labCluster, newClusterKey } from "./support/labCluster";
+import { connectionFor } from "../../lab/harness/facetRunner";
+import { giveMpiUserClusterSsh, rootOk, sshExec } from "../../lab/harness/labHelpers";
+import { facetInputs, facetsOf, labCluster, newClusterKey } from "../../lab/harness/labCluster";
 
 jest.setTimeout(300000);
 

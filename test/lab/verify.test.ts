@@ -15,8 +15,8 @@ import { VerifyReport } from "../../components/verify/report";
 import { reportShapeProblems } from "../../components/verify/reportShape";
 import { runVerification, VerifyRun } from "../../components/verify/run";
 import { Lab, renderLabStack, stopLab } from "../../lab/lab";
-import { rootOk, sshExec } from "./lab-helpers";
-import { blockPorts, editUserFile, restoreUserFile, startVerifyLab, unblockPorts } from "./support/verifyLab";
+import { rootOk, sshExec } from "../../lab/harness/labHelpers";
+import { blockPorts, editUserFile, restoreUserFile, startVerifyLab, unblockPorts } from "../../lab/harness/verifyLab";
 
 jest.setTimeout(600000);
 

@@ -17,8 +17,8 @@ import { planVerification } from "../../components/verify/plan";
 import { VerifyReport } from "../../components/verify/report";
 import { runVerification, VerifyRun } from "../../components/verify/run";
 import { Lab, renderLabStack, rootExec, stopLab } from "../../lab/lab";
-import { rootOk, sshExec } from "./lab-helpers";
-import { startVerifyLab } from "./support/verifyLab";
+import { rootOk, sshExec } from "../../lab/harness/labHelpers";
+import { startVerifyLab } from "../../lab/harness/verifyLab";
 
 jest.setTimeout(900000);
 

@@ -11,8 +11,8 @@ import { facetOperations, FacetInputs } from "../../components/provider/facetOpe
 import { closeAll, Connection, KILL_GRACE_SECONDS, runParts, runScript } from "../../components/provider/remote";
 import { packHostProbes, packScripts } from "../../components/provider/scriptPack";
 import { Lab, startLab, stopLab } from "../../lab/lab";
-import { connectionFor } from "../lab/facetRunner";
-import { rootOk } from "../lab/lab-helpers";
+import { connectionFor } from "../../lab/harness/facetRunner";
+import { rootOk } from "../../lab/harness/labHelpers";
 
 jest.setTimeout(600000);
 

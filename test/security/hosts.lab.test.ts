@@ -15,10 +15,10 @@ import * as path from "path";
 import { closeAll, Connection, runParts, runScript } from "../../components/provider/remote";
 import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, startLab, stopLab } from "../../lab/lab";
-import { connectionFor, probe, runFacet } from "../lab/facetRunner";
-import { labHost, rootOk, runLocal, sshExec } from "../lab/lab-helpers";
+import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
+import { labHost, rootOk, runLocal, sshExec } from "../../lab/harness/labHelpers";
 import { installCondaDouble, MPI_HOME, readHostFile, writeUserFile } from "../lab/support/hostState";
-import { ClusterKeyPair, facetOf, labCluster, newClusterKey, secretEnvFor } from "../lab/support/labCluster";
+import { ClusterKeyPair, facetOf, labCluster, newClusterKey, secretEnvFor } from "../../lab/harness/labCluster";
 
 jest.setTimeout(600000);
 

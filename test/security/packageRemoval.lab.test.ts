@@ -8,10 +8,10 @@
  */
 import { closeAll } from "../../components/provider/remote";
 import { Lab, startLab, stopLab } from "../../lab/lab";
-import { connectionFor, runFacet } from "../lab/facetRunner";
-import { rootOk } from "../lab/lab-helpers";
+import { connectionFor, runFacet } from "../../lab/harness/facetRunner";
+import { rootOk } from "../../lab/harness/labHelpers";
 import { makePackagesInstallableOffline } from "../lab/support/hostState";
-import { facetOf, labCluster, newClusterKey } from "../lab/support/labCluster";
+import { facetOf, labCluster, newClusterKey } from "../../lab/harness/labCluster";
 
 jest.setTimeout(600000);
 

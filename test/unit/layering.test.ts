@@ -44,13 +44,6 @@ const LAYERS: Layer[] = [
 const KNOWN_CYCLES: Record<string, string> = {};
 const KNOWN_UPWARD: Record<string, string> = {
   "bench/verify-soak.ts -> cli/args.ts": "issue 17: three ways to parse arguments (`cli/args.ts`, ...); one way to define a command",
-  "bench/concurrent-jobs.ts -> test/lab/lab-helpers.ts": "issue 17: helpers are spread over three places",
-  "bench/concurrent-jobs.ts -> test/lab/support/labCluster.ts": "issue 17: helpers are spread over three places",
-  "bench/concurrent-jobs.ts -> test/lab/support/verifyLab.ts": "issue 17: helpers are spread over three places",
-  "bench/verify-failfast.ts -> test/lab/lab-helpers.ts": "issue 17: helpers are spread over three places",
-  "bench/verify-failfast.ts -> test/lab/support/verifyLab.ts": "issue 17: helpers are spread over three places",
-  "bench/verify-soak.ts -> test/lab/lab-helpers.ts": "issue 17: helpers are spread over three places",
-  "bench/verify-soak.ts -> test/lab/support/verifyLab.ts": "issue 17: helpers are spread over three places",
 };
 
 const SKIP = new Set(["node_modules", ".git", "bin", "rendered", "coverage", "templates", ".pulumi-state"]);

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { shellQuote } from "../../../components/templates/shellQuote";
 import type { Lab } from "../../../lab/lab";
-import { rootOk } from "../lab-helpers";
+import { rootOk } from "../../../lab/harness/labHelpers";
 
 export const MPI_HOME = "/home/mpi";
 

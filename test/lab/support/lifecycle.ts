@@ -14,19 +14,9 @@
  * repair). The steps share the host, so each builds on the ones before it; an afterAll runs remove when the remove step
  * did not pass, so that a later describe on the same host starts from the baseline (Molecule's cleanup).
  */
-import { Difference } from "../../../components/facets/compare";
+import type { FacetDriver, Probed } from "../../../lab/harness/facetRunner";
 
-export interface Probed {
-  state: Record<string, unknown>;
-  differences: Difference[];
-}
-
-/** How the lifecycle runs the facet's scripts; each throws when the script fails. apply and remove return stderr. */
-export interface FacetDriver {
-  probe(): Promise<Probed>;
-  apply(): Promise<string>;
-  remove(): Promise<string>;
-}
+export type { FacetDriver, Probed };
 
 /** What every step may look at: the driver, and the baseline as the prepare step found it. */
 export interface LifecycleContext<Baseline> {

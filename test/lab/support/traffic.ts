@@ -5,7 +5,7 @@
  */
 import type { Lab } from "../../../lab/lab";
 import { shellQuote } from "../../../components/templates/shellQuote";
-import { labHost, rootOk } from "../lab-helpers";
+import { labHost, rootOk } from "../../../lab/harness/labHelpers";
 
 const LISTENER = [
   "import socket, sys, threading",

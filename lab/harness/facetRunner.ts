@@ -1,12 +1,23 @@
 /** Runs a rendered facet's scripts on a lab host over SSH, the way the provider does. */
-import { labJump } from "../../lab/bastion";
-import type { Lab } from "../../lab/lab";
-import { labLogin } from "../../lab/login";
+import { labJump } from "../bastion";
+import type { Lab } from "../lab";
+import { labLogin } from "../login";
 import { decodeProbe, diffStates, Difference } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
 import { Connection, runScript, RunResult } from "../../components/provider/remote";
-import { labHost } from "./lab-helpers";
-import type { FacetDriver } from "./support/lifecycle";
+import { labHost } from "./labHelpers";
+
+export interface Probed {
+  state: Record<string, unknown>;
+  differences: Difference[];
+}
+
+/** How the lifecycle runs the facet's scripts; each throws when the script fails. apply and remove return stderr. */
+export interface FacetDriver {
+  probe(): Promise<Probed>;
+  apply(): Promise<string>;
+  remove(): Promise<string>;
+}
 
 export function connectionFor(lab: Lab, hostName: string): Connection {
   const host = labHost(lab, hostName);

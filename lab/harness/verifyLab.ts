@@ -3,12 +3,12 @@
  * included), for the verification tests and the fail-fast benchmark. Also the by-hand breakages those tests
  * inflict, made as root from inside a host (rootExec), never through the product.
  */
-import { Cluster } from "../../../components/config/types";
-import { renderHost } from "../../../components/facets";
-import { facetProvider } from "../../../components/provider/facetProvider";
-import { shellQuote } from "../../../components/templates/shellQuote";
-import { Lab, LabOptions, startLab } from "../../../lab/lab";
-import { labHost, rootOk } from "../lab-helpers";
+import { Cluster } from "../../components/config/types";
+import { renderHost } from "../../components/facets/index";
+import { facetProvider } from "../../components/provider/facetProvider";
+import { shellQuote } from "../../components/templates/shellQuote";
+import { Lab, LabOptions, startLab } from "../lab";
+import { labHost, rootOk } from "./labHelpers";
 import { facetInputs, labCluster, newClusterKey } from "./labCluster";
 
 export interface VerifyLab {

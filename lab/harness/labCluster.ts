@@ -4,17 +4,17 @@
  */
 import * as fs from "fs";
 import { parse } from "yaml";
-import { loadClusterOrThrow, namespaceKeys } from "../../../components/config/load";
-import { Cluster, Host } from "../../../components/config/types";
-import { CLUSTER_KEY_ENV } from "../../../components/facets/clusterTrust";
-import { RenderedFacet } from "../../../components/facets/facet";
-import { renderHost } from "../../../components/facets";
-import { renderFirewall } from "../../../components/facets/firewall";
-import { FacetInputs } from "../../../components/provider/facetProvider";
-import { hostProbesOf, packScripts } from "../../../components/provider/scriptPack";
-import { Lab, renderLabStack } from "../../../lab/lab";
-import { connectionFor } from "../facetRunner";
-import { labHost } from "../lab-helpers";
+import { loadClusterOrThrow, namespaceKeys } from "../../components/config/load";
+import { Cluster, Host } from "../../components/config/types";
+import { CLUSTER_KEY_ENV } from "../../components/facets/clusterTrust";
+import { RenderedFacet } from "../../components/facets/facet";
+import { renderHost } from "../../components/facets/index";
+import { renderFirewall } from "../../components/facets/firewall";
+import { FacetInputs } from "../../components/provider/facetProvider";
+import { hostProbesOf, packScripts } from "../../components/provider/scriptPack";
+import { Lab, renderLabStack } from "../lab";
+import { connectionFor } from "./facetRunner";
+import { labHost } from "./labHelpers";
 
 /** The lab's stack config values (renderLabStack) by key without the namespace: `mpi`, `firewall`, ... */
 export function labStackValues(lab: Lab): Record<string, Record<string, unknown>> {

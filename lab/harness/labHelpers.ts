@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "ssh2";
 import { shellQuote } from "../../components/templates/shellQuote";
-import { Lab, LabHost, rootExec } from "../../lab/lab";
+import { Lab, LabHost, rootExec } from "../lab";
 
 export interface Output {
   code: number;
