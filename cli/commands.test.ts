@@ -4,6 +4,7 @@ import * as path from "path";
 import { Command, CommandDefinition, isGroup } from "./command";
 import { commands } from "./commands";
 import { main } from "./main";
+import { captureOutput } from "../test/support/captureOutput";
 
 /** Every command of the table, subcommands included, as typed after mpi-hosts ("lab up"), with its definition. */
 async function everyCommand(): Promise<Array<[string[], Command]>> {
@@ -17,15 +18,7 @@ async function everyCommand(): Promise<Array<[string[], Command]>> {
 }
 
 describe("every command of the table", () => {
-  let out: string;
-  let err: string;
-  beforeEach(() => {
-    out = "";
-    err = "";
-    jest.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-    jest.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  });
-  afterEach(() => jest.restoreAllMocks());
+  const output = captureOutput();
 
   it("has the subcommands the README and the lab document", async () => {
     const names = (await everyCommand()).map(([words]) => words.join(" "));
@@ -54,13 +47,13 @@ describe("every command of the table", () => {
     try {
       process.chdir(empty);
       for (const [words, command] of await everyCommand()) {
-        out = "";
-        err = "";
+        output.out = "";
+        output.err = "";
         const ran = isGroup(command) ? undefined : jest.spyOn(command as CommandDefinition, "run");
         const code = await main([...words, flag]);
-        expect({ words, code, err }).toEqual({ words, code: 0, err: "" });
-        expect(out).toBe(command.help);
-        expect(out).toMatch(/^usage: /);
+        expect({ words, code, err: output.err }).toEqual({ words, code: 0, err: "" });
+        expect(output.out).toBe(command.help);
+        expect(output.out).toMatch(/^usage: /);
         if (ran) expect(ran).not.toHaveBeenCalled();
         expect({ words, written: fs.readdirSync(empty) }).toEqual({ words, written: [] });
       }
@@ -73,11 +66,11 @@ describe("every command of the table", () => {
   it("answers an unknown option with the command's name, the problem and its help on stderr, exit 1", async () => {
     for (const [words, command] of await everyCommand()) {
       if (isGroup(command)) continue;
-      out = "";
-      err = "";
+      output.out = "";
+      output.err = "";
       expect(await main([...words, "--no-such-option"])).toBe(1);
-      expect(err).toBe(`${words.join(" ")}: unknown option --no-such-option\n\n${command.help}`);
-      expect(out).toBe("");
+      expect(output.err).toBe(`${words.join(" ")}: unknown option --no-such-option\n\n${command.help}`);
+      expect(output.out).toBe("");
     }
   });
 
@@ -106,29 +99,21 @@ describe("every command of the table", () => {
 });
 
 describe("mpi-hosts without a known command", () => {
-  let out: string;
-  let err: string;
-  beforeEach(() => {
-    out = "";
-    err = "";
-    jest.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-    jest.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  });
-  afterEach(() => jest.restoreAllMocks());
+  const output = captureOutput();
 
   it("lists every command of the table with its summary", async () => {
     expect(await main(["--help"])).toBe(0);
-    for (const [name, entry] of Object.entries(commands)) expect(out).toContain(`  ${name.padEnd(8)}  ${entry.summary}\n`);
+    for (const [name, entry] of Object.entries(commands)) expect(output.out).toContain(`  ${name.padEnd(8)}  ${entry.summary}\n`);
   });
 
   it("prints the list and fails when given no command", async () => {
     expect(await main([])).toBe(1);
-    expect(out).toMatch(/^usage: npm run <command>/);
+    expect(output.out).toMatch(/^usage: npm run <command>/);
   });
 
   it.each(["nosuch", "constructor"])("refuses an unknown command (%s), naming it", async (name) => {
     expect(await main([name])).toBe(1);
-    expect(err).toMatch(new RegExp(`^mpi-hosts: unknown command '${name}'\\n\\nusage: `));
+    expect(output.err).toMatch(new RegExp(`^mpi-hosts: unknown command '${name}'\\n\\nusage: `));
   });
 });
 

@@ -1,25 +1,18 @@
 import { run } from "./lab";
+import { captureOutput } from "../test/support/captureOutput";
 
 /** Only paths that stop before touching the machine: these run in the unit project, as any user. */
 describe("npm run lab", () => {
-  let out: string;
-  let err: string;
-  beforeEach(() => {
-    out = "";
-    err = "";
-    jest.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
-    jest.spyOn(process.stderr, "write").mockImplementation((s) => ((err += String(s)), true));
-  });
-  afterEach(() => jest.restoreAllMocks());
+  const output = captureOutput();
 
   test.each(["up", "down", "status", "reboot"])("%s --help prints its usage", async (command) => {
     expect(await run([command, "--help"])).toBe(0);
-    expect(out).toMatch(new RegExp(`^usage: npm run lab -- ${command}`));
+    expect(output.out).toMatch(new RegExp(`^usage: npm run lab -- ${command}`));
   });
 
   test("without a subcommand prints the usage and fails", async () => {
     expect(await run([])).toBe(1);
-    expect(out).toMatch(/up .*down .*status/s);
+    expect(output.out).toMatch(/up .*down .*status/s);
   });
 
   test.each([
@@ -34,6 +27,6 @@ describe("npm run lab", () => {
     [["restart"], /unknown subcommand 'restart'/],
   ])("%j fails with a clear message", async (args, message) => {
     expect(await run(args)).toBe(1);
-    expect(err).toMatch(message);
+    expect(output.err).toMatch(message);
   });
 });

@@ -6,6 +6,8 @@
  * loads nothing, and the probe must say so rather than "persistent".
  *   npx jest test/lab/firewallGuestsBoot.test.ts --selectProjects lab --runInBand
  */
+import * as fs from "fs";
+import * as path from "path";
 import { Cluster } from "../../components/config/types";
 import { RenderedFacet } from "../../components/facets/facet";
 import { GUESTS_PERSIST_FILE, NFTABLES_CONF } from "../../components/facets/firewallPersistence";
@@ -38,24 +40,7 @@ table inet filter {
 `;
 
 // RHEL 9's nftables.service (from the nftables package), on this Debian host.
-const RHEL_UNIT = `[Unit]
-Description=Netfilter Tables
-Documentation=man:nft(8)
-Wants=network-pre.target
-Before=network-pre.target
-
-[Service]
-Type=oneshot
-ProtectSystem=full
-ProtectHome=true
-ExecStart=/sbin/nft -f /etc/sysconfig/nftables.conf
-ExecReload=/sbin/nft 'flush ruleset; include "/etc/sysconfig/nftables.conf";'
-ExecStop=/sbin/nft flush ruleset
-RemainAfterExit=yes
-
-[Install]
-WantedBy=multi-user.target
-`;
+const RHEL_UNIT = fs.readFileSync(path.join(__dirname, "../fixtures/rhel9-nftables.service"), "utf8");
 
 beforeAll(async () => {
   lab = await startLab({ name: LAB, hosts: 2, firewall: ["none", "ufw"] });

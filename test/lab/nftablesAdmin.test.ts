@@ -6,6 +6,8 @@
  *   would.
  *   npx jest test/lab/nftablesAdmin.test.ts --selectProjects lab --runInBand
  */
+import * as fs from "fs";
+import * as path from "path";
 import { Cluster } from "../../components/config/types";
 import { RenderedFacet } from "../../components/facets/facet";
 import { closeAll } from "../../components/provider/remote";
@@ -329,24 +331,7 @@ describe("what nftables.service really loads at boot, as systemctl answers", () 
 
   test("RHEL's nftables.service, which loads /etc/sysconfig/nftables.conf: the include goes there", async () => {
     // RHEL 9's unit and its default /etc/sysconfig/nftables.conf (from the nftables package), on this Debian host.
-    const unit = `[Unit]
-Description=Netfilter Tables
-Documentation=man:nft(8)
-Wants=network-pre.target
-Before=network-pre.target
-
-[Service]
-Type=oneshot
-ProtectSystem=full
-ProtectHome=true
-ExecStart=/sbin/nft -f /etc/sysconfig/nftables.conf
-ExecReload=/sbin/nft 'flush ruleset; include "/etc/sysconfig/nftables.conf";'
-ExecStop=/sbin/nft flush ruleset
-RemainAfterExit=yes
-
-[Install]
-WantedBy=multi-user.target
-`;
+    const unit = fs.readFileSync(path.join(__dirname, "../fixtures/rhel9-nftables.service"), "utf8");
     const sysconfig = `# Uncomment the include statement here to load the default config sample
 # in /etc/nftables for nftables service.
 
