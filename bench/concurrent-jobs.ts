@@ -1,14 +1,13 @@
 /**
  * Concurrent mpiruns on hosts configured by mpi-hosts, with the runtime on ephemeral ports (the default) and on a
  * fixed range (oobPorts: 50100-50199, the default before issue 14), on the same lab, firewall on.
- *   npx ts-node --transpile-only bench/concurrent-jobs.ts [--release trixie|bookworm] [--rounds 12] [--at-once 2]
+ *   npm run bench -- concurrent-jobs [--release trixie|bookworm] [--rounds 12] [--at-once 2]
  * (root: it starts a lab; not part of npm test). Each round starts --at-once `mpirun -n 2 ... mpi4py.bench
  * helloworld` from host1 together, each under `timeout -k 5 40`. Prints, per setting, how many jobs failed and the
  * first meaningful line of each failure; exits 1 only when it could not run.
  */
-import { parseArgs } from "util";
 import { closeAll } from "../components/provider/remote";
-import { isRelease, Release } from "../lab/image";
+import { Release } from "../lab/image";
 import { Lab, stopLab } from "../lab/lab";
 import { sshExec } from "../lab/harness/labHelpers";
 import { labCluster } from "../lab/harness/labCluster";
@@ -44,18 +43,18 @@ async function measure(lab: Lab, label: string, rounds: number, atOnce: number):
   for (const [f, n] of counts) console.log(`      ${n} x ${f}`);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      release: { type: "string", default: "trixie" },
-      rounds: { type: "string", default: "12" },
-      "at-once": { type: "string", default: "2" },
-    },
-  });
-  if (!isRelease(values.release!)) throw new Error(`--release: trixie or bookworm, got ${values.release}`);
-  const release: Release = values.release;
-  const rounds = Number(values.rounds);
-  const atOnce = Math.min(Number(values["at-once"]), PAIRS.length);
+export interface ConcurrentJobsOptions {
+  release: Release;
+  /** Rounds per setting. */
+  rounds: number;
+  /** mpiruns started together in a round (at most as many as there are host pairs to give them). */
+  atOnce: number;
+}
+
+export const MAX_AT_ONCE = PAIRS.length;
+
+export async function runConcurrentJobs({ release, rounds, atOnce: wanted }: ConcurrentJobsOptions): Promise<void> {
+  const atOnce = Math.min(wanted, MAX_AT_ONCE);
   const name = `concbench-${process.pid}`;
   const stop = () => void stopLab(name).finally(() => process.exit(130));
   process.once("SIGINT", stop);
@@ -67,12 +66,8 @@ async function main(): Promise<void> {
     await applyAllFacets(lab, fixed);
     await measure(lab, "oobPorts: 50100-50199 (oob_tcp_dynamic_ipv4_ports in the MCA files)", rounds, atOnce);
   } finally {
+    process.removeListener("SIGINT", stop);
     await closeAll();
     await stopLab(name);
   }
 }
-
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});

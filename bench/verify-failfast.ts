@@ -1,6 +1,6 @@
 /**
  * How fast the verification job says what is wrong, against what a user sees today.
- *   npx ts-node --transpile-only bench/verify-failfast.ts        (root: it starts a lab; not part of npm test)
+ *   npm run bench -- verify-failfast        (root: it starts a lab; not part of npm test)
  *
  * On a 3-host trixie lab with every facet applied, with the BTL range (50000-50099) dropped from host1 on host3:
  *  - our job: preflight finds the pair and fails (time from here, SSH connection included);
@@ -22,13 +22,14 @@ const PLAIN_LIMIT_S = 60;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const s = (x: number) => `${x.toFixed(1)} s`;
 
-async function main(): Promise<number> {
+/** Exit status 1 when a figure is not what it claims; throws when it could not run. The lab is stopped either way. */
+export async function runVerifyFailfast(): Promise<number> {
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`starting lab '${LAB}' (3 trixie hosts) and applying every facet...`);
-  const { lab, cluster } = await startVerifyLab({ name: LAB, hosts: 3, release: "trixie" });
-  const key = fs.readFileSync(lab.privateKeyPath, "utf8");
-  const problems: string[] = [];
   try {
+    const { lab, cluster } = await startVerifyLab({ name: LAB, hosts: 3, release: "trixie" });
+    const key = fs.readFileSync(lab.privateKeyPath, "utf8");
+    const problems: string[] = [];
     const healthy: VerifyRun[] = [];
     for (let i = 0; i < RUNS; i++) healthy.push(await runVerification(cluster, { privateKey: key }, { tests: ["helloworld", "ringtest"] }));
     const withPingpong = await runVerification(cluster, { privateKey: key }, { tests: ["helloworld", "ringtest", "pingpong"] });
@@ -72,11 +73,3 @@ async function main(): Promise<number> {
     await stopLab(LAB);
   }
 }
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
-    stopLab(LAB).finally(() => process.exit(1));
-  },
-);

@@ -1,7 +1,7 @@
 /**
  * Soak: the verification job many times in a row on one healthy lab, counting the runs that fail at random
  * (issue 14: the concurrent pingpong mpiruns of a round took each other's runtime ports).
- *   npx ts-node --transpile-only bench/verify-soak.ts [--rounds 20] [--hosts 5] [--release trixie|bookworm]
+ *   npm run bench -- verify-soak [--rounds 20] [--hosts 5] [--release trixie|bookworm]
  *     [--tests helloworld,ringtest,pingpong] [--name soak] [--out FILE]
  * Root (it starts a lab); not part of npm test. Prints each run and a summary and writes a JSON result (default
  * bench/results/verify-soak-<release>-<commit>.json). A measurement: exits 1 only when it could not run, never
@@ -10,21 +10,17 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseArgs, UsageError } from "../cli/args";
-import { VERIFY_TEST_VALUES, VerifyTest } from "../components/config/types";
+import { VerifyTest } from "../components/config/types";
 import { closeAll, RemoteError } from "../components/provider/remote";
 import { Failure } from "../components/verify/report";
 import { runVerification } from "../components/verify/run";
-import { isRelease } from "../lab/image";
+import { Release } from "../lab/image";
 import { Lab, rootExec, stopLab } from "../lab/lab";
 import { sshExec } from "../lab/harness/labHelpers";
 import { startVerifyLab } from "../lab/harness/verifyLab";
 import { machineInfo, runQuiet } from "./run";
 import { spread } from "./stats";
 
-const TESTS: readonly VerifyTest[] = VERIFY_TEST_VALUES;
-const USAGE = `usage: npx ts-node --transpile-only bench/verify-soak.ts [--rounds 20] [--hosts 5] [--release trixie|bookworm]
-    [--tests ${TESTS.join(",")}] [--name soak] [--out FILE]`;
 const repoDir = path.join(__dirname, "..");
 
 interface SoakRun {
@@ -73,27 +69,16 @@ function countOf(items: string[]): Record<string, number> {
 const loadavg = () => fs.readFileSync("/proc/loadavg", "utf8").trim();
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-function options(args: string[]) {
-  const o = parseArgs(args, { values: ["rounds", "hosts", "release", "tests", "name", "out"] }).options;
-  const count = (key: string, fallback: number) => {
-    const n = Number(o[key] ?? fallback);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${key} takes a positive integer, got '${String(o[key])}'`);
-    return n;
-  };
-  const release = String(o.release ?? "trixie");
-  if (!isRelease(release)) throw new UsageError(`--release takes trixie or bookworm, got '${release}'`);
-  const tests = String(o.tests ?? TESTS.join(",")).split(",") as VerifyTest[];
-  if (tests.some((t) => !TESTS.includes(t))) throw new UsageError(`--tests takes a comma-separated list of ${TESTS.join(", ")}`);
-  const name = String(o.name ?? "soak");
-  return {
-    help: o.help === true,
-    rounds: count("rounds", 20),
-    hosts: count("hosts", 5),
-    release,
-    tests,
-    name,
-    out: o.out as string | undefined,
-  };
+export interface SoakOptions {
+  /** Verification runs, one after the other. */
+  rounds: number;
+  hosts: number;
+  release: Release;
+  tests: VerifyTest[];
+  /** The lab's name. */
+  name: string;
+  /** The JSON result; default bench/results/verify-soak-<release>-<commit>.json. */
+  out?: string;
 }
 
 /** JSON as the repository's prettier formats it (as cli/bench.ts writes results), so that it passes `npm run lint`. */
@@ -104,12 +89,8 @@ async function writeJson(file: string, value: unknown): Promise<void> {
   fs.writeFileSync(file, await prettier.format(JSON.stringify(value), { ...config, parser: "json" }));
 }
 
-async function main(): Promise<number> {
-  const opts = options(process.argv.slice(2));
-  if (opts.help) {
-    log(USAGE);
-    return 0;
-  }
+/** A measurement: returns 0 when it ran, whatever the runs found; throws when it could not run. */
+export async function runVerifySoak(opts: SoakOptions): Promise<number> {
   const commit = runQuiet("git", ["rev-parse", "--short", "HEAD"], { cwd: repoDir }).stdout.trim();
   const uncommitted = runQuiet("git", ["status", "--porcelain", "--", "components", "templates", "lab", "cli", "index.ts"], {
     cwd: repoDir,
@@ -260,12 +241,3 @@ async function main(): Promise<number> {
   log(`written: ${out}`);
   return 0;
 }
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof UsageError) process.stderr.write(`soak: ${err.message}\n${USAGE}\n`);
-    else process.stderr.write(`soak: could not run: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);

@@ -29,6 +29,11 @@ export interface CommandGroup {
   noun: string;
   help: string;
   subcommands: CommandTable;
+  /**
+   * The command run when no subcommand is named (no argument, or an option first: `bench --sizes 5`), instead of
+   * the help and exit 1; its name and help are the group's, so `--help` prints the group's help either way.
+   */
+  default?: CommandEntry;
 }
 
 export type Command = CommandDefinition | CommandGroup;
@@ -84,9 +89,10 @@ export async function runCommand(command: Command, argv: string[]): Promise<numb
   }
 }
 
-/** No subcommand: the help, exit 1; `help`, --help, -h: the help, exit 0. */
+/** No subcommand: the help, exit 1 (or the group's default command); `help`, --help, -h: the help, exit 0. */
 async function runGroup(group: CommandGroup, argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (group.default && (name === undefined || name.startsWith("-"))) return runCommand(await group.default.load(), argv);
   if (!name || isHelp(name) || name === "help") {
     process.stdout.write(group.help);
     return name ? 0 : 1;

@@ -6,12 +6,17 @@ import { commands } from "./commands";
 import { main } from "./main";
 import { captureOutput } from "../test/support/captureOutput";
 
-/** Every command of the table, subcommands included, as typed after mpi-hosts ("lab up"), with its definition. */
+/**
+ * Every command of the table, subcommands included, as typed after mpi-hosts ("lab up"), with its definition; a
+ * group's default command (`bench` with options) under the group's words too.
+ */
 async function everyCommand(): Promise<Array<[string[], Command]>> {
   const found: Array<[string[], Command]> = [];
   const walk = async (words: string[], command: Command) => {
     found.push([words, command]);
-    if (isGroup(command)) for (const [name, entry] of Object.entries(command.subcommands)) await walk([...words, name], await entry.load());
+    if (!isGroup(command)) return;
+    if (command.default) found.push([words, await command.default.load()]);
+    for (const [name, entry] of Object.entries(command.subcommands)) await walk([...words, name], await entry.load());
   };
   for (const [name, entry] of Object.entries(commands)) await walk([name], await entry.load());
   return found;
@@ -35,6 +40,10 @@ describe("every command of the table", () => {
         "lab status",
         "lab reboot",
         "bench",
+        "bench profile",
+        "bench concurrent-jobs",
+        "bench verify-failfast",
+        "bench verify-soak",
         "env",
       ]),
     );
@@ -95,6 +104,43 @@ describe("every command of the table", () => {
     for (const [words, command] of await everyCommand()) {
       expect(command.name).toBe(words.join(" "));
     }
+  });
+});
+
+describe("bench", () => {
+  const output = captureOutput();
+  // Each of these would start a lab if its options were taken: a usage error must come before anything runs.
+  it("runs the default measurement when its first argument is an option, and checks that option first", async () => {
+    const measure = (await (await import("./bench")).command.default!.load()) as CommandDefinition;
+    const run = jest.spyOn(measure, "run");
+    expect(await main(["bench", "--sizes", "2,0"])).toBe(1);
+    expect(run).toHaveBeenCalled();
+    expect(output.err).toMatch(/^bench: --sizes must be positive integers, got '2,0'\n\nusage: npm run bench -- \[--sizes/);
+  });
+
+  it.each([
+    [["verify-soak", "--rounds", "0"], "bench verify-soak: --rounds must be positive integers, got '0'"],
+    [["verify-soak", "--tests", "helloworld,nosuch"], "bench verify-soak: --tests takes a comma-separated list of"],
+    [["verify-soak", "--release", "sid"], "bench verify-soak: --release must be trixie or bookworm, got 'sid'"],
+    [["concurrent-jobs", "--at-once", "5"], "bench concurrent-jobs: --at-once takes 1 to 4, got 5"],
+    [["concurrent-jobs", "--rounds", "x"], "bench concurrent-jobs: --rounds must be positive integers, got 'x'"],
+    [["profile", "--repeat", "3"], "bench profile: unknown option --repeat"],
+    [["verify-failfast", "now"], "bench verify-failfast: unexpected argument 'now'"],
+  ])("refuses bench %j before starting anything: exit 1, the subcommand's name and the problem", async (args, message) => {
+    expect(await main(["bench", ...args])).toBe(1);
+    expect(output.err.startsWith(message)).toBe(true);
+    expect(output.out).toBe("");
+  });
+
+  it("names an unknown subcommand (the measurements took no positional before them either)", async () => {
+    expect(await main(["bench", "nosuch"])).toBe(1);
+    expect(output.err).toMatch(/^bench: unknown subcommand 'nosuch'\n\nusage: npm run bench/);
+  });
+
+  it("lists its subcommands in its help", async () => {
+    expect(await main(["bench", "help"])).toBe(0);
+    for (const name of ["profile", "concurrent-jobs", "verify-failfast", "verify-soak"])
+      expect(output.out).toMatch(new RegExp(`^  ${name} +\\S`, "m"));
   });
 });
 
