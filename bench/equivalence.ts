@@ -4,6 +4,7 @@
  * rootExec, not through either tool. Values that differ between two labs by construction (addresses of
  * the lab subnet, host keys, the cluster key) are masked before the two snapshots are compared.
  */
+import { HOSTFILE_PATH } from "../components/facets/hostfile";
 import { Lab, rootExec } from "../lab/lab";
 
 const FILES = [
@@ -13,7 +14,7 @@ const FILES = [
   ".ssh/mpi-hosts_known_hosts",
   ".openmpi/mca-params.conf",
   ".prte/mca-params.conf",
-  ".mpi-hosts/hostfile",
+  HOSTFILE_PATH,
 ];
 const MODES = [".ssh", ".ssh/mpi-hosts_ed25519", ...FILES, ".mpi-hosts"];
 

@@ -9,6 +9,7 @@
  * Also the healthy job's time, before the block. Prints the figures; exits 1 when a figure is not what it claims.
  */
 import * as fs from "fs";
+import { HOSTFILE_PATH } from "../components/facets/hostfile";
 import { closeAll } from "../components/provider/remote";
 import { runVerification, VerifyRun } from "../components/verify/run";
 import { stopLab } from "../lab/lab";
@@ -47,7 +48,7 @@ export async function runVerifyFailfast(): Promise<number> {
     const plain = await sshExec(
       lab,
       "host1",
-      `timeout -k 5 ${PLAIN_LIMIT_S} mpirun --hostfile ~/.mpi-hosts/hostfile -n 6 python3 -m mpi4py.bench ringtest`,
+      `timeout -k 5 ${PLAIN_LIMIT_S} mpirun --hostfile ~/${HOSTFILE_PATH} -n 6 python3 -m mpi4py.bench ringtest`,
       { timeoutMs: (PLAIN_LIMIT_S + 30) * 1000 },
     );
     const plainSeconds = (Date.now() - started) / 1000;

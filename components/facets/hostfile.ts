@@ -4,9 +4,10 @@ import { defineFacet, FACET_TIMEOUT_SECONDS, HEADER } from "./facet";
 import { renderScripts } from "./scripts";
 
 /**
- * Where the hostfile lives on every host, relative to the user's home. The scripts spell it too (templates/hostfile/):
- * a value reaches a script only quoted ({{q}}), and quoting would change the scripts every state holds (a `pulumi up`
- * for nothing); facet.test.ts keeps the two equal.
+ * Where the hostfile lives on every host, relative to the user's home: the verification job's scripts and messages
+ * take it from here. The facet's own scripts spell it too (templates/hostfile/): a value reaches a script only quoted
+ * ({{q}}), and quoting would change the scripts every state holds (a `pulumi up` for nothing); facet.test.ts keeps
+ * the two equal.
  */
 export const HOSTFILE_PATH = ".mpi-hosts/hostfile";
 

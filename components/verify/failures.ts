@@ -4,6 +4,7 @@
  * CLI reads the filled text back from the report. Placeholders: {from} {to} {port} {range} ("btl 50000-50099"),
  * {ports} ("50000-50099"), {expected}, {detail}, {stage}.
  */
+import { HOSTFILE_PATH } from "../facets/hostfile";
 
 /** Stages in the order the job runs them; MPI tests follow in the order the config lists them. */
 export const PREFLIGHT_STAGES = ["plan", "ssh", "software", "names", "tcp"] as const;
@@ -107,7 +108,7 @@ export const FAILURE_KINDS = {
   },
   "hostfile-missing": {
     stage: "software",
-    message: "{from}: no hostfile at ~/.mpi-hosts/hostfile",
+    message: `{from}: no hostfile at ~/${HOSTFILE_PATH}`,
     hint: `the hostfile facet writes it: ${REFRESH}`,
   },
   "name-unresolved": {

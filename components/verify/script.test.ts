@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
+import { HOSTFILE_PATH } from "../facets/hostfile";
 import { planVerification } from "./plan";
 import { reportOfJob } from "./report";
 import { reportShapeProblems } from "./reportShape";
@@ -81,11 +82,15 @@ describe("the verification job's output", () => {
    * The job on one host, where the head runs every step itself (no ssh); with an empty HOME (no hostfile) it stops
    * at stage software.
    */
-  function runAlone(options: { reportOnFailure?: boolean } = {}) {
+  function runAlone(options: { reportOnFailure?: boolean } = {}, homeFiles: string[] = []) {
     const raw = fixture();
     raw.hosts = [raw.hosts[0]];
     const script = renderVerifyScript(loadClusterOrThrow(raw).cluster, options);
     const home = fs.mkdtempSync(path.join(os.tmpdir(), "verify-output-"));
+    for (const file of homeFiles) {
+      fs.mkdirSync(path.dirname(path.join(home, file)), { recursive: true });
+      fs.writeFileSync(path.join(home, file), "node1 slots=2\n");
+    }
     try {
       return spawnSync("sh", ["-s"], {
         input: script,
@@ -110,6 +115,13 @@ describe("the verification job's output", () => {
     const stderr = run.stderr.split("\n");
     expect(stderr).toContain(report.summary);
     expect(stderr).toContain("mpi-hosts: verify: preflight failed at stage software: no MPI test started");
+  });
+
+  it("looks for the hostfile where the hostfile facet writes it (HOSTFILE_PATH), and names that path when it is missing", () => {
+    const kinds = (run: ReturnType<typeof runAlone>) => reportOfJob(run.stdout, "node1").report?.failures.map((f) => f.kind);
+    const missing = reportOfJob(runAlone().stdout, "node1").report?.failures.find((f) => f.kind === "hostfile-missing");
+    expect(missing?.message).toBe(`node1: no hostfile at ~/${HOSTFILE_PATH}`);
+    expect(kinds(runAlone({}, [HOSTFILE_PATH]))).not.toContain("hostfile-missing");
   });
 
   it("under pulumi up, leaves stdout empty when the job fails: the command's error would repeat the report after the lines already shown", () => {

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Cluster } from "../config/types";
 import { SCRIPT_MARKERS } from "../facets/facet";
+import { HOSTFILE_PATH } from "../facets/hostfile";
 import { TEMPLATE_ROOT, templates } from "../templates/templates";
 import { planLines, planVerification, VerifyOptions, VerifyPlan } from "./plan";
 
@@ -47,12 +48,14 @@ export function renderPlannedScript(plan: VerifyPlan, options: ScriptOptions = {
     sshConnectTimeout: plan.timeouts.sshConnect,
     stepTimeout: plan.timeouts.step,
     sshParallel: plan.sshParallel,
+    hostfilePath: HOSTFILE_PATH,
   });
   return t.render("verify/verify.sh", {
     ...header,
     kind: "run",
     from: plan.from,
     plan: plan_,
+    hostfilePath: HOSTFILE_PATH,
     hostScript,
     listenPy: verifyProgram("listen.py"),
     connectPy: verifyProgram("connect.py"),
