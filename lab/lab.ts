@@ -126,6 +126,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         netns: netnsName(name, host),
         veth: vethName(index, i + 1),
         hostKey: "",
+        hostKeys: [],
         pid: 0,
         provisioned: false,
         firewall: firewalls[i],
@@ -282,12 +283,6 @@ function resolveFirewalls(spec: LabOptions["firewall"], hosts: number): Firewall
   return kinds;
 }
 
-/** The firewall kind of a host (records written before per-host kinds hold one kind for the whole lab). */
-export function hostFirewall(record: LabRecord, h: HostRecord): FirewallKind {
-  if (h.firewall) return h.firewall;
-  return isFirewallKind(record.firewall) ? record.firewall : DEFAULT_FIREWALL;
-}
-
 function resolveReleases(opts: LabOptions): Release[] {
   const releases = opts.releases ?? Array.from({ length: opts.hosts ?? DEFAULT_HOSTS }, () => opts.release ?? "trixie");
   if (opts.releases && opts.hosts !== undefined && opts.hosts !== opts.releases.length) {
@@ -330,15 +325,15 @@ async function bootHost(record: LabRecord, h: HostRecord, deadlineAt: number): P
       image: h.image,
       dir,
       port: record.port,
-      firewall: hostFirewall(record, h),
+      firewall: h.firewall,
       provision: h.provisioned
         ? undefined
         : {
             user: record.user,
             authorizedKey: fs.readFileSync(`${record.privateKeyPath}.pub`, "utf8"),
             etcHosts: renderEtcHosts(record.hosts),
-            nftablesConf: nftablesConfFor(hostFirewall(record, h), record.port),
-            ufwDeb: hostFirewall(record, h) === "ufw" ? ufwPackagePath() : undefined,
+            nftablesConf: nftablesConfFor(h.firewall, record.port),
+            ufwDeb: h.firewall === "ufw" ? ufwPackagePath() : undefined,
           },
     }),
     { mode: 0o700 },
@@ -428,11 +423,11 @@ function toLabHost(record: LabRecord, h: HostRecord): LabHost {
     user: record.user,
     release: h.release,
     hostKey: h.hostKey,
-    hostKeys: h.hostKeys ?? [h.hostKey],
+    hostKeys: h.hostKeys,
     netns: h.netns,
     pid: up ? h.pid : 0,
     up,
-    firewall: hostFirewall(record, h),
+    firewall: h.firewall,
   };
 }
 

@@ -16,14 +16,14 @@ export interface HostRecord {
   veth: string;
   /** "ssh-ed25519 AAAA..."; empty until the host first booted. */
   hostKey: string;
-  /** Every host key it has ("type base64": rsa, ecdsa, ed25519); absent in records written before there were three. */
-  hostKeys?: string[];
+  /** Every host key it has ("type base64": rsa, ecdsa, ed25519); empty until the host first booted. */
+  hostKeys: string[];
   /** PID of the host's init (sshd) as the machine sees it; 0 when the host is down. */
   pid: number;
   /** Set after the first successful boot: later boots keep the disk (users, keys, files) as it is. */
   provisioned: boolean;
-  /** The firewall this host came with (absent in records written before per-host kinds: the lab's `firewall`). */
-  firewall?: FirewallKind;
+  /** The firewall this host came with. */
+  firewall: FirewallKind;
 }
 
 export interface LabRecord {

@@ -123,13 +123,11 @@ export function hostKeyBlob(hostKey: string): Buffer {
 }
 
 /**
- * The connection's known keys; a Connection recorded before hostKeys (one `hostKey`) still reads. None at all (a
- * connection written by hand, a damaged state) is refused here, naming the host, rather than later as a TypeError.
+ * The connection's known keys. None at all (a connection written by hand, a damaged state) is refused here, naming
+ * the host, rather than later as a TypeError.
  */
 export function knownKeysOf(conn: Connection): string[] {
-  const keys = (conn.hostKeys ?? [(conn as unknown as { hostKey?: string }).hostKey]).filter(
-    (k): k is string => typeof k === "string" && k.trim() !== "",
-  );
+  const keys = ((conn.hostKeys as unknown[] | undefined) ?? []).filter((k): k is string => typeof k === "string" && k.trim() !== "");
   if (keys.length === 0) {
     throw new Error(
       `${conn.name} (${conn.user}@${conn.address}:${conn.port}): the connection has no host key to check the host against; nothing ran. ` +
