@@ -23,12 +23,13 @@ import { connectionFor } from "../../lab/harness/facetRunner";
 import { labHost, rootOk } from "../../lab/harness/labHelpers";
 import { ClusterKeyPair, facetInputs, facetsOf, hostOf, labCluster, newClusterKey } from "../../lab/harness/labCluster";
 import { readHostFile, MPI_HOME } from "./support/hostState";
+import { Timings } from "./support/timings";
 
 jest.setTimeout(600000);
 
 const LAB = "jp1";
 const provider = facetProvider as Required<typeof facetProvider>;
-const timings: string[] = [];
+const timings = new Timings("bastion.test.ts timings");
 
 let lab: Lab;
 let cluster: Cluster;
@@ -55,13 +56,13 @@ beforeAll(async () => {
   lab = await startLab({ name: LAB, hosts: 3, release: "trixie", behindBastion: ["host3"] });
   cluster = labCluster(lab);
   key = newClusterKey();
-  timings.push(`lab up (3 trixie hosts, host3 behind host1): ${Date.now() - started} ms`);
+  timings.note(`lab up (3 trixie hosts, host3 behind host1): ${Date.now() - started} ms`);
 });
 
 afterAll(async () => {
   await closeAll();
   await stopLab(LAB);
-  console.log(`bastion.test.ts timings\n  ${timings.join("\n  ")}`);
+  timings.print();
 });
 
 describe("the lab's host behind a bastion", () => {
@@ -109,7 +110,7 @@ describe("facets of a host behind a bastion, through the facet provider", () => 
       expect(outs.state).toMatchObject(inputs.state);
       created.push(outs);
     }
-    timings.push(`first converge of ${facets.length} facets on host3 through host1: ${Date.now() - started} ms`);
+    timings.note(`first converge of ${facets.length} facets on host3 through host1: ${Date.now() - started} ms`);
     started = Date.now();
     for (const [i, facet] of facets.entries()) {
       const inputs = inputsOf(facet);
@@ -120,7 +121,7 @@ describe("facets of a host behind a bastion, through the facet provider", () => 
         diff: { changes: false },
       });
     }
-    timings.push(`refresh + diff of ${facets.length} facets on host3 through host1: ${Date.now() - started} ms`);
+    timings.note(`refresh + diff of ${facets.length} facets on host3 through host1: ${Date.now() - started} ms`);
     // host3's sshd saw every login come from host1, none from this machine.
     expect(loginsFrom("host3", labHost(lab, "host1").address)).toBeGreaterThanOrEqual(1);
     expect(loginsFrom("host3", lab.gateway)).toBe(0);
@@ -155,12 +156,12 @@ describe("the verification job with its head behind the bastion", () => {
         for (const facet of facetsOf(headBehind, host, key)) await provider.create(facetInputs(lab, facet, key));
       }),
     );
-    timings.push(`every facet on the 3 hosts: ${Date.now() - started} ms`);
+    timings.note(`every facet on the 3 hosts: ${Date.now() - started} ms`);
   });
 
   test("runVerification runs the job on host3 through host1 and passes", async () => {
     const result = await runVerification(headBehind, labLogin(lab));
-    timings.push(`verification job from host3 through host1: ${result.seconds.toFixed(1)} s`);
+    timings.note(`verification job from host3 through host1: ${result.seconds.toFixed(1)} s`);
     expect({ code: result.code, problem: result.problem, failures: result.report?.failures }).toEqual({
       code: 0,
       problem: undefined,

@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Lab, rootExec, startLab, stopLab } from "../../lab/lab";
 import { labHost } from "../../lab/harness/labHelpers";
+import { Timings } from "./support/timings";
 
 jest.setTimeout(600000);
 
@@ -38,7 +39,7 @@ const EXIT_MISSING = "wait: remote command exited without exit status or exit si
 
 let lab: Lab;
 let where = "";
-const timings: string[] = [];
+const timings = new Timings("commandProvider.test.ts: time from the failure to its report");
 const messages: string[] = [];
 
 function connection(host = "host1") {
@@ -97,7 +98,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  console.log(`commandProvider.test.ts: time from the failure to its report\n  ${timings.join("\n  ")}`);
+  timings.print();
   console.log(`commandProvider.test.ts: first lines of the errors\n  ${messages.join("\n  ")}`);
   await stopLab(LAB);
 });
@@ -111,7 +112,7 @@ describe("command:remote:Command (stand-in) on a real host", () => {
 
   test("a non-zero exit fails with its status, the host and the output so far", async () => {
     const r = await remote(`echo "progress: exit step 1 of 3"; echo "progress: exit step 2 of 3" >&2; exit 3`);
-    timings.push(`exit 3: ${r.ms} ms`);
+    timings.note(`exit 3: ${r.ms} ms`);
     expect(r.result).toBeUndefined();
     expect(r.error?.message).toMatch(new RegExp(`^Process exited with status 3: running ".*exit 3" on ${where}:\n`));
     expectOutputSoFar(r.error!.message, "exit");
@@ -122,7 +123,7 @@ describe("command:remote:Command (stand-in) on a real host", () => {
     const pid = await pidFrom("/tmp/cmdprov-signal.pid");
     await root(`kill -KILL ${pid}`);
     const r = await run;
-    timings.push(`remote command killed (SIGKILL): ${r.ms} ms from the start`);
+    timings.note(`remote command killed (SIGKILL): ${r.ms} ms from the start`);
     expect(r.result).toBeUndefined();
     expect(r.error?.message).toMatch(new RegExp(`^Process exited with status 137 from signal KILL: running ".*" on ${where}:\n`));
     expectOutputSoFar(r.error!.message, "cmdprov-signal");
@@ -142,7 +143,7 @@ describe("command:remote:Command (stand-in) on a real host", () => {
     const hung = new Promise<Error>((resolve) => setTimeout(() => resolve(new Error("still dialing 30 s later")), 30000).unref());
     const error = await Promise.race([run, hung]);
     const ms = Date.now() - started;
-    timings.push(`customTimeouts 3 s while dialing a dropped port: reported after ${ms} ms`);
+    timings.note(`customTimeouts 3 s while dialing a dropped port: reported after ${ms} ms`);
     messages.push(error.message.split("\n")[0]);
     expect(error.message).toMatch(
       new RegExp(`^context deadline exceeded \\(customTimeouts: dialing ${h.user}@${h.address}:2401, \\d+ attempts failed`),
@@ -165,7 +166,7 @@ describe("command:remote:Command (stand-in) on a real host", () => {
       const killedAt = Date.now();
       await root(`kill -${signal} ${sshd.split(" ")[0]}`);
       const r = await run;
-      timings.push(`session's sshd killed (SIG${signal}): reported ${Date.now() - killedAt} ms after the kill`);
+      timings.note(`session's sshd killed (SIG${signal}): reported ${Date.now() - killedAt} ms after the kill`);
       expect(r.result).toBeUndefined();
       expect(r.error?.message).toMatch(new RegExp(`^${EXIT_MISSING}: running ".*" on ${where} \\(.+\\):\n`));
       expectOutputSoFar(r.error!.message, marker);
@@ -187,7 +188,7 @@ describe("command:remote:Command (stand-in) on a real host", () => {
       );
       const r: { result?: RemoteResult; error?: Error } = await Promise.race([run, hung]);
       const after = Date.now() - droppedAt;
-      timings.push(`network dropped: reported ${after} ms after eth0 went down`);
+      timings.note(`network dropped: reported ${after} ms after eth0 went down`);
       expect(r.result).toBeUndefined();
       expect(r.error?.message).toMatch(new RegExp(`^${EXIT_MISSING}: running ".*" on ${where} \\(.*stopped answering.*\\):\n`));
       expectOutputSoFar(r.error!.message, "cmdprov-net");

@@ -11,6 +11,7 @@ import { Lab, startLab, stopLab } from "../../lab/lab";
 import { connectionFor } from "../../lab/harness/facetRunner";
 import { giveMpiUserClusterSsh, rootOk, sshExec } from "../../lab/harness/labHelpers";
 import { facetInputs, facetsOf, labCluster, newClusterKey } from "../../lab/harness/labCluster";
+import { Timings } from "./support/timings";
 
 jest.setTimeout(300000);
 
@@ -54,8 +55,8 @@ async function mpirunFromHost1(
   }
 }
 
-const timings: string[] = [];
-afterAll(() => console.log(`story.test.ts timings\n  ${timings.join("\n  ")}`));
+const timings = new Timings("story.test.ts timings");
+afterAll(() => timings.print());
 
 describe.each(["trixie", "bookworm"] as const)("the story on 3 %s hosts behind default-drop firewalls", (release) => {
   const LAB = `story-${release}`;
@@ -64,7 +65,7 @@ describe.each(["trixie", "bookworm"] as const)("the story on 3 %s hosts behind d
   beforeAll(async () => {
     const started = Date.now();
     lab = await startLab({ name: LAB, hosts: 3, release });
-    timings.push(`${release}: lab of 3 hosts up in ${Date.now() - started} ms`);
+    timings.note(`${release}: lab of 3 hosts up in ${Date.now() - started} ms`);
   });
 
   afterAll(async () => {
@@ -81,7 +82,7 @@ describe.each(["trixie", "bookworm"] as const)("the story on 3 %s hosts behind d
 
     // ...but the ranks and daemons cannot reach each other's dynamic ports.
     const ring = await mpirunFromHost1(lab, "--hostfile /tmp/hand-hostfile -n 6 python3 -m mpi4py.bench ringtest", HANG_SECONDS);
-    timings.push(`${release}: hand-made ringtest killed after ${ring.seconds.toFixed(1)} s (exit ${ring.exit})`);
+    timings.note(`${release}: hand-made ringtest killed after ${ring.seconds.toFixed(1)} s (exit ${ring.exit})`);
     // 124: timeout's TERM ended it; 137: mpirun was still "aborting" 5 s later and got KILL.
     expect([124, 137]).toContain(ring.exit);
     expect(ring.output).not.toMatch(/time for/);
@@ -117,7 +118,7 @@ sleep 0.2; ps -u mpi -o comm= | grep -E '^(prted|orted|python3|mpirun|ssh)$' && 
       }),
     );
     const applyMs = Date.now() - started;
-    timings.push(`${release}: create of ${notes.length} facets on 3 hosts: ${applyMs} ms`);
+    timings.note(`${release}: create of ${notes.length} facets on 3 hosts: ${applyMs} ms`);
     console.log(`${release}: what the facets did\n  ${notes.sort().join("\n  ")}`);
     expect(notes.map((n) => n.split(" ").slice(0, 2).join(" ")).sort()).toEqual(
       HOSTS.flatMap((h) => ["python", "sshConfig", "clusterTrust", "mcaParams", "firewall", "hostfile"].map((f) => `${h} ${f}`)).sort(),
@@ -128,7 +129,7 @@ sleep 0.2; ps -u mpi -o comm= | grep -E '^(prted|orted|python3|mpirun|ssh)$' && 
       step: "verify",
       timeoutSeconds: 4 * cluster.verify.timeoutSeconds,
     });
-    timings.push(`${release}: verification job (helloworld + ringtest, 6 ranks): ${Date.now() - verifyStarted} ms`);
+    timings.note(`${release}: verification job (helloworld + ringtest, 6 ranks): ${Date.now() - verifyStarted} ms`);
     console.log(`${release}: verification output\n${verified.stdout}${verified.stderr}`);
     expect(verified.code).toBe(0);
     // The job exits non-zero on any failure; its summary names each test that passed.
@@ -141,7 +142,7 @@ sleep 0.2; ps -u mpi -o comm= | grep -E '^(prted|orted|python3|mpirun|ssh)$' && 
     // The very run that hung before, now from the hostfile the facet wrote (the timeout is generous: the machine
     // may be busy; it takes about 2 s).
     const ring = await mpirunFromHost1(lab, "--hostfile ~/.mpi-hosts/hostfile -n 6 python3 -m mpi4py.bench ringtest", 90, 20);
-    timings.push(`${release}: the same ringtest, by hand, after the facets: ${ring.seconds.toFixed(1)} s`);
+    timings.note(`${release}: the same ringtest, by hand, after the facets: ${ring.seconds.toFixed(1)} s`);
     expect({ exit: ring.exit, output: ring.output, ...(ring.exit !== 0 && { stuck: ring.stuck }) }).toEqual({
       exit: 0,
       output: expect.stringMatching(/time for/),
@@ -150,7 +151,7 @@ sleep 0.2; ps -u mpi -o comm= | grep -E '^(prted|orted|python3|mpirun|ssh)$' && 
 
     // Every rank by name, as a user would run it.
     const hello = await mpirunFromHost1(lab, "--hostfile ~/.mpi-hosts/hostfile -n 6 python3 -m mpi4py.bench helloworld", 90, 20);
-    timings.push(`${release}: helloworld, by hand, after the facets: ${hello.seconds.toFixed(1)} s`);
+    timings.note(`${release}: helloworld, by hand, after the facets: ${hello.seconds.toFixed(1)} s`);
     expect({ exit: hello.exit, output: hello.output, ...(hello.exit !== 0 && { stuck: hello.stuck }) }).toEqual({
       exit: 0,
       output: expect.stringContaining("Hello"),

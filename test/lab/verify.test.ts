@@ -17,6 +17,7 @@ import { runVerification, VerifyRun } from "../../components/verify/run";
 import { Lab, renderLabStack, stopLab } from "../../lab/lab";
 import { rootOk, sshExec } from "../../lab/harness/labHelpers";
 import { blockPorts, editUserFile, restoreUserFile, startVerifyLab, unblockPorts } from "../../lab/harness/verifyLab";
+import { Timings } from "./support/timings";
 
 jest.setTimeout(600000);
 
@@ -28,7 +29,7 @@ const ALL_TESTS = ["helloworld", "ringtest", "pingpong"] as const;
 let lab: Lab;
 let cluster: Cluster;
 let key: string;
-const timings: string[] = [];
+const timings = new Timings("verify.test.ts timings");
 
 async function verify(
   c: Cluster = cluster,
@@ -61,20 +62,20 @@ beforeAll(async () => {
   const started = Date.now();
   ({ lab, cluster } = await startVerifyLab({ name: LAB, hosts: 3, release: "trixie" }));
   key = fs.readFileSync(lab.privateKeyPath, "utf8");
-  timings.push(`start a 3-host trixie lab and apply every facet: ${Date.now() - started} ms`);
+  timings.note(`start a 3-host trixie lab and apply every facet: ${Date.now() - started} ms`);
 });
 
 afterAll(async () => {
   await closeAll();
   await stopLab(MIXED);
   await stopLab(LAB);
-  console.log(`verify.test.ts timings\n  ${timings.join("\n  ")}`);
+  timings.print();
 });
 
 describe("a healthy 3-host trixie lab", () => {
   test("preflight, helloworld, ringtest and pingpong pass, and the report lists every pair with its figures", async () => {
     const result = await verify();
-    timings.push(`healthy job (preflight + helloworld + ringtest + pingpong): ${result.seconds.toFixed(1)} s`);
+    timings.note(`healthy job (preflight + helloworld + ringtest + pingpong): ${result.seconds.toFixed(1)} s`);
     expect({ code: result.code, failures: result.report.failures }).toEqual({ code: 0, failures: [] });
     expect(result.report).toMatchObject({ ok: true, failedStage: null, from: "host1" });
     expect(reportShapeProblems(result.report)).toEqual([]);
@@ -209,7 +210,7 @@ describe("one thing broken by hand", () => {
         `-A INPUT -s ${lab.hosts[0].address}/32 -p tcp -m tcp --dport 50000:50099 -j DROP`,
       );
       const result = await verify();
-      timings.push(`blocked BTL pair: the job failed after ${result.seconds.toFixed(1)} s`);
+      timings.note(`blocked BTL pair: the job failed after ${result.seconds.toFixed(1)} s`);
       expect(result.code).toBe(1);
       expect(result.seconds).toBeLessThan(10);
       expect(result.report).toMatchObject({ ok: false, failedStage: "tcp" });
@@ -309,7 +310,7 @@ describe("a mixed lab: two trixie hosts and a bookworm host", () => {
   test("preflight names the mpi4py and Open MPI of the odd host out", async () => {
     const started = Date.now();
     const mixed = await startVerifyLab({ name: MIXED, releases: ["trixie", "trixie", "bookworm"] });
-    timings.push(`start a trixie, trixie, bookworm lab and apply every facet: ${Date.now() - started} ms`);
+    timings.note(`start a trixie, trixie, bookworm lab and apply every facet: ${Date.now() - started} ms`);
     const result = await runVerification(mixed.cluster, { keyFile: mixed.lab.privateKeyPath }, { tests: [...ALL_TESTS] });
     expect(result.report).toBeDefined();
     const report = result.report!;

@@ -21,6 +21,11 @@ export class Timings {
     this.lines.push(`${label}: ${ms < 10000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`}`);
   }
 
+  /** Records a line as it is (a figure that is not one step's duration: "killed after 61.0 s (exit 124)"). */
+  note(line: string): void {
+    this.lines.push(line);
+  }
+
   report(): string {
     return `${this.title}\n  ${this.lines.join("\n  ")}\n`;
   }
