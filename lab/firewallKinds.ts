@@ -5,8 +5,7 @@
  * /etc/nftables.conf) and loaded on every boot the way the OS does it (nftables.service runs `nft -f
  * /etc/nftables.conf`, ufw.service runs `/lib/ufw/ufw-init start`); the boot script (lab/boot.ts) holds the shell.
  */
-import * as fs from "fs";
-import * as path from "path";
+import { cachedDeb, debCacheDir } from "./debianPackages";
 
 export const FIREWALL_KINDS = ["none", "iptables", "ufw", "nftables-debian", "nftables-foreign"] as const;
 export type FirewallKind = (typeof FIREWALL_KINDS)[number];
@@ -66,11 +65,10 @@ export function describeFirewalls(kinds: FirewallKind[]): string {
 }
 
 /** Debian's ufw package, downloaded once by scripts/setup.sh (the lab image does not carry it). */
-export function ufwPackagePath(cache = process.env.MPI_HOSTS_CACHE ?? "/var/cache/mpi-hosts"): string {
-  const dir = path.join(cache, "debs");
-  const deb = (fs.existsSync(dir) ? fs.readdirSync(dir) : []).filter((f) => /^ufw_.*_all\.deb$/.test(f)).sort();
-  if (deb.length === 0) throw new Error(`a lab host with firewall ufw needs Debian's ufw package in ${dir}; run scripts/setup.sh`);
-  return path.join(dir, deb[deb.length - 1]);
+export function ufwPackagePath(dir = debCacheDir()): string {
+  const deb = cachedDeb("ufw", dir);
+  if (!deb) throw new Error(`a lab host with firewall ufw needs Debian's ufw package in ${dir}; run scripts/setup.sh`);
+  return deb;
 }
 
 /** The /etc/nftables.conf a careful Debian admin writes: everything dropped but replies, loopback and SSH. */

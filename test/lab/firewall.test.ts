@@ -17,9 +17,7 @@
  * runs after every lifecycle of its lab).
  *   npx jest test/lab/firewall.test.ts --selectProjects lab --runInBand
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { FirewallBackend, Host } from "../../components/config/types";
 import { decodeProbe, describeDifferences, diffStates } from "../../components/facets/compare";
@@ -29,12 +27,13 @@ import { closeAll, Connection, runScript } from "../../components/provider/remot
 import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, rootExec, startHost, startLab, stopHost, stopLab } from "../../lab/lab";
 import type { FirewallKind } from "../../lab/firewallKinds";
+import { fetchDebs } from "../../lab/debianPackages";
 import { connectionFor, probe, runFacet, sshDriver } from "../../lab/harness/facetRunner";
 import { labHost, rootOk } from "../../lab/harness/labHelpers";
 import { firewallFacetOf, firewallTestCluster } from "../../lab/harness/labCluster";
 import { describeLifecycle, Lifecycle } from "./support/lifecycle";
 import { Timings } from "./support/timings";
-import { connect, startListeners } from "./support/traffic";
+import { connect, reach as reachFrom, startListeners } from "./support/traffic";
 
 jest.setTimeout(600000);
 
@@ -74,16 +73,8 @@ function listenersOnHost2(labOf: () => Lab): void {
   });
 }
 
-/** The four connections at once (each from its own host and socket): a dropped one costs its 1.5 s timeout once, not four times. */
-async function reach(lab: Lab, target: string): Promise<Record<string, string>> {
-  const [host1Btl, host1Oob, host3Btl, host3Oob] = await Promise.all([
-    connect(lab, "host1", target, BTL),
-    connect(lab, "host1", target, OOB),
-    connect(lab, "host3", target, BTL),
-    connect(lab, "host3", target, OOB),
-  ]);
-  return { "host1 btl": host1Btl, "host1 oob": host1Oob, "host3 btl": host3Btl, "host3 oob": host3Oob };
-}
+/** host1 (in allowFrom) and host3 (not) to both MPI ports of `target`. */
+const reach = (lab: Lab, target: string) => reachFrom(lab, target, ["host1", "host3"], { btl: BTL, oob: OOB });
 
 const NOBODY_IN = { "host1 btl": "timeout", "host1 oob": "timeout", "host3 btl": "timeout", "host3 oob": "timeout" };
 const EVERYONE_IN = {
@@ -523,7 +514,8 @@ EOF`,
       });
 
       test("ufw for real (Debian's package in the lab host): auto picks it, host1 gets in, host3 not, remove restores ufw's rules", async () => {
-        const deb = ufwPackage();
+        // Debian's ufw package (bookworm's 0.36.2, pure Python: it installs on trixie too).
+        const [deb] = fetchDebs(["ufw"]);
         await rootOk(
           lab,
           "host2",
@@ -987,18 +979,3 @@ ln -s python3.12 python3 && ln -s prterun mpirun && ln -s prterun mpiexec`,
     });
   });
 });
-
-/** Debian's ufw package (bookworm's 0.36.2, pure Python: it installs on trixie too), fetched once into the lab cache. */
-function ufwPackage(): string {
-  const dir = path.join(process.env.MPI_HOSTS_CACHE || "/var/cache/mpi-hosts", "debs");
-  const find = () => (fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => /^ufw_.*_all\.deb$/.test(f)) : undefined);
-  if (!find()) {
-    fs.mkdirSync(dir, { recursive: true });
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ufw-deb-"));
-    fs.chmodSync(tmp, 0o755);
-    execFileSync("apt-get", ["download", "ufw"], { cwd: tmp, stdio: "pipe" });
-    for (const f of fs.readdirSync(tmp)) fs.renameSync(path.join(tmp, f), path.join(dir, f));
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  return path.join(dir, find()!);
-}

@@ -17,7 +17,7 @@ import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
 import { labHost, rootOk } from "../../lab/harness/labHelpers";
 import { firewallFacetOf, labCluster } from "../../lab/harness/labCluster";
 import { SNAPSHOT } from "./support/firewallKinds";
-import { connect as connectFrom, startListeners as listenOn } from "./support/traffic";
+import { connect as connectFrom, reach as reachFrom, startListeners as listenOn } from "./support/traffic";
 
 jest.setTimeout(600000);
 
@@ -49,12 +49,7 @@ async function startListeners(host = HOST): Promise<void> {
 
 const connect = (from: string, port: number, to = HOST) => connectFrom(lab, from, to, port);
 
-async function reach(): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const from of ["host1", "host3"])
-    for (const [i, port] of ports.entries()) out[`${from} ${i === 0 ? "btl" : "oob"}`] = await connect(from, port);
-  return out;
-}
+const reach = () => reachFrom(lab, HOST, ["host1", "host3"], { btl: ports[0], oob: ports[1] });
 
 const OPEN_TO_HOST1 = { "host1 btl": "connected MPI", "host1 oob": "connected MPI", "host3 btl": "timeout", "host3 oob": "timeout" };
 const CLOSED = { "host1 btl": "timeout", "host1 oob": "timeout", "host3 btl": "timeout", "host3 oob": "timeout" };

@@ -5,7 +5,6 @@
  */
 import { parse } from "yaml";
 import { Lab, labStatus, renderLabStack, rootExec, startHost, startLab, stopHost, stopLab } from "../../lab/lab";
-import { shellQuote } from "../../components/templates/shellQuote";
 import {
   giveMpiUserClusterSsh,
   labHost,
@@ -16,6 +15,7 @@ import {
   sshExec,
   tcpConnectFrom,
 } from "../../lab/harness/labHelpers";
+import { startListeners } from "./support/traffic";
 
 // Names of their own, so that the tests never touch a lab someone started by hand (default name `lab`).
 const LAB = "jest";
@@ -93,18 +93,7 @@ describe("a 3-host trixie lab", () => {
   });
 
   test("the default firewall drops a connection to a listening MPI port while SSH gets through", async () => {
-    const listener =
-      "import socket\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n" +
-      "s.bind(('0.0.0.0', 50000))\ns.listen(16)\nwhile True:\n    s.accept()[0].close()\n";
-    await rootOk(
-      lab,
-      "host2",
-      `printf '%s' ${shellQuote(listener)} > /tmp/listener.py
-nohup python3 /tmp/listener.py >/tmp/listener.log 2>&1 &
-echo $! > /tmp/listener.pid
-for _ in $(seq 100); do ss -ltn | grep -q ':50000 ' && exit 0; sleep 0.05; done
-cat /tmp/listener.log; exit 1`,
-    );
+    const listener = await startListeners(lab, "host2", [50000]);
     expect(await rootOk(lab, "host2", "iptables -S INPUT")).toMatch(/^-P INPUT DROP$/m);
     expect(await tcpConnectFrom(lab, "host2", "127.0.0.1", 50000, 2)).toMatchObject({ outcome: "connected" });
 
@@ -116,7 +105,7 @@ cat /tmp/listener.log; exit 1`,
     // The same connect succeeds once the policy accepts: it was the firewall, not the listener.
     await rootOk(lab, "host2", "iptables -P INPUT ACCEPT");
     expect(await tcpConnectFrom(lab, "host1", "host2", 50000, 2)).toMatchObject({ outcome: "connected" });
-    await rootOk(lab, "host2", "kill $(cat /tmp/listener.pid); iptables -P INPUT DROP");
+    await rootOk(lab, "host2", `kill ${listener}; iptables -P INPUT DROP`);
   });
 
   test("mpirun runs mpi4py's helloworld and ringtest across the three hosts once the firewall is open", async () => {

@@ -11,11 +11,11 @@ import * as path from "path";
 import { Cluster } from "../../components/config/types";
 import { RenderedFacet } from "../../components/facets/facet";
 import { closeAll } from "../../components/provider/remote";
-import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
 import { labHost, rootOk } from "../../lab/harness/labHelpers";
 import { firewallFacetOf, labCluster } from "../../lab/harness/labCluster";
+import { connect as connectFrom, startListeners } from "./support/traffic";
 
 jest.setTimeout(600000);
 
@@ -64,41 +64,11 @@ async function setAdminConf(host: string, text: string): Promise<void> {
 }
 
 /** A listener on the BTL port of `host` (as root, in the background). */
-async function listen(host: string): Promise<void> {
-  const py = [
-    "import socket",
-    "s = socket.socket()",
-    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
-    `s.bind(('0.0.0.0', ${BTL}))`,
-    "s.listen(16)",
-    "while True:",
-    "    c, _ = s.accept()",
-    "    c.close()",
-  ].join("\n");
-  await rootOk(
-    lab,
-    host,
-    `ss -Hltn "sport = :${BTL}" | grep -q . && exit 0
-setsid python3 -c ${shellQuote(py)} </dev/null >/dev/null 2>&1 &
-for i in $(seq 100); do ss -Hltn "sport = :${BTL}" | grep -q . && exit 0; sleep 0.05; done
-echo "listener did not come up" >&2; exit 1`,
-  );
-}
+const listen = (host: string) => startListeners(lab, host, [BTL]).then(() => undefined);
 
 /** How a TCP connection from `from` to `to`'s BTL port ends: connected, timeout (dropped) or the error's name. */
-async function connect(from: string, to: string): Promise<string> {
-  const py = [
-    "import socket",
-    "try:",
-    `    socket.create_connection((${JSON.stringify(labHost(lab, to).address)}, ${BTL}), timeout=1.5).close()`,
-    "    print('connected')",
-    "except socket.timeout:",
-    "    print('timeout')",
-    "except OSError as e:",
-    "    print(type(e).__name__)",
-  ].join("\n");
-  return (await rootOk(lab, from, `python3 -c ${shellQuote(py)}`)).trim();
-}
+const connect = (from: string, to: string) =>
+  connectFrom(lab, from, to, BTL).then((end) => (end.startsWith("connected ") ? "connected" : end));
 
 async function reachable(target: string): Promise<Record<string, string>> {
   await listen(target);

@@ -15,19 +15,17 @@
  * cannot show what a real boot loads, so they have no reboot test.
  *   npx jest --selectProjects lab --runInBand test/lab/persistence.test.ts
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { describeDifferences } from "../../components/facets/compare";
 import { RenderedFacet } from "../../components/facets/facet";
 import { closeAll } from "../../components/provider/remote";
-import { shellQuote } from "../../components/templates/shellQuote";
 import { debianDropNftablesConf } from "../../lab/firewallKinds";
+import { fetchDebs } from "../../lab/debianPackages";
 import { Lab, rebootHost, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
-import { labHost, rootOk } from "../../lab/harness/labHelpers";
+import { rootOk } from "../../lab/harness/labHelpers";
 import { Timings } from "./support/timings";
+import { reach, startListeners } from "./support/traffic";
 import { firewallFacetOf, firewallTestCluster } from "../../lab/harness/labCluster";
 
 jest.setTimeout(600000);
@@ -71,76 +69,19 @@ const RULESET =
   "iptables-save | grep -v '^#' | sed 's/\\[[0-9]*:[0-9]*\\]/[0:0]/'; echo ---; nft list ruleset | sed 's/counter packets [0-9]* bytes [0-9]*/counter/'";
 
 /** A listener in each MPI range on `host`, as root; started anew after each reboot. */
-async function listen(host: string): Promise<void> {
-  const py = [
-    "import socket, sys, threading",
-    "def serve(port):",
-    "    s = socket.socket()",
-    "    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
-    "    s.bind(('0.0.0.0', port))",
-    "    s.listen(16)",
-    "    while True:",
-    "        c, _ = s.accept()",
-    "        c.close()",
-    "for p in sys.argv[1:]:",
-    "    threading.Thread(target=serve, args=(int(p),)).start()",
-  ].join("\n");
-  await rootOk(
-    lab,
-    host,
-    `setsid python3 -c ${shellQuote(py)} ${BTL} ${OOB} </dev/null >/dev/null 2>&1 &
-for i in $(seq 100); do
-  if ss -Hltn "sport = :${BTL}" | grep -q . && ss -Hltn "sport = :${OOB}" | grep -q .; then exit 0; fi
-  sleep 0.05
-done
-echo "listeners did not come up" >&2; exit 1`,
-  );
-}
-
-/** How a TCP connection from `from` to `to`:port ends: connected, timeout (dropped) or the error's name. */
-async function connect(from: string, to: string, port: number): Promise<string> {
-  const py = [
-    "import socket",
-    "try:",
-    `    socket.create_connection((${JSON.stringify(labHost(lab, to).address)}, ${port}), timeout=1.5).close()`,
-    "    print('connected')",
-    "except socket.timeout:",
-    "    print('timeout')",
-    "except OSError as e:",
-    "    print(type(e).__name__)",
-  ].join("\n");
-  return (await rootOk(lab, from, `python3 -c ${shellQuote(py)}`)).trim();
-}
+const listen = (host: string) => startListeners(lab, host, [BTL, OOB]).then(() => undefined);
 
 /** The TCP matrix for one target: the cluster (host1) gets in on both ranges, everyone else (host2) does not. */
 async function matrix(target: string): Promise<Record<string, string>> {
   await listen(target);
-  const [a, b, c, d] = await Promise.all([
-    connect("host1", target, BTL),
-    connect("host1", target, OOB),
-    connect("host2", target, BTL),
-    connect("host2", target, OOB),
-  ]);
-  return { "host1 btl": a, "host1 oob": b, "host2 btl": c, "host2 oob": d };
+  const ends = await reach(lab, target, ["host1", "host2"], { btl: BTL, oob: OOB });
+  // "connected" whatever the listener said first: the matrix is about the firewall.
+  return Object.fromEntries(Object.entries(ends).map(([k, end]) => [k, end.startsWith("connected ") ? "connected" : end]));
 }
 const OPEN_TO_CLUSTER_ONLY = { "host1 btl": "connected", "host1 oob": "connected", "host2 btl": "timeout", "host2 oob": "timeout" };
 
 /** Debian's netfilter-persistent and iptables-persistent (Architecture: all), fetched once into the lab cache. */
-function persistentPackages(): string[] {
-  const dir = path.join(process.env.MPI_HOSTS_CACHE || "/var/cache/mpi-hosts", "debs");
-  const names = ["netfilter-persistent", "iptables-persistent"];
-  const find = (n: string) =>
-    fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.startsWith(`${n}_`) && f.endsWith("_all.deb")) : undefined;
-  if (names.some((n) => !find(n))) {
-    fs.mkdirSync(dir, { recursive: true });
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "persistent-deb-"));
-    fs.chmodSync(tmp, 0o755);
-    execFileSync("apt-get", ["download", ...names], { cwd: tmp, stdio: "pipe" });
-    for (const f of fs.readdirSync(tmp)) fs.renameSync(path.join(tmp, f), path.join(dir, f));
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  return names.map((n) => path.join(dir, find(n)!));
-}
+const persistentPackages = () => fetchDebs(["netfilter-persistent", "iptables-persistent"]);
 
 // ---------------------------------------------------------------------------------------------------------------
 // How each host's admin set it up, before mpi-hosts comes.

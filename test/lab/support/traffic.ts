@@ -41,6 +41,16 @@ exit 1`,
   return pid.trim();
 }
 
+/**
+ * How each connection from each host of `from` to each named port of `target` ends, keyed "<from> <name>" ("host1
+ * btl"). All at once (each from its own host and socket): a dropped one costs its 1.5 s timeout once, not each time.
+ */
+export async function reach(lab: Lab, target: string, from: string[], ports: Record<string, number>): Promise<Record<string, string>> {
+  const pairs = from.flatMap((host) => Object.entries(ports).map(([name, port]) => ({ key: `${host} ${name}`, host, port })));
+  const ends = await Promise.all(pairs.map(({ host, port }) => connect(lab, host, target, port)));
+  return Object.fromEntries(pairs.map(({ key }, i) => [key, ends[i]]));
+}
+
 /** "connected <first bytes>", "timeout" or the error's name; from `from` (to "loopback": its own 127.0.0.1), optionally from a fixed source port. */
 export async function connect(lab: Lab, from: string, to: string, port: number, sourcePort?: number): Promise<string> {
   const address = to === "loopback" ? "127.0.0.1" : labHost(lab, to).address;
