@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ParsedArgs, UsageError } from "./args";
-import { CommandDefinition, CommandFailure, CommandGroup, CommandTable, defineCommand, formatCommandList, runnerOf } from "./command";
+import { CommandDefinition, CommandGroup, CommandTable, defineCommand, failingInOneLine, formatCommandList, runnerOf } from "./command";
 import { VERIFY_TEST_VALUES, VerifyTest } from "../components/config/types";
 import { isRelease, Release, RELEASES } from "../lab/image";
 
@@ -156,14 +156,7 @@ function measurement(
     help: SUBCOMMAND_HELP[name],
     values,
     exitCodes,
-    async run({ options }) {
-      try {
-        return await handler(options);
-      } catch (e) {
-        if (e instanceof UsageError || e instanceof CommandFailure) throw e;
-        throw new CommandFailure(`could not run: ${(e as Error).message}`);
-      }
-    },
+    run: failingInOneLine(handler, "could not run: "),
   });
 }
 

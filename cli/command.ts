@@ -105,6 +105,21 @@ async function runGroup(group: CommandGroup, argv: string[]): Promise<number> {
   return runCommand(await entry.load(), rest);
 }
 
+/**
+ * `run` for a command whose failures are said in one line, `<command>: <prefix><message>`, exit 1, without the help:
+ * a host that does not boot is not a usage error. A UsageError it throws stays one.
+ */
+export function failingInOneLine(handler: (options: ParsedArgs["options"]) => Promise<number>, prefix = ""): CommandDefinition["run"] {
+  return async ({ options }) => {
+    try {
+      return await handler(options);
+    } catch (e) {
+      if (e instanceof UsageError || e instanceof CommandFailure) throw e;
+      throw new CommandFailure(`${prefix}${(e as Error).message}`);
+    }
+  };
+}
+
 export function defineCommand(definition: CommandDefinition): CommandDefinition {
   return definition;
 }

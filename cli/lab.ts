@@ -1,7 +1,7 @@
 /** `npm run lab -- up|down|status|reboot`: the local lab of test hosts (see lab/lab.ts). */
 import * as fs from "fs";
 import { ParsedArgs } from "./args";
-import { CommandDefinition, CommandFailure, CommandGroup, CommandTable, defineCommand, formatCommandList, runnerOf } from "./command";
+import { CommandDefinition, CommandGroup, CommandTable, defineCommand, failingInOneLine, formatCommandList, runnerOf } from "./command";
 import { DEFAULT_FIREWALL, FIREWALL_KIND_HELP, FIREWALL_KINDS, parseFirewallKinds } from "../lab/firewallKinds";
 import { isRelease, RELEASES } from "../lab/image";
 import { Lab, labStatus, rebootHost, startLab, stopLab } from "../lab/lab";
@@ -71,13 +71,7 @@ function labCommand(
     help: HELP[name],
     values: ["name", ...values],
     exitCodes,
-    async run({ options }) {
-      try {
-        return await handler(options);
-      } catch (e) {
-        throw e instanceof CommandFailure ? e : new CommandFailure((e as Error).message);
-      }
-    },
+    run: failingInOneLine(handler),
   });
 }
 
