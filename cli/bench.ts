@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ParsedArgs, UsageError } from "./args";
-import { CommandDefinition, CommandGroup, CommandTable, defineCommand, failingInOneLine, formatCommandList, runnerOf } from "./command";
+import { CommandGroup, CommandTable, defineCommand, formatCommandList, oneLineSubcommands, runnerOf } from "./command";
 import { VERIFY_TEST_VALUES, VerifyTest } from "../components/config/types";
 import { isRelease, Release, RELEASES } from "../lab/image";
 
@@ -145,20 +145,7 @@ function parseEnv(text: string): Record<string, string> {
  * A measurement subcommand: its options are checked before anything starts (a usage error); what stops it once
  * started (a lab that does not come up) is said in one line, `bench <subcommand>: could not run: <message>`, exit 1.
  */
-function measurement(
-  name: keyof typeof SUBCOMMAND_HELP,
-  values: string[],
-  exitCodes: Record<number, string>,
-  handler: (options: Options) => Promise<number>,
-): CommandDefinition {
-  return defineCommand({
-    name: `bench ${name}`,
-    help: SUBCOMMAND_HELP[name],
-    values,
-    exitCodes,
-    run: failingInOneLine(handler, "could not run: "),
-  });
-}
+const measurement = oneLineSubcommands("bench", SUBCOMMAND_HELP, { prefix: "could not run: " });
 
 const repoDir = path.resolve(__dirname, "..");
 const stamp = () => new Date().toISOString().replace(/[:.]/g, "-");

@@ -106,18 +106,36 @@ async function runGroup(group: CommandGroup, argv: string[]): Promise<number> {
 }
 
 /**
- * `run` for a command whose failures are said in one line, `<command>: <prefix><message>`, exit 1, without the help:
- * a host that does not boot is not a usage error. A UsageError it throws stays one.
+ * The subcommands of a group whose failures are said in one line, `<group> <name>: <prefix><message>`, exit 1,
+ * without the help (a host that does not boot is not a usage error; a UsageError thrown stays one): given the
+ * group's name, each subcommand's help, and the options every subcommand takes, it makes one from its name, its own
+ * options, its exit codes and its handler.
  */
-export function failingInOneLine(handler: (options: ParsedArgs["options"]) => Promise<number>, prefix = ""): CommandDefinition["run"] {
-  return async ({ options }) => {
-    try {
-      return await handler(options);
-    } catch (e) {
-      if (e instanceof UsageError || e instanceof CommandFailure) throw e;
-      throw new CommandFailure(`${prefix}${(e as Error).message}`);
-    }
-  };
+export function oneLineSubcommands<Name extends string>(
+  group: string,
+  helps: Record<Name, string>,
+  { shared = [], prefix = "" }: { shared?: string[]; prefix?: string } = {},
+) {
+  return (
+    name: Name,
+    values: string[],
+    exitCodes: Record<number, string>,
+    handler: (options: ParsedArgs["options"]) => Promise<number>,
+  ): CommandDefinition =>
+    defineCommand({
+      name: `${group} ${name}`,
+      help: helps[name],
+      values: [...shared, ...values],
+      exitCodes,
+      async run({ options }) {
+        try {
+          return await handler(options);
+        } catch (e) {
+          if (e instanceof UsageError || e instanceof CommandFailure) throw e;
+          throw new CommandFailure(`${prefix}${(e as Error).message}`);
+        }
+      },
+    });
 }
 
 export function defineCommand(definition: CommandDefinition): CommandDefinition {

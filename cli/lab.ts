@@ -1,7 +1,7 @@
 /** `npm run lab -- up|down|status|reboot`: the local lab of test hosts (see lab/lab.ts). */
 import * as fs from "fs";
 import { ParsedArgs } from "./args";
-import { CommandDefinition, CommandGroup, CommandTable, defineCommand, failingInOneLine, formatCommandList, runnerOf } from "./command";
+import { CommandGroup, CommandTable, formatCommandList, oneLineSubcommands, runnerOf } from "./command";
 import { DEFAULT_FIREWALL, FIREWALL_KIND_HELP, FIREWALL_KINDS, parseFirewallKinds } from "../lab/firewallKinds";
 import { isRelease, RELEASES } from "../lab/image";
 import { Lab, labStatus, rebootHost, startLab, stopLab } from "../lab/lab";
@@ -60,20 +60,7 @@ type Values = ParsedArgs["options"];
  * A lab subcommand: what goes wrong in the lab (a bad --firewall, a host that does not boot) is said in one line,
  * `lab <subcommand>: <message>`, exit 1.
  */
-function labCommand(
-  name: keyof typeof HELP,
-  values: string[],
-  exitCodes: Record<number, string>,
-  handler: (values: Values) => Promise<number>,
-): CommandDefinition {
-  return defineCommand({
-    name: `lab ${name}`,
-    help: HELP[name],
-    values: ["name", ...values],
-    exitCodes,
-    run: failingInOneLine(handler),
-  });
-}
+const labCommand = oneLineSubcommands("lab", HELP, { shared: ["name"] });
 
 const HANDLERS = {
   async up(values: Values): Promise<number> {
