@@ -28,6 +28,8 @@ const HOSTS = ["host1", "host2"];
 const SSH = "/home/mpi/.ssh";
 /** What the swap must not change on a host: the login grant, the key pair, the record. */
 const WATCHED = ["authorized_keys", "mpi-hosts_ed25519", "mpi-hosts_ed25519.pub", "mpi-hosts_ed25519.generation"].map((f) => `${SSH}/${f}`);
+/** Shell for a file's mode, owner and sha256, or that it is absent (a host before the anchor has no record). */
+const statAndSum = (f: string) => `if [ -e ${f} ]; then stat -c '%a %U %n' ${f}; sha256sum <${f}; else echo "${f} absent"; fi`;
 const timings = new Timings("clusterKeySwap.test.ts (2 trixie hosts) wall times");
 
 interface ExportedResource {
@@ -89,9 +91,7 @@ async function importWithClusterKey(edit: (outputs: Record<string, any>) => void
 
 /** Mode, owner and sha256 of every watched file on every host, as root with plain tools. */
 async function watched(): Promise<Record<string, string>> {
-  const entries = await Promise.all(
-    HOSTS.map(async (h) => [h, await root(e.lab, h, WATCHED.map((f) => `stat -c '%a %U %n' ${f}; sha256sum <${f}`).join("; "))] as const),
-  );
+  const entries = await Promise.all(HOSTS.map(async (h) => [h, await root(e.lab, h, WATCHED.map(statAndSum).join("; "))] as const));
   return Object.fromEntries(entries);
 }
 

@@ -25,6 +25,8 @@ const LAB = "xk1";
 const HOSTS = ["host1", "host2"];
 const SSH = `${MPI_HOME}/.ssh`;
 const WATCHED = ["authorized_keys", "mpi-hosts_ed25519", "mpi-hosts_ed25519.pub", "mpi-hosts_ed25519.generation"].map((f) => `${SSH}/${f}`);
+/** Shell for a file's mode, owner and sha256, or that it is absent (a host before the anchor has no record). */
+const statAndSum = (f: string) => `if [ -e ${f} ]; then stat -c '%a %U %n' ${f}; sha256sum <${f}; else echo "${f} absent"; fi`;
 const STRANGER_FILE = "/tmp/xk-stranger-key";
 const OLD_FILE = "/tmp/xk-old-cluster-key";
 
@@ -52,7 +54,7 @@ async function update(host: string, from: { key: ClusterKeyPair; gen: string }, 
 
 /** Mode, owner and sha256 of every watched file, as root with plain tools. */
 async function watched(host: string): Promise<string> {
-  return rootOk(lab, host, WATCHED.map((f) => `stat -c '%a %U %n' ${f}; sha256sum <${f}`).join("; "));
+  return rootOk(lab, host, WATCHED.map(statAndSum).join("; "));
 }
 
 async function held(host: string): Promise<string> {
