@@ -113,13 +113,14 @@ describe("a cluster key pair swapped in the state, under the real engine on 2 tr
     const up = await timings.time("step 1: pulumi up from nothing", () => pulumi(e, ["up", "--yes", "--skip-preview"]));
     expectExit(up, 0);
     installed = fingerprintOf(await output<string>("clusterPublicKey"));
+    // Taken before the checks below, so that each later step runs (and shows what it shows) even where these fail.
+    clean = await exportState();
+    before = await watched();
     for (const h of HOSTS) {
       expect(await heldFingerprint(h)).toBe(installed);
       const record = await root(e.lab, h, `cat ${SSH}/mpi-hosts_ed25519.generation`);
       expect(record.split("\n").filter((l) => !l.startsWith("#"))).toEqual(["generation=1", `key=${installed}`, ""]);
     }
-    clean = await exportState();
-    before = await watched();
   });
 
   it("2. publicKey alone replaced: pulumi up fails at the ClusterKey (not one pair), and no host changes", async () => {
