@@ -1,7 +1,7 @@
 /**
  * What the provider plugin (./plugin) does for a ClusterKey (./clusterKey): create makes an ed25519 key pair, diff
- * replaces it when `rotation` changes and ignores everything else. No read (the pair lives only in the state), no
- * update, nothing to delete.
+ * replaces it when `rotation` changes and ignores everything else, read returns what was recorded (the pair lives only
+ * in the state). No update, nothing to delete.
  *
  * Whoever can write the state can write the pair: every operation that meets one (check, diff of the recorded pair,
  * read, create) refuses a `publicKey` that is not the public half of `privateKey`. A consistent pair of the writer's
