@@ -4,13 +4,25 @@
  * and an authorized_keys block accepting the cluster key only from mpi.network, for commands only (`restrict`: no pty,
  * no ~/.ssh/rc, no agent, port or X11 forwarding): Open MPI's ssh launcher runs `ssh HOST <daemon command>`, no more.
  * The private key reaches the host through the environment at run time, never through a script.
+ *
+ * The key is anchored on the host (issue 15, residual R3 of docs/plans/issue15-item3.md): next to the key, a record
+ * (~/.ssh/mpi-hosts_ed25519.generation) names the key generation (ssh.clusterKeyRotation, from the stack file) and the
+ * fingerprint of the key installed for it. The key pair itself comes from the state, which whoever can write the state
+ * chooses; apply refuses, before it writes anything, a key other than the recorded one for the same generation.
  */
+import * as crypto from "crypto";
 import { knownHostsName } from "../config/knownHosts";
 import { templates } from "../templates/templates";
 import { defineFacet, FACET_TIMEOUT_SECONDS, HEADER, managedBlock } from "./facet";
 import { renderScripts } from "./scripts";
 
 export const CLUSTER_KEY_ENV = "MPI_HOSTS_CLUSTER_KEY";
+
+/** OpenSSH's SHA256 fingerprint (`ssh-keygen -l`) of a public key line ("type base64 [comment]"). */
+export function publicKeyFingerprint(publicKey: string): string {
+  const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? "", "base64");
+  return `SHA256:${crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+}
 
 export const clusterTrust = defineFacet({
   name: "clusterTrust",
@@ -30,22 +42,34 @@ export const clusterTrust = defineFacet({
     // ssh to start daemons comes from the cluster's own addresses.
     from: cluster.mpi.network,
     clusterPublicKey,
+    // From the stack file through the program, never from the ClusterKey's record: the host's anchor compares it.
+    keyGeneration: cluster.ssh.clusterKeyRotation,
   }),
-  render({ host, knownHosts: entries, from, clusterPublicKey }) {
+  render({ host, knownHosts: entries, from, clusterPublicKey, keyGeneration }) {
     const t = templates();
     const knownHosts = t.render("clusterTrust/known_hosts", { header: HEADER, entries });
     const authorizedKeys = managedBlock(t.render("clusterTrust/authorized_keys", { from, publicKey: clusterPublicKey }));
     const identity = clusterPublicKey.split(" ").slice(0, 2).join(" ");
     const publicKey = `${clusterPublicKey}\n`;
+    const fingerprint = publicKeyFingerprint(clusterPublicKey);
+    const keyRecord = t.render("clusterTrust/key_generation", { header: HEADER, keyGeneration, fingerprint });
     const vars = {
       identity,
       publicKey: clusterPublicKey,
       knownHosts: knownHosts.replace(/\n$/, ""),
       authorizedKeys: authorizedKeys.replace(/\n$/, ""),
+      keyGeneration,
+      fingerprint,
+      keyRecord: keyRecord.replace(/\n$/, ""),
     };
     return {
-      desired: { identity, publicKey, knownHosts, authorizedKeys },
-      files: { "mpi-hosts_known_hosts": knownHosts, "authorized_keys.block": authorizedKeys, "mpi-hosts_ed25519.pub": publicKey },
+      desired: { identity, publicKey, knownHosts, authorizedKeys, keyRecord },
+      files: {
+        "mpi-hosts_known_hosts": knownHosts,
+        "authorized_keys.block": authorizedKeys,
+        "mpi-hosts_ed25519.pub": publicKey,
+        "mpi-hosts_ed25519.generation": keyRecord,
+      },
       scripts: renderScripts("clusterTrust", host, "clusterTrust", vars),
     };
   },

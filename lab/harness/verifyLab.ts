@@ -9,16 +9,23 @@ import { facetProvider } from "../../components/provider/facetProvider";
 import { shellQuote } from "../../components/templates/shellQuote";
 import { Lab, LabOptions, startLab } from "../lab";
 import { labHost, rootOk } from "./labHelpers";
-import { facetInputs, labCluster, newClusterKey } from "./labCluster";
+import { ClusterKeyPair, facetInputs, labCluster, newClusterKey } from "./labCluster";
 
 export interface VerifyLab {
   lab: Lab;
   cluster: Cluster;
 }
 
+/**
+ * One cluster key per lab, as one stack has one: each host refuses another key for the key generation it recorded
+ * (clusterTrust's anchor), so applying again (another config on the same lab) must bring the same key.
+ */
+const labKeys = new Map<string, ClusterKeyPair>();
+
 /** Applies every facet of every host through the facet provider, as `pulumi up` would (hosts in parallel, facets in order). */
 export async function applyAllFacets(lab: Lab, cluster: Cluster): Promise<void> {
-  const key = newClusterKey();
+  const key = labKeys.get(lab.name) ?? newClusterKey();
+  labKeys.set(lab.name, key);
   await Promise.all(
     cluster.hosts.map(async (host) => {
       for (const facet of renderHost(cluster, host, key.publicKey)) {

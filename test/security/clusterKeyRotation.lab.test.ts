@@ -23,7 +23,15 @@ import { Lab, startLab, stopLab } from "../../lab/lab";
 import { connectionFor, probe, runFacet } from "../../lab/harness/facetRunner";
 import { labHost, rootOk, runLocal, sshExec } from "../../lab/harness/labHelpers";
 import { MPI_HOME, readHostFile, seedUserContent, writeUserFile } from "../lab/support/hostState";
-import { ClusterKeyPair, facetInputs, facetOf, labCluster, newClusterKey, secretEnvFor } from "../../lab/harness/labCluster";
+import {
+  ClusterKeyPair,
+  facetInputs,
+  facetOf,
+  labCluster,
+  labStackValues,
+  newClusterKey,
+  secretEnvFor,
+} from "../../lab/harness/labCluster";
 import { Timings } from "../lab/support/timings";
 
 jest.setTimeout(600000);
@@ -40,6 +48,26 @@ const timings = new Timings("clusterKeyRotation.lab.test.ts timings");
 
 const timed = <T>(label: string, fn: () => Promise<T>) => timings.time(label, fn);
 
+/**
+ * The key generation (mpi-hosts:ssh.clusterKeyRotation) each key was made for: `pulumi up` makes a new pair only when
+ * it changes, and each host's clusterTrust refuses another key for the generation it recorded (the anchor,
+ * clusterKeyAnchor.lab.test.ts).
+ */
+const generationOf = new Map<ClusterKeyPair, string>();
+
+/** A new cluster key pair for key generation `generation`. */
+function keyFor(generation: string): ClusterKeyPair {
+  const key = newClusterKey("mpi-hosts cluster rk");
+  generationOf.set(key, generation);
+  return key;
+}
+
+/** clusterTrust of `host` with `key`, at the generation the key was made for. */
+function trustOf(host: string, key: ClusterKeyPair) {
+  const at = labCluster(lab, { ssh: { ...labStackValues(lab).ssh, clusterKeyRotation: generationOf.get(key) } });
+  return facetOf(at, host, key, "clusterTrust");
+}
+
 /** Every facet of `host` applied through the facet provider, as `pulumi up` creates them (apply, then probe). */
 async function applyAll(host: string, key: ClusterKeyPair): Promise<void> {
   for (const facet of renderHost(
@@ -53,8 +81,8 @@ async function applyAll(host: string, key: ClusterKeyPair): Promise<void> {
 
 /** The update `pulumi up` makes of a host's clusterTrust after a rotation: apply with the new key, then probe. */
 async function rotateOn(host: string, from: ClusterKeyPair, to: ClusterKeyPair): Promise<string> {
-  const olds = facetInputs(lab, facetOf(cluster, host, from, "clusterTrust"), from);
-  const news = facetInputs(lab, facetOf(cluster, host, to, "clusterTrust"), to);
+  const olds = facetInputs(lab, trustOf(host, from), from);
+  const news = facetInputs(lab, trustOf(host, to), to);
   const diff = await facetProvider.diff!(`${host}/clusterTrust`, olds, news);
   expect(diff.changes).toBe(true);
   const result = await facetProvider.update!(`${host}/clusterTrust`, olds, news);
@@ -103,7 +131,7 @@ beforeAll(async () => {
   lab = await timed("start a 3-host trixie lab", () => startLab({ name: LAB, hosts: HOSTS.length, release: "trixie" }));
   cluster = labCluster(lab);
   adminKey = fs.readFileSync(lab.privateKeyPath, "utf8");
-  gen1 = newClusterKey("mpi-hosts cluster rk");
+  gen1 = keyFor("1");
   await timed("seed user content, apply every facet (generation 1)", () =>
     Promise.all(
       HOSTS.map(async (h) => {
@@ -142,11 +170,11 @@ describe("cluster key rotation on 3 trixie hosts", () => {
   });
 
   test("rotation: every host's clusterTrust updates to the new key and is then in sync (probe)", async () => {
-    gen2 = newClusterKey("mpi-hosts cluster rk");
+    gen2 = keyFor("2");
     const notes = await timed("rotate: clusterTrust update on 3 hosts", () => Promise.all(HOSTS.map((h) => rotateOn(h, gen1, gen2))));
     for (const note of notes) expect(note).toMatch(/cluster trust: installed the cluster key/);
     for (const h of HOSTS) {
-      const { differences } = await probe(connectionFor(lab, h), facetOf(cluster, h, gen2, "clusterTrust"));
+      const { differences } = await probe(connectionFor(lab, h), trustOf(h, gen2));
       expect(differences).toEqual([]);
     }
   });
@@ -187,14 +215,14 @@ describe("cluster key rotation on 3 trixie hosts", () => {
 
   test("applying again changes nothing (the second converge)", async () => {
     for (const h of HOSTS) {
-      const facet = facetOf(cluster, h, gen2, "clusterTrust");
+      const facet = trustOf(h, gen2);
       const again = await runFacet(connectionFor(lab, h), facet, "apply", secretEnvFor(facet, gen2));
       expect(again.stderr).toMatch(/cluster trust: already in sync, no change/);
     }
   });
 
   test("a rotation that missed host2: the verification job fails naming each pair host2 refuses and the key the others hold; the next apply recovers", async () => {
-    const gen3 = newClusterKey("mpi-hosts cluster rk");
+    const gen3 = keyFor("3");
     // host2 was down during `pulumi up --continue-on-error`: host1 and host3 rotated, host2 kept generation 2.
     await Promise.all(["host1", "host3"].map((h) => rotateOn(h, gen2, gen3)));
     const [fp2, fp3] = [await fingerprint(gen2.publicKey), await fingerprint(gen3.publicKey)];

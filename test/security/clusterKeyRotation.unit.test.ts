@@ -2,7 +2,8 @@
  * Issue 15, item 2 (rotation): `mpi-hosts:ssh.clusterKeyRotation` names the cluster key's generation. Any change of
  * it replaces the ClusterKey (a new key pair; changing it back is one more new key, not the old one), every host's
  * clusterTrust then installs the new private key and an authorized_keys block with the new public key only, and a
- * review (`npm run render`) shows the declared generation and the change on every host.
+ * review (`npm run render`) shows the declared generation and the change on every host (with the generation each
+ * host records beside the key: test/security/clusterKeyAnchor.unit.test.ts).
  * Real hosts: test/security/clusterKeyRotation.lab.test.ts; the real engine: test/e2e/rotation.test.ts.
  */
 import { loadCluster, loadClusterOrThrow, readStackFile } from "../../components/config/load";
@@ -92,11 +93,15 @@ describe("npm run render (review) shows the key generation", () => {
       [
         "README.md",
         ...hosts.flatMap((h) =>
-          ["authorized_keys.block", "mpi-hosts_ed25519.pub", "apply.sh", "remove.sh"].map((f) => `${h}/clusterTrust/${f}`),
+          ["authorized_keys.block", "mpi-hosts_ed25519.pub", "mpi-hosts_ed25519.generation", "apply.sh", "remove.sh"].map(
+            (f) => `${h}/clusterTrust/${f}`,
+          ),
         ),
       ].sort(),
     );
     expect(after.get("linux1/clusterTrust/authorized_keys.block")).toContain("mpi-hosts cluster, key generation 2\n");
     expect(after.get("linux1/clusterTrust/authorized_keys.block")).not.toContain("key generation 1");
+    // The host's anchor (issue 15, R3): the record names the new generation.
+    expect(after.get("linux1/clusterTrust/mpi-hosts_ed25519.generation")).toContain("\ngeneration=2\n");
   });
 });

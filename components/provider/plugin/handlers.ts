@@ -71,6 +71,8 @@ export interface DiffResult {
 /** One resource type of the plugin: its operations on plain values, and the outputs that are always secret. */
 interface ResourceType {
   secretOutputs: string[];
+  /** Refuses inputs the type cannot take (on plain values); absent: every input is taken as given. */
+  check?(news: Props, urn: string): void;
   diff(id: string, olds: Props, news: Props): Promise<DiffResult>;
   create(inputs: Props): Promise<{ id: string; outs: Props }>;
   update(id: string, olds: Props, news: Props): Promise<Props>;
@@ -144,8 +146,11 @@ const facet: ResourceType = {
 
 const clusterKey: ResourceType = {
   secretOutputs: ["privateKey"],
+  check(news, urn) {
+    clusterKeyOperations.check(news, urn.split("::").pop() ?? urn);
+  },
   async diff(id, olds, news) {
-    const r = await clusterKeyOperations.diff(id, olds as unknown as ClusterKeyInputs, news as unknown as ClusterKeyInputs);
+    const r = await clusterKeyOperations.diff(id, olds, news as unknown as ClusterKeyInputs);
     if (!r.changes && PRE_PLUGIN_CODE_KEY in olds) return REWRITE;
     return { ...r, deleteBeforeReplace: false };
   },
@@ -159,9 +164,8 @@ const clusterKey: ResourceType = {
     const { [PRE_PLUGIN_CODE_KEY]: _code, ...kept } = olds;
     return { ...kept, ...news, publicKey: olds.publicKey, privateKey: olds.privateKey };
   },
-  // The key pair lives only in the state: what was recorded is what there is.
-  async read(_id, props) {
-    return props;
+  async read(id, props) {
+    return clusterKeyOperations.read(id, props);
   },
   async delete() {},
 };
@@ -218,7 +222,7 @@ export const handlers = {
   },
 
   async check(urn: string, news: Props): Promise<Props> {
-    typeFor(urn);
+    typeFor(urn).check?.(plain(news), urn);
     return news;
   },
 
