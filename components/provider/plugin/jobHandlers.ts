@@ -48,7 +48,7 @@ const json = (v: unknown) => JSON.stringify(v ?? null);
 
 /** Runs the job the installed code renders from checked inputs; fails as @pulumi/command failed (exit status, where, its output). */
 async function run(urn: string, news: Props): Promise<{ id: string; outs: VerificationJobOutputs }> {
-  const inputs: VerificationJobInputs = checkedJobInputs(only(news, JOB_INPUT_KEYS), urn);
+  const inputs: VerificationJobInputs = checkedJobInputs(news, urn);
   const plan = planVerification(clusterOfJob(inputs));
   // Under `pulumi up` a failed job prints no report: the error carries what the display already showed (ScriptOptions).
   const script = renderPlannedScript(plan, { reportOnFailure: false });
