@@ -338,9 +338,7 @@ export function agentKeyCount(socket: string | undefined): { keys: number } | { 
  * nothing to log in with.
  */
 export type JobLogin =
-  | { kind: "agent"; keys: number }
-  | { kind: "key"; privateKey: string; passphrase?: string }
-  | { kind: "none"; problem: string };
+  { kind: "agent"; keys: number } | { kind: "key"; privateKey: string; passphrase?: string } | { kind: "none"; problem: string };
 
 /** The job's login as the program uses it: what to give the job, what to warn about, or why the run cannot go on. */
 export type ProgramLogin = { login: Exclude<JobLogin, { kind: "none" }>; warning?: string } | { error: string };

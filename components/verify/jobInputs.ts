@@ -51,7 +51,15 @@ export function jobInputsOf(cluster: Cluster, fingerprint: string, appliedAt: Re
 
 export function jobClusterOf(cluster: Cluster): JobCluster {
   return {
-    hosts: cluster.hosts.map(({ name, address, port, user, slots, pythonPrefix, os }) => ({ name, address, port, user, slots, pythonPrefix, os })),
+    hosts: cluster.hosts.map(({ name, address, port, user, slots, pythonPrefix, os }) => ({
+      name,
+      address,
+      port,
+      user,
+      slots,
+      pythonPrefix,
+      os,
+    })),
     python: { kind: cluster.python.kind },
     mpi: {
       btlPorts: { first: cluster.mpi.btlPorts.first, last: cluster.mpi.btlPorts.last },
@@ -92,7 +100,10 @@ const defs = clusterSchema.$defs;
 /** A line for messages only (where a key came from): never a newline. */
 const oneLine = { type: "string", maxLength: 1024, pattern: "^[^\\n\\r]*$" };
 /** A host key as the connection carries it: "type base64", no comment. */
-const hostKey = { type: "string", pattern: "^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}$" };
+const hostKey = {
+  type: "string",
+  pattern: "^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}$",
+};
 const hostKeys = { type: "array", minItems: 1, maxItems: 64, items: hostKey };
 const revokedKeys = {
   type: "array",
@@ -217,7 +228,9 @@ export function jobInputProblems(inputs: unknown, known: readonly string[] = JOB
   const partial = known.length < JOB_INPUT_KEYS.length;
   const validate = partial ? validatePartialJob : validateJob;
   if (!validate(inputs)) {
-    return (validate.errors ?? []).map((e) => `${e.instancePath || "(inputs)"} ${e.message ?? "is invalid"}${e.params ? ` ${JSON.stringify(e.params)}` : ""}`);
+    return (validate.errors ?? []).map(
+      (e) => `${e.instancePath || "(inputs)"} ${e.message ?? "is invalid"}${e.params ? ` ${JSON.stringify(e.params)}` : ""}`,
+    );
   }
   const job = inputs as Partial<VerificationJobInputs>;
   const problems: string[] = [];
@@ -225,7 +238,8 @@ export function jobInputProblems(inputs: unknown, known: readonly string[] = JOB
     const names = job.cluster.hosts.map((h) => h.name);
     const twice = names.filter((n, i) => names.indexOf(n) !== i);
     if (twice.length) problems.push(`/cluster/hosts names ${twice.join(", ")} more than once`);
-    if (!names.includes(job.cluster.verify.from)) problems.push(`/cluster/verify/from ${job.cluster.verify.from} is not one of the hosts (${names.join(", ")})`);
+    if (!names.includes(job.cluster.verify.from))
+      problems.push(`/cluster/verify/from ${job.cluster.verify.from} is not one of the hosts (${names.join(", ")})`);
     for (const [label, range] of Object.entries({ btlPorts: job.cluster.mpi.btlPorts, oobPorts: job.cluster.mpi.oobPorts })) {
       if (range.first > range.last) problems.push(`/cluster/mpi/${label} starts at ${range.first}, after its last port ${range.last}`);
     }

@@ -68,7 +68,7 @@ describe("the verification job's session killed mid-run under pulumi up", () => 
     expect(output).toContain("wait: remote command exited without exit status or exit signal");
     expect(output).toContain(`${head.user}@${head.address}:${head.port}`);
     expect(output).toContain("verify: TCP matrix over 3 hosts");
-    expect(output).toContain(`command:remote:Command (${NAME}-verify)`);
+    expect(output).toContain(`mpi-hosts:index:VerificationJob (${NAME}-verify)`);
   });
 
   it("the next pulumi up runs the verification job again and it passes on every host", async () => {

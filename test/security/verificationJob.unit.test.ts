@@ -198,7 +198,11 @@ describe("the verification job's re-run and diff", () => {
       return { changes: r.getChanges(), replaces: r.getReplacesList(), diffs: r.getDiffsList() };
     };
     const recorded = { ...programInputs(), stdout: REPORT, ranAt: "2026-12-02T04:01:00.000Z" };
-    expect(await diff(recorded, programInputs())).toEqual({ changes: provproto.DiffResponse.DiffChanges.DIFF_NONE, replaces: [], diffs: [] });
+    expect(await diff(recorded, programInputs())).toEqual({
+      changes: provproto.DiffResponse.DiffChanges.DIFF_NONE,
+      replaces: [],
+      diffs: [],
+    });
     const some = provproto.DiffResponse.DiffChanges.DIFF_SOME;
     expect(await diff(recorded, { ...programInputs(), appliedAt: { "linux1/python": UNKNOWN } })).toEqual({
       changes: some,
@@ -226,7 +230,14 @@ describe("the verification job's re-run and diff", () => {
     req.setId("x");
     req.setProperties(struct(tamperedRecord()));
     const r = await call<provproto.ReadRequest, provproto.ReadResponse>(client.read, req);
-    expect(Object.keys(r.getProperties()!.toJavaScript()).sort()).toEqual(["appliedAt", "cluster", "connection", "fingerprint", "ranAt", "stdout"]);
+    expect(Object.keys(r.getProperties()!.toJavaScript()).sort()).toEqual([
+      "appliedAt",
+      "cluster",
+      "connection",
+      "fingerprint",
+      "ranAt",
+      "stdout",
+    ]);
     expect(runs).toEqual([]);
   });
 });

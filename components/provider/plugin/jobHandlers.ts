@@ -63,7 +63,11 @@ async function run(urn: string, news: Props): Promise<{ id: string; outs: Verifi
   await Promise.all(pending);
   if (result.code !== 0) {
     const where = `${connection.user}@${connection.address}:${connection.port}`;
-    throw new Error(`Process exited with status ${result.code}: running "sh -s" on ${where}:\n${result.stdout}${result.stderr}`);
+    // As x/crypto/ssh says it, which @pulumi/command's error began with: a session that ended without an exit status
+    // (the connection lost, the head rebooted) is not a failed check.
+    const how =
+      result.code < 0 ? "wait: remote command exited without exit status or exit signal" : `Process exited with status ${result.code}`;
+    throw new Error(`${how}: running "sh -s" on ${where}:\n${result.stdout}${result.stderr}`);
   }
   const ranAt = new Date().toISOString();
   return { id: `${plan.from}/verify/${ranAt}/${randomBytes(4).toString("hex")}`, outs: { ...inputs, stdout: result.stdout, ranAt } };
