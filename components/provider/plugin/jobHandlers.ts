@@ -26,17 +26,11 @@ import {
 import { planVerification } from "../../verify/plan";
 import { overallTimeoutSeconds } from "../../verify/run";
 import { renderPlannedScript } from "../../verify/script";
-import { LogLine, logLine } from "./engineLog";
+import { logLine } from "./engineLog";
 import { containsUnknown, DiffResult, plain, Props } from "./handlers";
 
 /** How this process logs in: Configure's stack config, the CLI's SSH_AUTH_SOCK. */
 let configured: LoginSources | undefined;
-let log: LogLine = logLine;
-
-/** For the in-process tests: where the job's progress lines go. */
-export function setJobLog(to: LogLine): void {
-  log = to;
-}
 
 const VARIABLE_PREFIX = `${PROVIDER_PACKAGE}:config:`;
 
@@ -58,7 +52,7 @@ async function run(urn: string, news: Props): Promise<{ id: string; outs: Verifi
   const result = await runScript({ ...connection, login }, script, {
     step: "verification job",
     timeoutSeconds: overallTimeoutSeconds(plan),
-    onStderrLine: (line) => void pending.push(log(urn, line)),
+    onStderrLine: (line) => void pending.push(logLine(urn, line)),
   });
   await Promise.all(pending);
   if (result.code !== 0) {
