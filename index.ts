@@ -12,8 +12,8 @@ const { cluster, problems } = loadCluster(namespaceKeys(pulumi.runtime.allConfig
 if (!cluster) throw new ConfigError(problems);
 for (const p of problems) pulumi.log.warn(formatProblems([p]));
 
-// The facets log in in the provider, at run time (ssh-agent first, then the key file or secret); only the verification
-// job's @pulumi/command connection is decided here, and it carries a key only when there is no agent to use.
+// The facets and the verification job log in in the provider plugin, at run time (ssh-agent first, then the key file or
+// secret); `up` checks here that there is a way to, before any host is touched.
 const login = programLogin(jobLogin(loginSourcesOf(cluster)), pulumi.runtime.isDryRun());
 if ("error" in login) {
   throw new ConfigError([{ path: "mpi-hosts:ssh.privateKeyPath", message: login.error, severity: "error" }]);
@@ -23,7 +23,7 @@ if (login.warning) void pulumi.log.warn(login.warning);
 const secretsWarning = recordedSecretsWarning(cluster);
 if (secretsWarning) void pulumi.log.warn(secretsWarning);
 
-const mpiCluster = new MpiCluster(pulumi.getStack(), { cluster, jobLogin: login.login });
+const mpiCluster = new MpiCluster(pulumi.getStack(), { cluster });
 
 export const hosts = mpiCluster.summary;
 export const verification = mpiCluster.verification;

@@ -147,12 +147,12 @@ describe("analysePreview", () => {
     const added = facetState("host6", "hostfile", { hostfile: "host6 slots=2\n" }, {});
     const removed = facetState("host5", "hostfile", { hostfile: "host5 slots=2\n" }, { hostfile: "host5 slots=2\n" });
     const verify = {
-      urn: urn("lab-verify", "command:remote:Command"),
-      type: "command:remote:Command",
-      inputs: { triggers: ["a"] },
+      urn: urn("lab-verify", "mpi-hosts:index:VerificationJob"),
+      type: "mpi-hosts:index:VerificationJob",
+      inputs: { fingerprint: "a", appliedAt: { "host1/firewall": "2026-12-02T04:00:00.000Z" } },
       outputs: {},
     };
-    const verifyNext = { ...verify, inputs: { triggers: ["b"] } };
+    const verifyNext = { ...verify, inputs: { ...verify.inputs, appliedAt: { "host1/firewall": "2026-12-02T04:05:00.000Z" } } };
     const stack = { urn: "urn:pulumi:lab::mpi-hosts::pulumi:pulumi:Stack::mpi-hosts-lab", type: "pulumi:pulumi:Stack" };
     const report = analysePreview({
       changeSummary: { create: 1, delete: 1, replace: 1 },
@@ -167,8 +167,10 @@ describe("analysePreview", () => {
       ["host5", "hostfile", "removed"],
       ["host6", "hostfile", "new"],
     ]);
-    expect(report.others).toEqual([{ name: "lab-verify", type: "command:remote:Command", op: "replace", inputs: ["triggers"] }]);
-    expect(formatReport(report, "lab")).toContain("other changes:\n  lab-verify (command:remote:Command): replace (triggers changed)\n");
+    expect(report.others).toEqual([{ name: "lab-verify", type: "mpi-hosts:index:VerificationJob", op: "replace", inputs: ["appliedAt"] }]);
+    expect(formatReport(report, "lab")).toContain(
+      "other changes:\n  lab-verify (mpi-hosts:index:VerificationJob): replace (appliedAt changed)\n",
+    );
   });
 
   it("orders findings by host number, then facet", () => {

@@ -3,14 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./config/types";
 import { HostSummary, MpiHost } from "./mpiHost";
 import { ClusterKey } from "./provider/clusterKey";
-import { JobLogin } from "./provider/credentials";
 import { verificationJob, verificationReport } from "./verify/job";
 import { VerifyReport } from "./verify/report";
 
 export interface MpiClusterArgs {
   cluster: Cluster;
-  /** How the verification job logs in (facets resolve their login in the provider, at run time). */
-  jobLogin: JobLogin;
 }
 
 export class MpiCluster extends pulumi.ComponentResource {
@@ -47,7 +44,7 @@ export class MpiCluster extends pulumi.ComponentResource {
       const appliedAt = Object.fromEntries(
         this.hosts.flatMap((h, i) => Object.entries(h.appliedAt).map(([facet, at]) => [`${cluster.hosts[i].name}/${facet}`, at])),
       );
-      const job = verificationJob(`${name}-verify`, cluster, desired, appliedAt, args.jobLogin, {
+      const job = verificationJob(`${name}-verify`, cluster, desired, appliedAt, {
         parent: this,
         dependsOn: this.hosts,
       });

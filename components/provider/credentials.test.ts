@@ -238,19 +238,14 @@ describe("loginSourcesFromConfig: the facet provider's configure", () => {
   });
 });
 
-describe("jobLogin: what the verification job's connection carries", () => {
+describe("jobLogin: whether pulumi up has a way to log in", () => {
   it("with an agent that holds keys: no key at all", () => {
     expect(jobLogin({ agentSocket: agent.socket, keyFile: plain })).toEqual({ kind: "agent", keys: 2 });
   });
 
-  it("without an agent: the key and its passphrase, with a warning that says where it lands and how to avoid it", () => {
+  it("without an agent: the key and its passphrase, and no warning (the plugin reads them itself; no resource records them)", () => {
     const login = jobLogin({ keyFile: encrypted, passphrase: PASSPHRASE });
-    expect(login).toMatchObject({ kind: "key", privateKey: fs.readFileSync(encrypted, "utf8"), passphrase: PASSPHRASE });
-    expect(login.kind === "key" && login.warning).toBe(
-      `no ssh-agent (SSH_AUTH_SOCK is not set): the verification job logs in with key file ${encrypted}, which @pulumi/command ` +
-        `keeps in the state (encrypted, as a secret), and a preview from a machine with another key shows the job changing. ` +
-        `Load the key into ssh-agent (ssh-add) to keep it out.`,
-    );
+    expect(login).toEqual({ kind: "key", privateKey: fs.readFileSync(encrypted, "utf8"), passphrase: PASSPHRASE });
   });
 
   it("without an agent and a key file it cannot read: says so as the facets' login does (one reader, one message)", async () => {
@@ -291,9 +286,9 @@ describe("programLogin: a preview needs no way to log in, up does", () => {
     expect((result as { warning: string }).warning).toMatch(/pulumi up and a preview with --refresh do/);
   });
 
-  it("passes an agent or a key through, with the key's warning", () => {
+  it("passes an agent or a key through, without a warning (no key lands in the state)", () => {
     expect(programLogin({ kind: "agent", keys: 2 }, false)).toEqual({ login: { kind: "agent", keys: 2 } });
-    const key: JobLogin = { kind: "key", privateKey: "K", warning: "kept in the state" };
-    expect(programLogin(key, true)).toEqual({ login: key, warning: "kept in the state" });
+    const key: JobLogin = { kind: "key", privateKey: "K" };
+    expect(programLogin(key, true)).toEqual({ login: key });
   });
 });

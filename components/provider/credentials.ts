@@ -332,15 +332,13 @@ export function agentKeyCount(socket: string | undefined): { keys: number } | { 
 }
 
 /**
- * What the verification job (@pulumi/command, whose connection is a resource input kept in the state) logs in with.
- * With an agent that holds keys: nothing (the command provider uses SSH_AUTH_SOCK itself, and the job's inputs
- * name no key, so a preview from another machine with another agent sees no change). Without one: the key itself,
- * with a warning, since the command provider has no other way to it; or why there is nothing to log in with.
+ * Whether `pulumi up` has a way to log in (the program checks before any host is touched; the facets and the
+ * verification job then log in in the provider plugin, which reads the same sources: no key goes into any resource's
+ * inputs, issue 15 R4). With an agent that holds keys: the agent. Without one: the key it would use; or why there is
+ * nothing to log in with.
  */
 export type JobLogin =
-  | { kind: "agent"; keys: number }
-  | { kind: "key"; privateKey: string; passphrase?: string; warning: string }
-  | { kind: "none"; problem: string };
+  { kind: "agent"; keys: number } | { kind: "key"; privateKey: string; passphrase?: string } | { kind: "none"; problem: string };
 
 /** The job's login as the program uses it: what to give the job, what to warn about, or why the run cannot go on. */
 export type ProgramLogin = { login: Exclude<JobLogin, { kind: "none" }>; warning?: string } | { error: string };
@@ -352,8 +350,7 @@ export type ProgramLogin = { login: Exclude<JobLogin, { kind: "none" }>; warning
  * its connection). `up` stops before any host is touched.
  */
 export function programLogin(login: JobLogin, dryRun: boolean): ProgramLogin {
-  if (login.kind === "key") return { login, warning: login.warning };
-  if (login.kind === "agent") return { login };
+  if (login.kind !== "none") return { login };
   if (!dryRun) return { error: login.problem };
   return {
     login: { kind: "agent", keys: 0 },
@@ -384,12 +381,5 @@ export function jobLogin(sources: LoginSources): JobLogin {
     `load it into ssh-agent with ssh-add, or pulumi config set --secret ${PASSPHRASE_KEY} ...`,
   );
   if (typeof method === "string") return { kind: "none", problem: `${noAgent}, and ${method}` };
-  return {
-    kind: "key",
-    privateKey: text,
-    passphrase: sources.passphrase,
-    warning:
-      `${noAgent}: the verification job logs in with ${what}, which @pulumi/command keeps in the state (encrypted, as a secret), ` +
-      `and a preview from a machine with another key shows the job changing. Load the key into ssh-agent (ssh-add) to keep it out.`,
-  };
+  return { kind: "key", privateKey: text, passphrase: sources.passphrase };
 }

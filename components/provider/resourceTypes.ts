@@ -14,6 +14,8 @@ export const PROVIDER_VERSION = "0.1.0";
 
 export const FACET_TYPE = "mpi-hosts:index:Facet";
 export const CLUSTER_KEY_TYPE = "mpi-hosts:index:ClusterKey";
+/** The verification job (issue 15, R4): before, a command:remote:Command of @pulumi/command. */
+export const VERIFICATION_JOB_TYPE = "mpi-hosts:index:VerificationJob";
 
 /**
  * The types these resources had as Pulumi dynamic resources (before issue 15), as aliases: the first `pulumi up` of a

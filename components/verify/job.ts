@@ -1,15 +1,14 @@
 /**
  * The verification job: preflight from verify.from (ssh between every pair, software and versions, names, a TCP
  * matrix over the MPI port ranges), then mpirun's tests; re-run whenever any desired state changes or any facet's
- * apply ran (a repair of drift included). The same script runs under `pulumi up` (remote.Command) and on demand
- * (`npm run verify`); both read its JSON report from its standard output.
+ * apply ran (a repair of drift included). The same script runs under `pulumi up` (the mpi-hosts plugin's
+ * VerificationJob) and on demand (`npm run verify`); both read its JSON report from its standard output.
  */
 import { createHash } from "crypto";
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { Cluster, Jump } from "../config/types";
-import { JobLogin } from "../provider/credentials";
-import { preferredHostKey } from "../provider/hostKeys";
+import { Cluster } from "../config/types";
+import { PROVIDER_VERSION, VERIFICATION_JOB_TYPE } from "../provider/resourceTypes";
+import { jobInputsOf, VerificationJobInputs } from "./jobInputs";
 import { reportOfJob, VerifyReport } from "./report";
 import { renderVerifyScript } from "./script";
 
@@ -34,14 +33,32 @@ function sortKeys(value: unknown): unknown {
 /** When each facet's apply last ran, by "host/facet" (MpiHost.appliedAt of every host). */
 export type AppliedAt = Record<string, pulumi.Input<string | undefined>>;
 
+export type VerificationJobArgs = {
+  [K in keyof VerificationJobInputs]: K extends "appliedAt" ? AppliedAt : pulumi.Input<VerificationJobInputs[K]>;
+};
+
 /**
- * The job, re-run (replaced: @pulumi/command 1.x replaces on any change of `triggers`, and the job has no
- * `update` command) when either trigger changes:
+ * The job, a resource of the mpi-hosts provider plugin (components/provider/plugin/jobHandlers.ts): its inputs are
+ * declared data (./jobInputs), the plugin renders the script with its own code and logs in as the facets do; the
+ * state holds no script, no command and no key, and deleting the job runs nothing (issue 15, R4).
+ */
+export class VerificationJob extends pulumi.CustomResource {
+  /** The job's stdout: the JSON report, one line. */
+  declare readonly stdout: pulumi.Output<string>;
+  declare readonly ranAt: pulumi.Output<string>;
+
+  constructor(name: string, args: VerificationJobArgs, opts?: pulumi.CustomResourceOptions) {
+    super(VERIFICATION_JOB_TYPE, name, { ...args, stdout: undefined, ranAt: undefined }, { ...opts, version: PROVIDER_VERSION });
+  }
+}
+
+/**
+ * The job, re-run (replaced, as @pulumi/command's was: its delete runs nothing) when an input changes:
  * - the fingerprint of every host's desired state and of the script: a config change, a new mpi-hosts;
  * - every facet's appliedAt: any apply on any host, so also the repair of drift by `pulumi up --refresh`, where
  *   the desired state stays the same. Unchanged facets keep their stamp, so a no-change `up` leaves the job
  *   alone; in a preview, a facet that will apply has an unknown stamp, and the preview shows the job replaced
- *   with that facet's entry of `triggers` changed.
+ *   with `appliedAt` changed.
  * Only stderr is logged (progress and the summary line): stdout is the JSON report, kept as the `verification`
  * output (verificationReport) rather than printed.
  */
@@ -50,66 +67,17 @@ export function verificationJob(
   cluster: Cluster,
   desiredByHost: pulumi.Input<Record<string, unknown>>,
   appliedAt: AppliedAt,
-  login: JobLogin,
   opts: pulumi.CustomResourceOptions,
-): command.remote.Command {
-  const from = cluster.hosts.find((h) => h.name === cluster.verify.from)!;
+): VerificationJob {
   const script = renderVerifyScript(cluster, { reportOnFailure: false });
   const fingerprint = pulumi.output(desiredByHost).apply((d) => verificationFingerprint(d, script));
-  return new command.remote.Command(
-    name,
-    {
-      connection: {
-        host: from.address,
-        port: from.port,
-        user: from.user,
-        // With an agent, no key: the command provider uses its SSH_AUTH_SOCK (connection.go), and the state names none.
-        ...(login.kind === "key"
-          ? {
-              privateKey: pulumi.secret(login.privateKey),
-              ...(login.passphrase ? { privateKeyPassword: pulumi.secret(login.passphrase) } : {}),
-            }
-          : {}),
-        // It takes one key and offers only that key's algorithm (connection.go SSHConfig): the one it negotiates best.
-        hostKey: preferredHostKey(from.hostKeys),
-        dialErrorLimit: 3,
-        perDialTimeout: cluster.ssh.connectTimeoutSeconds,
-        ...(from.jump ? { proxy: jobProxy(from.jump, login, cluster.ssh.connectTimeoutSeconds) } : {}),
-      },
-      create: "sh -s",
-      stdin: script,
-      // A plain object of outputs, not pulumi.all: one unknown stamp leaves the others readable in a preview's diff.
-      triggers: [fingerprint, appliedAt],
-      logging: "stderr",
-    },
-    opts,
-  );
-}
-
-/**
- * The head's bastion for the command provider: it dials the bastion with these settings, then the head through it
- * (pulumi-command v1.2.1 provider/pkg/provider/remote/connection.go Dial, proxyConnection.go), checking each key.
- */
-function jobProxy(jump: Jump, login: JobLogin, perDialTimeout: number): command.types.input.remote.ProxyConnectionArgs {
-  return {
-    host: jump.address,
-    port: jump.port,
-    user: jump.user,
-    // The same login as the head's (an agent: nothing here, the provider reads SSH_AUTH_SOCK for the proxy too).
-    ...(login.kind === "key"
-      ? {
-          privateKey: pulumi.secret(login.privateKey),
-          ...(login.passphrase ? { privateKeyPassword: pulumi.secret(login.passphrase) } : {}),
-        }
-      : {}),
-    hostKey: preferredHostKey(jump.hostKeys),
-    dialErrorLimit: 3,
-    perDialTimeout,
-  };
+  const { cluster: jobCluster, connection } = jobInputsOf(cluster, "", {});
+  // A plain object of outputs, not pulumi.all: one unknown stamp leaves the others readable in a preview's diff.
+  return new VerificationJob(name, { cluster: jobCluster, connection, fingerprint, appliedAt }, opts);
 }
 
 /** The `verification` stack output: the job's report as an object, with a warning when the job printed none. */
-export function verificationReport(job: command.remote.Command, from: string): pulumi.Output<VerifyReport> {
+export function verificationReport(job: VerificationJob, from: string): pulumi.Output<VerifyReport> {
   return job.stdout.apply((stdout) => {
     const { report, problem } = reportOfJob(stdout, from);
     if (problem) void pulumi.log.warn(`the verification job's output holds no report: ${problem}`, job);

@@ -26,7 +26,7 @@ afterAll(async () => {
 /**
  * As root on the head host (no SSH): waits until the verification job has reached its TCP matrix (the job's work
  * directory holds the head's listener output), then kills the sshd process serving the job's session (the parent
- * of the job's `sh -s`). Prints the killed PID and the stage files present.
+ * of the job's `/bin/sh -s`). Prints the killed PID and the stage files present.
  */
 const KILL_JOB_SESSION_AT_TCP_MATRIX = String.raw`
 for i in $(seq 1 30000); do
@@ -37,7 +37,8 @@ done
 [ -e "$1" ] || { echo "the verification job never reached its TCP matrix" >&2; exit 1; }
 work=$(dirname "$1")
 for p in /proc/[0-9]*; do
-  [ "$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)" = "sh -s " ] || continue
+  # The job's shell: "/bin/sh -s" (the mpi-hosts plugin, remote.ts), "sh -s" (@pulumi/command before issue 15 R4).
+  case "$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null)" in "sh -s "|"/bin/sh -s ") ;; *) continue ;; esac
   read -r _ _ _ ppid _ < "$p/stat"
   case "$(tr '\0' ' ' < /proc/$ppid/cmdline)" in
     sshd*) echo "killing $ppid ($(tr '\0' ' ' < /proc/$ppid/cmdline)), the session of job $(basename "$p"); stage files: $(ls "$work" | tr '\n' ' ')"
@@ -68,7 +69,7 @@ describe("the verification job's session killed mid-run under pulumi up", () => 
     expect(output).toContain("wait: remote command exited without exit status or exit signal");
     expect(output).toContain(`${head.user}@${head.address}:${head.port}`);
     expect(output).toContain("verify: TCP matrix over 3 hosts");
-    expect(output).toContain(`command:remote:Command (${NAME}-verify)`);
+    expect(output).toContain(`mpi-hosts:index:VerificationJob (${NAME}-verify)`);
   });
 
   it("the next pulumi up runs the verification job again and it passes on every host", async () => {

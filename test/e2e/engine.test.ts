@@ -191,7 +191,7 @@ describe("the real engine on 5 trixie lab hosts", () => {
       expect(section).toMatch(/- btl_tcp_port_min_v4 = 50000\n/);
       expect(section).toMatch(/\+ btl_tcp_port_min_v4 = 50200\n/);
     }
-    expect(preview.stdout).toMatch(/\+-command:remote:Command: \(replace\)/);
+    expect(preview.stdout).toMatch(/\+-mpi-hosts:index:VerificationJob: \(replace\)/);
     expect(preview.stdout).not.toContain("PRIVATE KEY");
 
     const up = await timings.time("step 4b: pulumi up (config change)", () => pulumi(e, ["up", "--yes", "--skip-preview"]));

@@ -88,7 +88,7 @@ describe("the verification job under the real engine on 3 trixie lab hosts", () 
     );
     expectExit(preview, 0);
     expect(preview.stdout).toMatch(/~ mpi-hosts:index:Facet: \(update\)\n\s+\[id=host2\/firewall\]/);
-    expect(preview.stdout).toMatch(/\+-command:remote:Command: \(replace\)/);
+    expect(preview.stdout).toMatch(/\+-mpi-hosts:index:VerificationJob: \(replace\)/);
     expect(preview.stdout).toMatch(/~ host2\/firewall\s*: "[0-9T:.-]+Z" => \[unknown\]\n/);
 
     const repair = await timings.time("step 3b: pulumi up --refresh (repair, job runs again)", () =>

@@ -70,7 +70,7 @@ describe("cluster key rotation under the real engine on 3 trixie lab hosts", () 
     for (const h of HOSTS) expect(text).toMatch(new RegExp(`~ mpi-hosts:index:Facet: \\(update\\)\\n\\s+\\[id=${h}/clusterTrust\\]`));
     // Only clusterTrust depends on the key: no other facet changes.
     expect(text.match(/mpi-hosts:index:Facet: \(update\)/g)).toHaveLength(HOSTS.length);
-    expect(text).toMatch(/\+-command:remote:Command: \(replace\)/);
+    expect(text).toMatch(/\+-mpi-hosts:index:VerificationJob: \(replace\)/);
     expect(text).not.toContain("PRIVATE KEY");
   });
 

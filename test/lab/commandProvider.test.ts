@@ -1,6 +1,7 @@
 /**
  * The command provider stand-in (standins/command-provider/pulumi-resource-command.js) running remote commands on a
- * real lab host, the way the verification job runs under `pulumi up`: a command that ends well, and every way one
+ * real lab host, the way the verification job ran under `pulumi up` until issue 15 R4 (the job is now the mpi-hosts
+ * plugin's VerificationJob; the stand-in still deletes an old job at the upgrade, test/e2e/jobState.test.ts): a command that ends well, and every way one
  * can end badly. None of them may look like success (issue 14: a session killed mid-run became exit 0 and an
  * empty `verification` output). Each failure must say, like the official provider, how the command ended, and add
  * where it ran and how far its output got.

@@ -54,10 +54,10 @@ pulumi.runtime.setMocks(
           state: { ...args.inputs, lastApply: "mocked: no change", appliedAt: appliedAtOf(host, facet) },
         };
       }
-      if (args.type === "command:remote:Command") {
+      if (args.type === "mpi-hosts:index:VerificationJob") {
         // The "garbage" cluster's job printed something other than a report (and exited 0).
         const stdout = args.name.startsWith("garbage-") ? "Welcome to linux1!\n" : `${JSON.stringify(REPORT)}\n`;
-        return { id: args.name, state: { ...args.inputs, stdout, stderr: `${REPORT.summary}\n` } };
+        return { id: args.name, state: { ...args.inputs, stdout, ranAt: "2026-12-02T00:00:00.000Z" } };
       }
       return { id: `${args.name}-id`, state: args.inputs };
     },
@@ -104,7 +104,7 @@ describe("index.ts on the example stack", () => {
     const { MpiCluster } = await import("../../components/mpiCluster");
     const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
     const raw = readStackFile("Pulumi.example.yaml");
-    cluster = new MpiCluster("probe-of-shape", { cluster: loadClusterOrThrow(raw).cluster, jobLogin: { kind: "agent", keys: 1 } });
+    cluster = new MpiCluster("probe-of-shape", { cluster: loadClusterOrThrow(raw).cluster });
   });
 
   it("declares one MpiHost component per host, parented to the MpiCluster", async () => {
@@ -199,42 +199,35 @@ describe("index.ts on the example stack", () => {
   /** The program's verification job as registered: after every facet, whose stamps its triggers wait for. */
   async function programJob() {
     await valueOf(program.verification!);
-    return created.find((c) => c.type === "command:remote:Command" && c.name === "unit-verify");
+    return created.find((c) => c.type === "mpi-hosts:index:VerificationJob" && c.name === "unit-verify");
   }
 
-  it("runs the verification job on verify.from with the pinned host key, after every host", async () => {
+  it("runs the verification job on verify.from with the pinned host keys, after every host", async () => {
     const job = await programJob();
     expect(job).toBeDefined();
-    expect(secretValue(job!.inputs.connection)).toMatchObject({
-      host: "128.5.5.21",
+    expect(job!.inputs.connection).toMatchObject({
+      name: "linux1",
+      address: "128.5.5.21",
       port: 2400,
       user: "mpi",
-      hostKey: expect.stringMatching(/^ssh-ed25519 /),
+      hostKeys: [expect.stringMatching(/^ssh-ed25519 /)],
     });
   });
 
-  it("without an ssh-agent, gives the verification job the admin key as a secret (the one place it still goes, with a warning)", async () => {
+  it("without an ssh-agent, gives the verification job no key, no script and no command: the plugin logs in and renders itself", async () => {
     const job = await programJob();
-    // @pulumi/command makes the whole connection secret.
-    expect(secretValue(job!.inputs.connection).privateKey).toBe(adminKey);
-    expect(secretValue(job!.inputs.connection)).not.toHaveProperty("privateKeyPassword");
-  });
-
-  it("with an ssh-agent, gives the verification job no key: the command provider uses SSH_AUTH_SOCK itself", async () => {
-    const { MpiCluster } = await import("../../components/mpiCluster");
-    const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
-    const agentCluster = new MpiCluster("with-agent", {
-      cluster: loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster,
-      jobLogin: { kind: "agent", keys: 2 },
-    });
-    await valueOf(agentCluster.verification!);
-    const job = created.find((c) => c.type === "command:remote:Command" && c.name === "with-agent-verify");
-    expect(Object.keys(secretValue(job!.inputs.connection)).sort()).toEqual([
-      "dialErrorLimit",
-      "host",
-      "hostKey",
-      "perDialTimeout",
+    const recorded = JSON.stringify(job!.inputs);
+    expect(recorded).not.toContain(adminKey.trim().split("\n")[1]);
+    expect(recorded).not.toMatch(/PRIVATE KEY|#!\/bin\/sh|mpirun /);
+    expect(Object.keys(job!.inputs).sort()).toEqual(["appliedAt", "cluster", "connection", "fingerprint"]);
+    expect(Object.keys(job!.inputs.connection).sort()).toEqual([
+      "address",
+      "connectTimeoutSeconds",
+      "hostKeys",
+      "hostKeysFrom",
+      "name",
       "port",
+      "revokedKeys",
       "user",
     ]);
   });
@@ -244,20 +237,14 @@ describe("index.ts on the example stack", () => {
     const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
     const config = loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster;
     const job = (await programJob())!;
-    const [fingerprint, appliedAt, ...rest] = job.inputs.triggers;
+    const { fingerprint, appliedAt } = job.inputs;
     expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
-    expect(rest).toEqual([]);
     // One entry per facet of every host, named host/facet: a preview's diff of triggers names the facet that will apply.
     const expected = Object.fromEntries(
       config.hosts.flatMap((h) => facetNames(config, h).map((f) => [`${h.name}/${f}`, appliedAtOf(h.name, f)])),
     );
     expect(Object.keys(expected)).toHaveLength(35);
     expect(appliedAt).toEqual(expected);
-  });
-
-  it("shows the job's progress and summary (stderr) as it runs, and keeps its report (stdout) out of the display", async () => {
-    const job = (await programJob())!;
-    expect(job.inputs.logging).toBe("stderr");
   });
 
   it("exports the verification report as an object (pulumi stack output verification --json)", async () => {
@@ -269,7 +256,6 @@ describe("index.ts on the example stack", () => {
     const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
     const garbage = new MpiCluster("garbage", {
       cluster: loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster,
-      jobLogin: { kind: "agent", keys: 1 },
     });
     const report = await valueOf(garbage.verification!);
     expect(report).toMatchObject({ version: 1, ok: false, failedStage: "report", from: "linux1" });
@@ -284,7 +270,7 @@ describe("index.ts on the example stack", () => {
     const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
     const raw = readStackFile("Pulumi.example.yaml") as Record<string, any>;
     raw.ssh = { ...raw.ssh, clusterKeyRotation: "2026-12-01" };
-    const rotated = new MpiCluster("rotated", { cluster: loadClusterOrThrow(raw).cluster, jobLogin: { kind: "agent", keys: 1 } });
+    const rotated = new MpiCluster("rotated", { cluster: loadClusterOrThrow(raw).cluster });
     await urnOf(rotated.clusterKey);
     const key = created.find((c) => c.name === "rotated-cluster-key");
     expect(key?.inputs.rotation).toBe("2026-12-01");

@@ -28,6 +28,8 @@ const LAYERS: Layer[] = [
   { path: "components/facets", rank: 2, what: "one module per facet: desired state, rendering, comparison" },
   { path: "components/provider", rank: 3, what: "the facet operations over SSH, the provider plugin" },
   { path: "components/verify", rank: 4, what: "the verification job" },
+  // The plugin's server serves the facets, the cluster key and the verification job (whose script ../verify renders).
+  { path: "components/provider/plugin", rank: 4.5, what: "the provider plugin's server and handlers" },
   { path: "components/review", rank: 4, what: "render for review" },
   { path: "components", rank: 5, what: "the components: MpiCluster, MpiHost" },
   { path: "index.ts", rank: 6, what: "the Pulumi program" },

@@ -1,6 +1,6 @@
 /**
  * pulumi-resource-mpi-hosts: Pulumi's ResourceProvider gRPC service for mpi-hosts:index:Facet and
- * mpi-hosts:index:ClusterKey (./handlers). The engine starts it (scripts/install-plugin.sh installs the launcher),
+ * mpi-hosts:index:ClusterKey (./handlers) and mpi-hosts:index:VerificationJob (./jobHandlers). The engine starts it (scripts/install-plugin.sh installs the launcher),
  * reads the port from its first line of stdout and stops it with SIGINT.
  *
  * It is the code of the checkout it was installed from: nothing of it is in the state (a dynamic provider's
@@ -13,8 +13,10 @@ import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import * as plugproto from "@pulumi/pulumi/proto/plugin_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
-import { DiffResult, handlers, Props } from "./handlers";
-import { PROVIDER_PACKAGE, PROVIDER_VERSION } from "../resourceTypes";
+import { DiffResult, handlers, Props, typeOfUrn } from "./handlers";
+import { jobHandlers } from "./jobHandlers";
+import { connectEngine, engineAddressOf } from "./engineLog";
+import { PROVIDER_PACKAGE, PROVIDER_VERSION, VERIFICATION_JOB_TYPE } from "../resourceTypes";
 
 function js(s: structproto.Struct | undefined): Props {
   return (s?.toJavaScript() ?? {}) as Props;
@@ -32,6 +34,11 @@ function diffResponse(r: DiffResult): provproto.DiffResponse {
   resp.setDeletebeforereplace(r.deleteBeforeReplace);
   if (r.diffs) resp.setDiffsList(r.diffs);
   return resp;
+}
+
+/** The handlers of the resource's type: the verification job's own (./jobHandlers), the facets' and cluster key's. */
+function handlersOf(urn: string): Pick<typeof handlers, "check" | "diff" | "create" | "update" | "read" | "delete"> {
+  return typeOfUrn(urn) === VERIFICATION_JOB_TYPE ? jobHandlers : handlers;
 }
 
 type Handler<Req, Res> = (call: { request: Req }, callback: grpc.sendUnaryData<Res>) => void;
@@ -71,6 +78,7 @@ export const service: Partial<provrpc.IResourceProviderServer> = {
     const variables: Record<string, string> = {};
     req.getVariablesMap().forEach((v, k) => (variables[k] = v));
     await handlers.configure(variables);
+    await jobHandlers.configure(variables);
     const r = new provproto.ConfigureResponse();
     r.setAcceptsecrets(true);
     r.setAcceptresources(false);
@@ -81,14 +89,14 @@ export const service: Partial<provrpc.IResourceProviderServer> = {
   }),
   check: unary(async (req: provproto.CheckRequest) => {
     const r = new provproto.CheckResponse();
-    r.setInputs(struct(await handlers.check(req.getUrn(), js(req.getNews()))));
+    r.setInputs(struct(await handlersOf(req.getUrn()).check(req.getUrn(), js(req.getNews()))));
     return r;
   }),
   diff: unary(async (req: provproto.DiffRequest) =>
-    diffResponse(await handlers.diff(req.getUrn(), req.getId(), js(req.getOlds()), js(req.getNews()))),
+    diffResponse(await handlersOf(req.getUrn()).diff(req.getUrn(), req.getId(), js(req.getOlds()), js(req.getNews()))),
   ),
   create: unary(async (req: provproto.CreateRequest) => {
-    const { id, outs } = await handlers.create(req.getUrn(), js(req.getProperties()));
+    const { id, outs } = await handlersOf(req.getUrn()).create(req.getUrn(), js(req.getProperties()));
     const r = new provproto.CreateResponse();
     r.setId(id);
     r.setProperties(struct(outs));
@@ -96,18 +104,18 @@ export const service: Partial<provrpc.IResourceProviderServer> = {
   }),
   update: unary(async (req: provproto.UpdateRequest) => {
     const r = new provproto.UpdateResponse();
-    r.setProperties(struct(await handlers.update(req.getUrn(), req.getId(), js(req.getOlds()), js(req.getNews()))));
+    r.setProperties(struct(await handlersOf(req.getUrn()).update(req.getUrn(), req.getId(), js(req.getOlds()), js(req.getNews()))));
     return r;
   }),
   read: unary(async (req: provproto.ReadRequest) => {
     const r = new provproto.ReadResponse();
     r.setId(req.getId());
-    r.setProperties(struct(await handlers.read(req.getUrn(), req.getId(), js(req.getProperties()))));
+    r.setProperties(struct(await handlersOf(req.getUrn()).read(req.getUrn(), req.getId(), js(req.getProperties()))));
     // No inputs: the engine keeps the recorded ones (as with the dynamic provider).
     return r;
   }),
   delete: unary(async (req: provproto.DeleteRequest) => {
-    await handlers.delete(req.getUrn(), req.getId(), js(req.getProperties()));
+    await handlersOf(req.getUrn()).delete(req.getUrn(), req.getId(), js(req.getProperties()));
     return new emptyproto.Empty();
   }),
   cancel: unary(() => new emptyproto.Empty()),
@@ -115,6 +123,8 @@ export const service: Partial<provrpc.IResourceProviderServer> = {
 
 /** Serves until the engine stops it; prints the port, and nothing else, on stdout. */
 export function serve(): void {
+  // The engine's address, for the verification job's progress lines (engineLog).
+  connectEngine(engineAddressOf(process.argv.slice(2)));
   // Only the port may go to stdout (the engine reads it): anything else logged goes to stderr.
   console.log = console.error;
   console.info = console.error;
