@@ -8,9 +8,13 @@
 import { knownHostsName } from "../config/knownHosts";
 import { templates } from "../templates/templates";
 import { defineFacet, FACET_TIMEOUT_SECONDS, HEADER, managedBlock } from "./facet";
+import { facetInputsRef } from "./inputSchemas";
 import { renderScripts } from "./scripts";
 
 export const CLUSTER_KEY_ENV = "MPI_HOSTS_CLUSTER_KEY";
+
+/** Stands in for the cluster key before the first `pulumi up` creates it (render for review), and in probe inputs. */
+export const CLUSTER_KEY_PLACEHOLDER = "ssh-ed25519 CLUSTER-KEY-CREATED-BY-PULUMI-UP mpi-hosts cluster";
 
 export const clusterTrust = defineFacet({
   name: "clusterTrust",
@@ -31,6 +35,10 @@ export const clusterTrust = defineFacet({
     from: cluster.mpi.network,
     clusterPublicKey,
   }),
+  inputSchema: facetInputsRef("clusterTrustInputs"),
+  // The probe reads only the header. Without the keys, every sibling's record stays the same size whatever the number
+  // of hosts, and free of the cluster key: a rotation updates the clusterTrust facets only (MpiHost's keyFree).
+  probeInputs: (i) => ({ ...i, knownHosts: [], clusterPublicKey: CLUSTER_KEY_PLACEHOLDER }),
   render({ host, knownHosts: entries, from, clusterPublicKey }) {
     const t = templates();
     const knownHosts = t.render("clusterTrust/known_hosts", { header: HEADER, entries });
