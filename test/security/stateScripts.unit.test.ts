@@ -378,3 +378,19 @@ function stringLeaves(value: unknown, root: string): Array<[string, (record: Pro
   walk(value, root, []);
   return out;
 }
+
+it("U11 hostFacets, and every facet's inputs but clusterTrust's, do not depend on the cluster key (a rotation updates clusterTrust alone)", () => {
+  for (const [, cluster] of clusters) {
+    for (const host of cluster.hosts) {
+      const declared = (clusterPublicKey: string) =>
+        facetsOf(cluster, host).map((definition) => {
+          const inputs = JSON.parse(JSON.stringify(definition.inputs({ cluster, host, clusterPublicKey })));
+          return { name: definition.name, inputs, probeInputs: probeInputsOf(definition, inputs) };
+        });
+      const [a, b] = [declared(CLUSTER_KEY), declared("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAnotherKey mpi-hosts cluster lab")];
+      expect(b.map((f) => f.probeInputs)).toEqual(a.map((f) => f.probeInputs));
+      expect(b.filter((f) => f.name !== "clusterTrust")).toEqual(a.filter((f) => f.name !== "clusterTrust"));
+      expect(b.find((f) => f.name === "clusterTrust")!.inputs).not.toEqual(a.find((f) => f.name === "clusterTrust")!.inputs);
+    }
+  }
+});
