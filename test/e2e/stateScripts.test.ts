@@ -110,7 +110,9 @@ let clean: Exported;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "xs-e2e-state-"));
-  e = await timings.time("lab up + stack init", () => startEngineLab(NAME, HOSTS.length, "trixie", { firewall: ["iptables", "nftables-debian"] }));
+  e = await timings.time("lab up + stack init", () =>
+    startEngineLab(NAME, HOSTS.length, "trixie", { firewall: ["iptables", "nftables-debian"] }),
+  );
   expectExit(await timings.time("pulumi up (first)", () => pulumi(e, ["up", "--yes", "--skip-preview"])), 0);
   clean = await exported();
   for (const h of HOSTS) baseline[h] = await hostBaseline(e.lab, h);
