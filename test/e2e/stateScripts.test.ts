@@ -151,10 +151,12 @@ describe("E5 a format-1 state (scripts in the state, every probe and remove a ma
     // The migration: every Facet an update showing `format` alone; nothing created, deleted or replaced.
     const preview = await timings.time("E5 preview --diff --json of the migration", () => pulumi(e, ["preview", "--diff", "--json"]));
     expectExit(preview, 0);
-    const steps = (JSON.parse(preview.stdout) as { steps: Array<{ op: string; urn: string; diffs?: string[] }> }).steps;
+    // The JSON display names a step's Diff `diffs` diffReasons (pkg/display/json.go, apitype PreviewStep).
+    const steps = (JSON.parse(preview.stdout) as { steps: Array<{ op: string; urn: string; diffReasons?: string[] }> }).steps;
     const facetSteps = steps.filter((s) => s.urn.includes(`${FACET}::`));
     expect(facetSteps.length).toBe(facetsOf(clean).length);
-    for (const s of facetSteps) expect({ urn: s.urn, op: s.op, diffs: s.diffs }).toEqual({ urn: s.urn, op: "update", diffs: ["format"] });
+    for (const s of facetSteps)
+      expect({ urn: s.urn, op: s.op, diffs: s.diffReasons }).toEqual({ urn: s.urn, op: "update", diffs: ["format"] });
     expect(steps.filter((s) => ["create", "delete", "replace", "create-replacement", "delete-replaced"].includes(s.op))).toEqual([]);
 
     expectExit(await timings.time("E5 pulumi up (migration)", () => pulumi(e, ["up", "--yes", "--skip-preview"])), 0);
@@ -187,11 +189,13 @@ describe("E1, E4, E2 a format-2 state with scripts written in (every probe and r
     await expectHostsUnchanged();
     const after = await exported();
     const comparable = (s: Exported) =>
-      facetsOf(s).map((f) => {
-        const { appliedAt: _a, lastApply: _l, secretEnv: _s, ...outputs } = f.outputs!;
-        const { secretEnv: _si, ...inputs } = f.inputs!;
-        return { urn: f.urn, inputs, outputs };
-      });
+      facetsOf(s)
+        .map((f) => {
+          const { appliedAt: _a, lastApply: _l, secretEnv: _s, ...outputs } = f.outputs!;
+          const { secretEnv: _si, ...inputs } = f.inputs!;
+          return { urn: f.urn, inputs, outputs };
+        })
+        .sort((a, b) => a.urn.localeCompare(b.urn));
     expect(comparable(after)).toEqual(comparable(clean));
     expect(JSON.stringify(before)).toContain('"scripts"');
     expect(JSON.stringify(after)).not.toContain('"scripts"');
