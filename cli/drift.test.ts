@@ -126,16 +126,16 @@ describe("analysePreview", () => {
       declaredNow: { rules: RULES },
       op: "update",
     });
-    steps[1].oldState!.inputs!.scripts = { apply: "old" };
-    steps[1].newState!.inputs!.scripts = { apply: "new" };
+    steps[1].oldState!.inputs!.scriptsDigest = `sha256:${"0".repeat(64)}`;
+    steps[1].newState!.inputs!.scriptsDigest = `sha256:${"1".repeat(64)}`;
     const report = analysePreview({ changeSummary: { update: 1 }, steps });
-    expect(report.facets[0]).toMatchObject({ cause: "rerun", differences: [], inputs: ["scripts"] });
+    expect(report.facets[0]).toMatchObject({ cause: "rerun", differences: [], inputs: ["scriptsDigest"] });
     expect(formatReport(report, "lab")).toBe(
       [
         "lab: every host is as declared (no drift), but `pulumi up` has work to do",
         "",
         "host1:",
-        "  firewall: as declared, but pulumi up will apply it again: its scripts changed since the last `pulumi up` (a new mpi-hosts version?)",
+        "  firewall: as declared, but pulumi up will apply it again: mpi-hosts' scripts changed since the last `pulumi up` (a new mpi-hosts version?)",
         "",
         "repair: pulumi up --refresh --stack lab   (npm run render -- --stack lab shows the declared files)",
         "",

@@ -186,7 +186,7 @@ export function formatReport(report: DriftReport, stack: string): string {
       const also = f.cause === "drift" && f.configChanged ? ", and the config changed too" : "";
       const why =
         f.cause === "rerun"
-          ? ` its ${f.inputs.join(", ") || "inputs"} changed since the last \`pulumi up\` (a new mpi-hosts version?)`
+          ? ` ${f.inputs.map((i) => (i === "scriptsDigest" ? "mpi-hosts' scripts" : `its ${i}`)).join(", ") || "its inputs"} changed since the last \`pulumi up\` (a new mpi-hosts version?)`
           : "";
       lines.push(`  ${f.facet}: ${CAUSE_TEXT[f.cause]}${also}${why}`);
       const text = f.cause === "new" ? describeNew(f.differences) : describeDifferences(f.differences);

@@ -1,18 +1,18 @@
 /**
  * MpiHost: one host and its facets, applied in order (each facet waits for the one before). Each facet's resource
- * takes its name, privileges, time limit and secrets from the facet's definition (components/facets/facet.ts), and
- * its scripts and desired state from the definition's render.
+ * records the facet's declared inputs (FacetDefinition.inputs), its host's probe inputs, the desired state and a
+ * digest of the scripts, never a script: the provider plugin renders them itself (components/provider/facetRecord.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { hostKeysFrom } from "./config/knownHosts";
 import { jumpOf } from "./config/jump";
 import { Cluster, Host } from "./config/types";
-import { RenderedFacet } from "./facets/facet";
-import { CLUSTER_KEY_PLACEHOLDER, facetsOf, renderHost } from "./facets/index";
+import { CLUSTER_KEY_PLACEHOLDER, facetsOf } from "./facets/index";
 import { CLUSTER_KEY_ENV } from "./facets/clusterTrust";
 import { Facet } from "./provider/facetProvider";
+import { FacetInputs, facetRecord } from "./provider/facetRecord";
 import { Connection } from "./provider/remote";
-import { hostProbesOf, packScripts } from "./provider/scriptPack";
+import { FACET_STATE_FORMAT } from "./provider/resourceTypes";
 
 export interface MpiHostArgs {
   cluster: Cluster;
@@ -41,20 +41,8 @@ export class MpiHost extends pulumi.ComponentResource {
   constructor(name: string, args: MpiHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mpi-hosts:index:MpiHost", name, {}, opts);
     const { cluster, host } = args;
-    const rendered = pulumi.output(args.clusterPublicKey).apply((key) => renderHost(cluster, host, key));
-    // What does not change with the cluster key is declared as plain data, known before the key is: a preview that
-    // replaces the key (a rotation, ssh.clusterKeyRotation) then shows only the facets that hold it as updates, and
-    // every other facet unchanged. Told apart by rendering with two different keys.
-    const [keyA, keyB] = [
-      renderHost(cluster, host, CLUSTER_KEY_PLACEHOLDER),
-      renderHost(cluster, host, "ssh-ed25519 ANOTHER-CLUSTER-KEY other"),
-    ];
-    const keyFree = <T>(of: (all: RenderedFacet[]) => T): pulumi.Output<T> =>
-      (JSON.stringify(of(keyA)) === JSON.stringify(of(keyB)) ? pulumi.output(of(keyA)) : rendered.apply(of)) as pulumi.Output<T>;
     // The facet list does not depend on the key, so resources can be declared before it is known.
     const definitions = facetsOf(cluster, host);
-    // The value of each secret a facet may declare (FacetDefinition.secretEnv), known only once the key exists.
-    const secretValues: Record<string, pulumi.Input<string>> = { [CLUSTER_KEY_ENV]: args.clusterPrivateKey };
     // How to reach the host, and as whom; no credential: the provider logs in with what its machine has (configure).
     const connection: Connection = {
       name: host.name,
@@ -67,27 +55,40 @@ export class MpiHost extends pulumi.ComponentResource {
       connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
       ...jumpOf(host),
     };
-    // Every facet carries them: the first read of a refresh runs them all (one round trip per host).
-    const hostProbes = keyFree(hostProbesOf);
+    /** Every facet's record (without its secrets) as the plugin will render it, for a given cluster key. */
+    const recordsFor = (clusterPublicKey: string): FacetInputs[] => {
+      const declared = definitions.map((definition) => ({ definition, inputs: definition.inputs({ cluster, host, clusterPublicKey }) }));
+      return declared.map((d) => facetRecord({ ...d, host: declared, connection, secretEnv: {} }));
+    };
+    const records = pulumi.output(args.clusterPublicKey).apply(recordsFor);
+    // What does not change with the cluster key is declared as plain data, known before the key is: a preview that
+    // replaces the key (a rotation, ssh.clusterKeyRotation) then shows only the facets that hold it as updates, and
+    // every other facet unchanged. Told apart by rendering with two different keys.
+    const [keyA, keyB] = [recordsFor(CLUSTER_KEY_PLACEHOLDER), recordsFor("ssh-ed25519 ANOTHER-CLUSTER-KEY other")];
+    const keyFree = <T>(of: (all: FacetInputs[]) => T): pulumi.Output<T> =>
+      (JSON.stringify(of(keyA)) === JSON.stringify(of(keyB)) ? pulumi.output(of(keyA)) : records.apply(of)) as pulumi.Output<T>;
+    // The value of each secret a facet may declare (FacetDefinition.secretEnv), known only once the key exists.
+    const secretValues: Record<string, pulumi.Input<string>> = { [CLUSTER_KEY_ENV]: args.clusterPrivateKey };
     let previous: Facet | undefined;
     const lastApply: Record<string, pulumi.Output<string>> = {};
     for (const definition of definitions) {
       const facetName = definition.name;
-      const facet = keyFree((all) => all.find((f) => f.facet === facetName) as RenderedFacet);
+      const field = <K extends keyof FacetInputs>(key: K) => keyFree((all) => all.find((r) => r.facet === facetName)![key]);
       // Only a facet that declares a secret waits for it (the private key: for clusterTrust alone).
       const secretEnv = pulumi.secret(secretEnvOf(definition.secretEnv, secretValues, `${host.name} ${facetName}`));
       const resource: Facet = new Facet(
         `${name}-${facetName}`,
         {
+          format: FACET_STATE_FORMAT,
           host: host.name,
           facet: facetName,
+          inputs: field("inputs"),
+          // Every facet carries them: the first read of a refresh runs every probe of the host (one round trip).
+          hostFacets: field("hostFacets"),
           connection,
-          privileged: facet.apply((f) => f.privileged),
-          hostProbes,
-          scripts: facet.apply((f) => packScripts(f.scripts)),
-          state: facet.apply((f) => f.desired),
+          state: field("state"),
+          scriptsDigest: field("scriptsDigest"),
           secretEnv,
-          timeoutSeconds: definition.timeoutSeconds,
         },
         { parent: this, dependsOn: previous ? [previous] : [] },
       );
@@ -96,7 +97,7 @@ export class MpiHost extends pulumi.ComponentResource {
       lastApply[facetName] = resource.lastApply;
       previous = resource;
     }
-    this.desired = rendered.apply((all) => Object.fromEntries(all.map((f) => [f.facet, f.desired])));
+    this.desired = records.apply((all) => Object.fromEntries(all.map((r) => [r.facet, r.state])));
     this.summary = pulumi.all(lastApply).apply((notes): HostSummary => ({
       address: host.address,
       port: host.port,

@@ -14,6 +14,7 @@ import * as crypto from "crypto";
 import { knownHostsName } from "../config/knownHosts";
 import { templates } from "../templates/templates";
 import { defineFacet, FACET_TIMEOUT_SECONDS, HEADER, managedBlock } from "./facet";
+import { facetInputsRef } from "./inputSchemas";
 import { renderScripts } from "./scripts";
 
 export const CLUSTER_KEY_ENV = "MPI_HOSTS_CLUSTER_KEY";
@@ -23,6 +24,9 @@ export function publicKeyFingerprint(publicKey: string): string {
   const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? "", "base64");
   return `SHA256:${crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
+
+/** Stands in for the cluster key before the first `pulumi up` creates it (render for review), and in probe inputs. */
+export const CLUSTER_KEY_PLACEHOLDER = "ssh-ed25519 CLUSTER-KEY-CREATED-BY-PULUMI-UP mpi-hosts cluster";
 
 export const clusterTrust = defineFacet({
   name: "clusterTrust",
@@ -45,6 +49,10 @@ export const clusterTrust = defineFacet({
     // From the stack file through the program, never from the ClusterKey's record: the host's anchor compares it.
     keyGeneration: cluster.ssh.clusterKeyRotation,
   }),
+  inputSchema: facetInputsRef("clusterTrustInputs"),
+  // The probe reads only the header. Without the keys, every sibling's record stays the same size whatever the number
+  // of hosts, and free of the cluster key: a rotation updates the clusterTrust facets only (MpiHost's keyFree).
+  probeInputs: (i) => ({ ...i, knownHosts: [], clusterPublicKey: CLUSTER_KEY_PLACEHOLDER }),
   render({ host, knownHosts: entries, from, clusterPublicKey, keyGeneration }) {
     const t = templates();
     const knownHosts = t.render("clusterTrust/known_hosts", { header: HEADER, entries });

@@ -7,6 +7,7 @@
  * renders. The component (MpiHost), the provider's inputs and review all read the definition; to add a facet, copy
  * one (components/facets/hostfile.ts is the smallest) and list it in ./index.ts (docs/architecture.md).
  */
+import * as crypto from "crypto";
 import { Cluster, Host } from "../config/types";
 
 export type StateValue = string | number | boolean | null | StateValue[] | { [key: string]: StateValue };
@@ -30,6 +31,8 @@ export interface FacetRender {
 export interface RenderedFacet extends FacetRender {
   facet: string;
   host: string;
+  /** The declared inputs it was rendered from (what a Facet records instead of the scripts). */
+  inputs: { host: string };
   /** Apply and remove run through `sudo -n` (system paths, firewall, packages). */
   privileged: boolean;
   /**
@@ -73,6 +76,17 @@ export interface FacetDefinition<Inputs = unknown> {
   secretEnv: readonly string[];
   /** What render reads: the host's name and the config values the facet depends on, nothing more. */
   inputs(ctx: FacetContext): Inputs & { host: string };
+  /**
+   * The JSON schema `inputs` always satisfies (a $ref into schemas/facetInputs.schema.json, ./inputSchemas.ts): the
+   * provider plugin renders from inputs read back from a state only once they pass it (issue 15, item 3).
+   */
+  inputSchema: object;
+  /**
+   * The smallest valid inputs that render the same probe (default: the inputs themselves). Every facet of a host
+   * records these of all its host's facets (`hostFacets`), so the first read of a refresh runs every probe of the
+   * host in one round trip; what grows with the number of hosts stays out of them (facet.test.ts checks both).
+   */
+  probeInputs?(inputs: Inputs & { host: string }): Inputs & { host: string };
   render(inputs: Inputs & { host: string }): FacetRender;
 }
 
@@ -93,6 +107,7 @@ export function renderFromInputs<Inputs>(definition: FacetDefinition<Inputs>, in
   return {
     facet: definition.name,
     host: inputs.host,
+    inputs,
     privileged: typeof privileged === "function" ? privileged(inputs) : privileged,
     probePrivileged: definition.probePrivileged,
     timeoutSeconds: definition.timeoutSeconds,
@@ -101,6 +116,30 @@ export function renderFromInputs<Inputs>(definition: FacetDefinition<Inputs>, in
     scripts,
     secretEnv: [...definition.secretEnv],
   };
+}
+
+/** The inputs that render the facet's probe (FacetDefinition.probeInputs). */
+export function probeInputsOf<Inputs>(definition: FacetDefinition<Inputs>, inputs: Inputs & { host: string }): Inputs & { host: string } {
+  return definition.probeInputs ? definition.probeInputs(inputs) : inputs;
+}
+
+/**
+ * What a Facet records instead of its scripts: a digest of everything the installed code makes of its inputs (the
+ * three scripts, privileges, time limit, secret names). A new mpi-hosts that renders differently is then an update,
+ * and the plugin's Check refuses a program that renders otherwise than the plugin does.
+ */
+export function scriptsDigest(f: RenderedFacet): string {
+  const { probe, apply, remove } = f.scripts;
+  const canonical = JSON.stringify({
+    probe,
+    apply,
+    remove,
+    privileged: f.privileged,
+    probePrivileged: f.probePrivileged,
+    timeoutSeconds: f.timeoutSeconds,
+    secretEnv: f.secretEnv,
+  });
+  return `sha256:${crypto.createHash("sha256").update(canonical, "utf8").digest("hex")}`;
 }
 
 /** The first line of every whole file mpi-hosts writes on a host; remove deletes only files that carry HEADER_MARK. */

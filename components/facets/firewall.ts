@@ -16,6 +16,7 @@ import { Cluster, FirewallBackend, Host, Mpi } from "../config/types";
 import { BackendOn, backendsOn } from "../config/firewallBackends";
 import { shellQuote } from "../templates/shellQuote";
 import { templates } from "../templates/templates";
+import { facetInputsRef } from "./inputSchemas";
 import { defineFacet, FACET_TIMEOUT_SECONDS, FacetRender, FacetState, HEADER, RenderedFacet, renderFromInputs } from "./facet";
 import { persistVars, PERSISTENT } from "./firewallPersistence";
 import { pfPersistVars } from "./firewallPersistencePf";
@@ -380,5 +381,6 @@ export const firewall = defineFacet({
   timeoutSeconds: FACET_TIMEOUT_SECONDS,
   secretEnv: [],
   inputs: ({ cluster, host }) => firewallInputs(cluster, host),
+  inputSchema: facetInputsRef("firewallInputs"),
   render: ({ cluster, hostConfig }) => firewallRender(cluster, hostConfig),
 });

@@ -1,6 +1,7 @@
 /** hostfile: ~/.mpi-hosts/hostfile (HOSTFILE_PATH), a file of our own listing every host alias with its slots. */
 import { templates } from "../templates/templates";
 import { defineFacet, FACET_TIMEOUT_SECONDS, HEADER } from "./facet";
+import { facetInputsRef } from "./inputSchemas";
 import { renderScripts } from "./scripts";
 
 /**
@@ -19,6 +20,9 @@ export const hostfile = defineFacet({
   timeoutSeconds: FACET_TIMEOUT_SECONDS,
   secretEnv: [],
   inputs: ({ cluster, host }) => ({ host: host.name, hosts: cluster.hosts.map(({ name, slots }) => ({ name, slots })) }),
+  inputSchema: facetInputsRef("hostfileInputs"),
+  // The probe reads only the header; `hosts` keeps the own entry so that the reduced inputs still render.
+  probeInputs: (i) => ({ ...i, hosts: i.hosts.filter((h) => h.name === i.host) }),
   render({ host, hosts }) {
     const content = templates().render("hostfile/hostfile", { header: HEADER, hosts });
     return {

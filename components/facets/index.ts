@@ -3,7 +3,7 @@
  * the firewall opens ports only once MPI is configured to use exactly those.
  */
 import { Cluster, Host } from "../config/types";
-import { clusterTrust } from "./clusterTrust";
+import { CLUSTER_KEY_PLACEHOLDER, clusterTrust } from "./clusterTrust";
 import { FacetDefinition, RenderedFacet, renderFacet } from "./facet";
 import { firewall } from "./firewall";
 import { hostfile } from "./hostfile";
@@ -17,8 +17,7 @@ export type AnyFacetDefinition = FacetDefinition<any>;
 
 export const facets: AnyFacetDefinition[] = [python, prefixLink, sshConfig, clusterTrust, mcaParams, firewall, hostfile];
 
-/** Stands in for the cluster key before the first `pulumi up` creates it (render for review). */
-export const CLUSTER_KEY_PLACEHOLDER = "ssh-ed25519 CLUSTER-KEY-CREATED-BY-PULUMI-UP mpi-hosts cluster";
+export { CLUSTER_KEY_PLACEHOLDER } from "./clusterTrust";
 
 /**
  * The placeholder with the declared key generation (ssh.clusterKeyRotation) as its comment: a rotation then shows in
@@ -40,4 +39,9 @@ export function facetNames(cluster: Cluster, host: Host): string[] {
 
 export function renderHost(cluster: Cluster, host: Host, clusterPublicKey: string): RenderedFacet[] {
   return facetsOf(cluster, host).map((f) => renderFacet(f, { cluster, host, clusterPublicKey }));
+}
+
+/** The definition of the facet named `name`; undefined for a name mpi-hosts has no facet of. */
+export function definitionOf(name: string): AnyFacetDefinition | undefined {
+  return facets.find((f) => f.name === name);
 }

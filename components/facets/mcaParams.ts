@@ -13,6 +13,7 @@
 import { formatPortRange, portCount } from "../config/net";
 import { templates } from "../templates/templates";
 import { defineFacet, FACET_TIMEOUT_SECONDS, managedBlock } from "./facet";
+import { facetInputsRef } from "./inputSchemas";
 import { renderScripts } from "./scripts";
 
 export const mcaParams = defineFacet({
@@ -26,6 +27,9 @@ export const mcaParams = defineFacet({
     const { btlPorts, oobPorts, oobEphemeral, network, extraMca } = cluster.mpi;
     return { host: host.name, btlPorts, oobPorts, oobEphemeral, network, extraMca };
   },
+  inputSchema: facetInputsRef("mcaParamsInputs"),
+  // The probe reads only the header: the user's extra parameters stay out of every sibling's record.
+  probeInputs: (i) => ({ ...i, extraMca: {} }),
   render({ host, btlPorts, oobPorts, oobEphemeral, network, extraMca }) {
     const data = {
       btl: btlPorts,

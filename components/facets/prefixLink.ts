@@ -4,6 +4,7 @@
  * placeholder); a real directory at that path is never replaced.
  */
 import { defineFacet, FACET_TIMEOUT_SECONDS } from "./facet";
+import { facetInputsRef } from "./inputSchemas";
 import { renderScripts } from "./scripts";
 
 export const PLACEHOLDER_PREFIX = "/opt/anaconda1anaconda2anaconda3";
@@ -16,6 +17,7 @@ export const prefixLink = defineFacet({
   timeoutSeconds: FACET_TIMEOUT_SECONDS,
   secretEnv: [],
   inputs: ({ cluster, host }) => ({ host: host.name, mode: cluster.python.prefixLink, target: host.pythonPrefix }),
+  inputSchema: facetInputsRef("prefixLinkInputs"),
   render({ host, mode, target }) {
     const want = mode === "always" ? target : `${target} where the Open MPI build needs it`;
     return {

@@ -6,6 +6,7 @@
 import { Os, PythonKind } from "../config/types";
 import { templates } from "../templates/templates";
 import { defineFacet, FacetRender, managedBlock } from "./facet";
+import { facetInputsRef } from "./inputSchemas";
 import { renderScripts } from "./scripts";
 
 /**
@@ -55,6 +56,7 @@ export const python = defineFacet<PythonInputs>({
       ? { host: host.name, kind }
       : { host: host.name, kind, os: host.os, prefix: host.pythonPrefix, channel, mpi4py, openmpi };
   },
+  inputSchema: facetInputsRef("pythonInputs"),
   render(inputs): FacetRender {
     const { host } = inputs;
     if (inputs.kind === "system") {

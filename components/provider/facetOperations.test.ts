@@ -3,12 +3,15 @@
  * and probe: what create, update, read and diff record about when apply last ran. Real hosts:
  * test/lab/provider.test.ts.
  */
+import { hostfile } from "../facets/hostfile";
 import { facetOperations, FacetInputs, FacetOutputs } from "./facetOperations";
+import { facetRecord } from "./facetRecord";
 import { Connection, RunResult } from "./remote";
-import { packHostProbes, packScripts } from "./scriptPack";
 
 /** The host double: apply prints a note, probe prints the declared file (the host converged). */
 const ran: string[] = [];
+/** The hostfile the double's probe prints: the rendered one (set below, once the fixture is rendered). */
+let mockHostfile = "";
 /** The connection each round trip ran on (with the login the operations resolved for it). */
 const connections: Connection[] = [];
 jest.mock("./remote", () => {
@@ -21,16 +24,16 @@ jest.mock("./remote", () => {
       return parts.map((p) =>
         p.step.endsWith(" apply")
           ? { code: 0, stdout: "", stderr: "mpi-hosts: hostfile: wrote ~/.mpi-hosts/hostfile\n" }
-          : { code: 0, stdout: `${JSON.stringify({ hostfile_b64: Buffer.from("h slots=1\n").toString("base64") })}\n`, stderr: "" },
+          : { code: 0, stdout: `${JSON.stringify({ hostfile_b64: Buffer.from(mockHostfile).toString("base64") })}\n`, stderr: "" },
       );
     }),
   };
 });
 
-const inputs: FacetInputs = {
-  host: "h",
-  facet: "hostfile",
-  hostProbes: packHostProbes({ hostfile: { script: "probe", privileged: false } }),
+const declared = { definition: hostfile, inputs: { host: "h", hosts: [{ name: "h", slots: 1 }] } };
+const inputs: FacetInputs = facetRecord({
+  ...declared,
+  host: [declared],
   connection: {
     name: "h",
     address: "192.0.2.1",
@@ -39,12 +42,9 @@ const inputs: FacetInputs = {
     hostKeys: ["ssh-ed25519 AAAA"],
     connectTimeoutSeconds: 5,
   },
-  privileged: false,
-  scripts: packScripts({ probe: "probe", apply: "apply", remove: "remove" }),
-  state: { hostfile: "h slots=1\n" },
   secretEnv: {},
-  timeoutSeconds: 5,
-};
+});
+mockHostfile = inputs.state.hostfile as string;
 
 afterEach(() => jest.useRealTimers());
 
@@ -133,17 +133,17 @@ describe("the login (issue 12): resolved by the provider at run time, never kept
     expect(JSON.stringify(outs)).not.toContain("pass phrase");
   });
 
-  it("rewrites, once, a state that recorded the admin's private key, and falls back to that key only after its own", async () => {
+  it("rewrites a state that recorded the admin's private key (issue 12), and never logs in with that key", async () => {
     const { id, outs } = (await facetOperations.create(inputs)) as { id: string; outs: FacetOutputs };
     const recorded = { ...outs, connection: { ...outs.connection, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nold\n" } };
     expect(await facetOperations.diff(id, recorded, inputs)).toMatchObject({ changes: true });
     expect(await facetOperations.diff(id, outs, inputs)).toMatchObject({ changes: false });
 
     connections.length = 0;
-    const read = (await facetOperations.read(id, recorded)).props as FacetOutputs;
-    expect(connections[0].login).toMatchObject({ keyFile: "/keys/admin", recordedKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nold\n" });
-    expect(connections[0]).not.toHaveProperty("privateKey");
-    const { outs: rewritten } = (await facetOperations.update(id, read, inputs)) as { outs: FacetOutputs };
+    await expect(facetOperations.read(id, recorded)).rejects.toThrow(/^h: hostfile: the state's connection has the key "privateKey"/);
+    expect(connections).toEqual([]);
+    const { outs: rewritten } = (await facetOperations.update(id, recorded, inputs)) as { outs: FacetOutputs };
     expect(JSON.stringify(rewritten)).not.toContain("PRIVATE KEY");
+    expect(connections[0].login).not.toHaveProperty("recordedKey");
   });
 });

@@ -1,78 +1,48 @@
 /**
  * What the facet provider does: read = probe (so `pulumi refresh` sees drift), diff = desired vs
- * actual state, create/update = apply then probe (fails if the host still differs), delete = remove.
+ * actual state, create/update = apply then probe (fails if the host still differs), delete = remove. Every script is
+ * rendered here by the installed code from declared inputs (./facetRecord): apply from the program's, probe and remove
+ * from the state's once their schemas accepted them; never a script from a state (issue 15, item 3).
  * Run by the mpi-hosts provider plugin (./plugin), and in process by the lab tests (./facetProvider).
  */
+import * as path from "path";
 import type * as pulumi from "@pulumi/pulumi";
 import { decodeProbe, describeDifferences, diffStates } from "../facets/compare";
+import { definitionOf } from "../facets/index";
 import { LoginSources, loginSourcesFromConfig } from "./credentials";
+import {
+  canonical,
+  checkedRecord,
+  definitionOfRecord,
+  FacetInputs,
+  FacetOutputs,
+  foreignKeys,
+  programRenderProblem,
+  renderedFrom,
+} from "./facetRecord";
 import { Connection, HostLock, JumpConnection, KILL_GRACE_SECONDS, poolKey, RunResult, runParts, runScript, sudoRefusal } from "./remote";
-import { HostProbes, unpackHostProbes, unpackScripts } from "./scriptPack";
+import { FACET_STATE_FORMAT } from "./resourceTypes";
 
-export interface FacetInputs {
-  host: string;
-  facet: string;
-  /**
-   * The probe of every facet of this host, packed (./scriptPack): a refresh reads every facet, and
-   * the first read of a host runs them all in one SSH round trip (see probeHost).
-   */
-  hostProbes: string;
-  connection: Connection;
-  privileged: boolean;
-  /** probe, apply and remove, packed (./scriptPack). */
-  scripts: string;
-  /** Desired state on inputs; the state found on the host on outputs. */
-  state: Record<string, unknown>;
-  secretEnv: Record<string, string>;
-  timeoutSeconds: number;
-}
-
-export interface FacetOutputs extends FacetInputs {
-  /** What the last apply said ("no change", or what it did). */
-  lastApply: string;
-  /**
-   * When apply last ran (create or update; an ISO time): new at every apply, kept by read, not an input, so
-   * not part of diff. The verification job is triggered by every facet's stamp, so it runs again after
-   * any change on any host, drift repairs included. Missing in states written before it.
-   */
-  appliedAt?: string;
-}
+export type { FacetInputs, FacetOutputs } from "./facetRecord";
 
 type Json = Parameters<typeof diffStates>[0];
 
-/** A connection as states written before the login left the state recorded it (issue 12). */
-type RecordedConnection = Connection & { privateKey?: string };
-
 /**
  * How this provider process logs in (configure: the stack config and the CLI's SSH_AUTH_SOCK). Unset when nothing
- * configured it (the lab tests calling these operations in process): then ssh-agent, and a key an old state recorded.
+ * configured it (the lab tests calling these operations in process): then ssh-agent.
  */
 let configured: LoginSources | undefined;
 
 /**
  * The connection to run on: the login of this process (configured; a caller in the same process, such as a lab test,
- * may give its own), never the key a state recorded, which is only a last resort.
+ * may give its own). Never a key from a state: states written before issue 12 recorded one, and are refused now.
  */
-function reach(recorded: RecordedConnection): Connection {
-  const { privateKey: recordedKey, ...connection } = recorded;
-  const login = connection.login ?? configured ?? { agentSocket: process.env.SSH_AUTH_SOCK || undefined };
-  return { ...connection, login: recordedKey ? { ...login, recordedKey } : login };
+function reach(connection: Connection): Connection {
+  return { ...connection, login: connection.login ?? configured ?? { agentSocket: process.env.SSH_AUTH_SOCK || undefined } };
 }
 
-/** The probes of every facet of the host (none in states written before hostProbes). */
-function hostProbesIn(props: FacetInputs): HostProbes {
-  return props.hostProbes ? unpackHostProbes(props.hostProbes) : {};
-}
-
-/**
- * A script of the facet as runParts takes it. The probe runs through sudo as the host's probes say
- * (most read as the login user even where apply needs root; without hostProbes: like apply). Pass
- * `probes` when they are unpacked already.
- */
-function part(props: FacetInputs, kind: "probe" | "apply" | "remove", probes?: HostProbes) {
-  const sudo = kind === "probe" ? ((probes ?? hostProbesIn(props))[props.facet]?.privileged ?? props.privileged) : props.privileged;
-  return { script: unpackScripts(props.scripts)[kind], sudo, env: props.secretEnv, step: `${props.facet} ${kind}` };
-}
+/** The checkout this plugin runs (scripts/install-plugin.sh runs it in place), for messages. */
+const PLUGIN_CHECKOUT = path.resolve(__dirname, "../..");
 
 function stateFromProbe(props: FacetInputs, result: { code: number; stdout: string; stderr: string }): Record<string, unknown> {
   if (result.code !== 0) {
@@ -100,10 +70,20 @@ const FRESH_FOR_MS = 120_000;
  * (from hostProbes), and the siblings' reads take theirs. A result is used once, only for the very script
  * that made it, and never after the host was changed (forgetHost).
  */
-async function probeHost(props: FacetInputs): Promise<Record<string, unknown>> {
-  const probes = hostProbesIn(props);
-  const own = part(props, "probe", probes);
-  probes[props.facet] = { script: own.script, privileged: own.sudo };
+async function probeHost(props: FacetOutputs): Promise<Record<string, unknown>> {
+  const definition = definitionOfRecord(props);
+  // Every probe rendered by the installed code from recorded inputs its schema accepted, run as its definition says.
+  const probes: Record<string, { script: string; sudo: boolean }> = {};
+  for (const [facet, inputs] of Object.entries(props.hostFacets)) {
+    const sibling = definitionOf(facet)!;
+    probes[facet] = { script: renderedFrom(sibling, inputs).scripts.probe, sudo: sibling.probePrivileged };
+  }
+  const own = {
+    script: renderedFrom(definition, props.inputs).scripts.probe,
+    sudo: definition.probePrivileged,
+    step: `${props.facet} probe`,
+  };
+  probes[props.facet] = own;
   const host = poolKey(props.connection);
   const pending = pendingProbes.get(host) ?? new Map<string, PendingProbe>();
   pendingProbes.set(host, pending);
@@ -113,8 +93,8 @@ async function probeHost(props: FacetInputs): Promise<Record<string, unknown>> {
   };
   if (!usable(props.facet)) {
     const missing = Object.keys(probes).filter((f) => !usable(f));
-    const parts = missing.map((f) => ({ script: probes[f].script, sudo: probes[f].privileged, step: `${f} probe` }));
-    const run = runParts(reach(props.connection), parts, props.timeoutSeconds);
+    const parts = missing.map((f) => ({ script: probes[f].script, sudo: probes[f].sudo, step: `${f} probe` }));
+    const run = runParts(reach(props.connection), parts, definition.timeoutSeconds);
     missing.forEach((f, i) => {
       const result = run.then((results) => results[i]);
       result.catch(() => undefined); // a result nobody reads must not fail the process; readers still get the error
@@ -140,16 +120,29 @@ function forgetHost(conn: Connection): void {
  * KILL grace and a margin: longer than a holder with the same limit can keep it. Probes take no lock.
  */
 function hostLock(props: FacetInputs): HostLock {
-  return { waitSeconds: props.timeoutSeconds + KILL_GRACE_SECONDS + 10 };
+  return { waitSeconds: definitionOfRecord(props).timeoutSeconds + KILL_GRACE_SECONDS + 10 };
 }
 
-/** Apply, then probe, in one round trip holding the host lock; fails when the host still differs. */
-async function converge(props: FacetInputs): Promise<FacetOutputs> {
+/**
+ * Apply, then probe, in one round trip holding the host lock; fails when the host still differs. Both rendered by the
+ * installed code from the program's inputs (never from a state); the secrets go to apply alone.
+ */
+async function converge(news: unknown): Promise<FacetOutputs> {
+  const props = checkedRecord<FacetInputs>(news, "program", "apply");
+  const definition = definitionOfRecord(props);
+  const r = renderedFrom(definition, props.inputs);
+  const env = Object.fromEntries(definition.secretEnv.map((n) => [n, props.secretEnv[n]]));
   forgetHost(props.connection);
-  const [applied, probed] = await runParts(reach(props.connection), [part(props, "apply"), part(props, "probe")], props.timeoutSeconds, {
-    lock: hostLock(props),
-  });
-  const refused = props.privileged ? sudoRefusal(props.connection, `${props.facet} apply`, applied) : undefined;
+  const [applied, probed] = await runParts(
+    reach(props.connection),
+    [
+      { script: r.scripts.apply, sudo: r.privileged, env, step: `${props.facet} apply` },
+      { script: r.scripts.probe, sudo: r.probePrivileged, step: `${props.facet} probe` },
+    ],
+    r.timeoutSeconds,
+    { lock: hostLock(props) },
+  );
+  const refused = r.privileged ? sudoRefusal(props.connection, `${props.facet} apply`, applied) : undefined;
   if (refused) throw refused;
   const notes = applied.stderr
     .split("\n")
@@ -161,11 +154,30 @@ async function converge(props: FacetInputs): Promise<FacetOutputs> {
     );
   }
   const actual = stateFromProbe(props, probed);
-  const differences = diffStates(props.state as Record<string, Json>, actual as Record<string, Json>);
+  const differences = diffStates(r.desired as Record<string, Json>, actual as Record<string, Json>);
   if (differences.length) {
     throw new Error(`${props.host}: ${props.facet} still differs after apply:\n${describeDifferences(differences)}`);
   }
-  return { ...props, state: actual, lastApply: notes.join("; ") || "applied", appliedAt: new Date().toISOString() };
+  return { ...normalized(props), state: actual, lastApply: notes.join("; ") || "applied", appliedAt: new Date().toISOString() };
+}
+
+/** The record with only the fields mpi-hosts writes (a refresh or an update drops anything else a state held). */
+function normalized<T extends FacetInputs>(props: T): FacetOutputs {
+  const { format, host, facet, inputs, hostFacets, connection, state, scriptsDigest, secretEnv } = props;
+  const { lastApply, appliedAt } = props as unknown as Partial<FacetOutputs>;
+  return {
+    format,
+    host,
+    facet,
+    inputs,
+    hostFacets,
+    connection,
+    state,
+    scriptsDigest,
+    secretEnv,
+    lastApply: lastApply ?? "",
+    ...(appliedAt !== undefined ? { appliedAt } : {}),
+  };
 }
 
 /**
@@ -187,33 +199,37 @@ function comparableConnection(conn: Connection | JumpConnection): Record<string,
   };
 }
 
-/** Compares what was last seen on the host (olds.state) with what the config asks for (news.state). */
+/**
+ * Compares what was last seen on the host (olds.state) with what the config asks for (news.state), and the rest of the
+ * record field by field. Decodes nothing and refuses nothing: a record mpi-hosts would refuse on read is a change, so
+ * that `pulumi up` rewrites it from the program (the repair of a state changed outside mpi-hosts, and the migration).
+ */
 function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  const { privateKey: recordedKey, ...oldConnection } = olds.connection as RecordedConnection;
-  const newConnection = news.connection;
-  const desiredKeys = Object.keys(news.state);
-  const seen = Object.fromEntries(desiredKeys.map((k) => [k, olds.state?.[k] ?? null]));
+  const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+  if (olds.format !== FACET_STATE_FORMAT || foreignKeys(olds).length) return true;
+  // A state written before appliedAt: without it, every preview would see the job's trigger unknown.
+  if (olds.appliedAt === undefined) return true;
+  const desiredKeys = Object.keys(news.state ?? {});
+  const seen = Object.fromEntries(desiredKeys.map((k) => [k, (olds.state as Record<string, unknown> | undefined)?.[k] ?? null]));
+  let connectionChanged = true;
+  try {
+    connectionChanged = !same(comparableConnection(olds.connection), comparableConnection(news.connection));
+  } catch {
+    // A connection that is not one: rewritten.
+  }
   return (
-    // A state written before packed scripts and the provider loader: rewritten once,
-    // by an apply that finds nothing to do, so that refreshes get the compact form and the new code.
-    olds.hostProbes === undefined ||
-    // Likewise a state written before appliedAt: without it, every preview would see the job's trigger unknown.
-    olds.appliedAt === undefined ||
+    connectionChanged ||
     !same(seen, news.state) ||
-    !same(comparableConnection(oldConnection), comparableConnection(newConnection)) ||
-    !same(unpackScripts(olds.scripts), unpackScripts(news.scripts)) ||
-    olds.privileged !== news.privileged ||
-    !same(Object.keys(olds.secretEnv ?? {}).sort(), Object.keys(news.secretEnv).sort()) ||
-    // A state written before the login left the state (issue 12) holds the admin's private key: rewritten once.
-    recordedKey !== undefined ||
+    !same(olds.inputs, news.inputs) ||
+    olds.scriptsDigest !== news.scriptsDigest ||
+    !same(Object.keys(olds.secretEnv ?? {}).sort(), Object.keys(news.secretEnv ?? {}).sort()) ||
     !same(olds.secretEnv, news.secretEnv)
   );
 }
 
 export const facetOperations: Required<
   Pick<pulumi.dynamic.ResourceProvider, "configure" | "diff" | "create" | "update" | "read" | "delete">
-> = {
+> & { check(news: unknown): void } = {
   /**
    * Called by the provider plugin's Configure (./plugin/handlers.ts) with the stack config of the mpi-hosts namespace
    * (values as strings, secrets decrypted), in the CLI's environment (SSH_AUTH_SOCK).
@@ -221,30 +237,44 @@ export const facetOperations: Required<
   async configure(req: pulumi.dynamic.ConfigureRequest) {
     configured = loginSourcesFromConfig((key) => req.config.get(key));
   },
+  /**
+   * The plugin's Check of a Facet the program declares (no unknowns left): the record passes its schemas, and the
+   * desired state and scriptsDigest the program rendered are the plugin's own. Throws what differs.
+   */
+  check(news: unknown): void {
+    const record = checkedRecord<FacetInputs>(news, "program", "apply");
+    const problem = programRenderProblem(record, PLUGIN_CHECKOUT);
+    if (problem) throw new Error(problem);
+  },
   async diff(_id: string, olds: FacetOutputs, news: FacetInputs) {
     return { changes: needsUpdate(olds, news), replaces: [], deleteBeforeReplace: false };
   },
   async create(inputs: FacetInputs) {
     const outs = await converge(inputs);
-    return { id: `${inputs.host}/${inputs.facet}`, outs };
+    return { id: `${outs.host}/${outs.facet}`, outs };
   },
+  // The olds are not read: the update runs what the program's inputs render.
   async update(_id: string, _olds: FacetOutputs, news: FacetInputs) {
     return { outs: await converge(news) };
   },
   async read(id: string, props: FacetOutputs) {
-    const state = await probeHost(props);
-    return { id, props: { ...props, state } };
+    const record = checkedRecord<FacetOutputs>(props, "state", "read");
+    const state = await probeHost(record);
+    return { id, props: { ...normalized(record), state } };
   },
+  /** Remove, rendered from the recorded inputs; no environment (no remove reads a secret). */
   async delete(_id: string, props: FacetOutputs) {
-    forgetHost(props.connection);
-    const { script, ...options } = part(props, "remove");
-    const result = await runScript(reach(props.connection), script, {
-      ...options,
-      timeoutSeconds: props.timeoutSeconds,
-      lock: hostLock(props),
+    const record = checkedRecord<FacetOutputs>(props, "state", "delete");
+    const r = renderedFrom(definitionOfRecord(record), record.inputs);
+    forgetHost(record.connection);
+    const result = await runScript(reach(record.connection), r.scripts.remove, {
+      sudo: r.privileged,
+      step: `${record.facet} remove`,
+      timeoutSeconds: r.timeoutSeconds,
+      lock: hostLock(record),
     });
     if (result.code !== 0) {
-      throw new Error(`${props.host}: ${props.facet} remove failed (exit ${result.code}): ${result.stderr.trim()}`);
+      throw new Error(`${record.host}: ${record.facet} remove failed (exit ${result.code}): ${result.stderr.trim()}`);
     }
   },
 };

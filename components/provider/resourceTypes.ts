@@ -13,6 +13,11 @@ export const PROVIDER_PACKAGE = "mpi-hosts";
 export const PROVIDER_VERSION = "0.1.0";
 
 export const FACET_TYPE = "mpi-hosts:index:Facet";
+/**
+ * The shape of a Facet record (components/provider/facetRecord.ts). 2: declared inputs, no scripts (issue 15, item 3);
+ * absent: format 1, scripts in the state, refused on refresh and destroy until a `pulumi up` rewrites it.
+ */
+export const FACET_STATE_FORMAT = 2;
 export const CLUSTER_KEY_TYPE = "mpi-hosts:index:ClusterKey";
 /** The verification job (issue 15, R4): before, a command:remote:Command of @pulumi/command. */
 export const VERIFICATION_JOB_TYPE = "mpi-hosts:index:VerificationJob";

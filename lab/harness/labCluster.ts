@@ -8,10 +8,10 @@ import { loadClusterOrThrow, namespaceKeys } from "../../components/config/load"
 import { Cluster, Host } from "../../components/config/types";
 import { CLUSTER_KEY_ENV } from "../../components/facets/clusterTrust";
 import { RenderedFacet } from "../../components/facets/facet";
-import { renderHost } from "../../components/facets/index";
+import { definitionOf, renderHost } from "../../components/facets/index";
 import { renderFirewall } from "../../components/facets/firewall";
 import { FacetInputs } from "../../components/provider/facetProvider";
-import { hostProbesOf, packScripts } from "../../components/provider/scriptPack";
+import { DeclaredInputs, facetRecord } from "../../components/provider/facetRecord";
 import { Lab, renderLabStack } from "../lab";
 import { connectionFor } from "./facetRunner";
 import { labHost } from "./labHelpers";
@@ -85,8 +85,8 @@ export function secretEnvFor(facet: RenderedFacet, key: ClusterKeyPair): Record<
 }
 
 /**
- * What MpiHost hands the facet provider for one facet (the same fields, built from plain data).
- * `siblings` (for hostProbes) defaults to this facet alone: most tests read one facet at a time.
+ * What MpiHost hands the facet provider for one facet (the same record, built by the same helper from the facet's
+ * declared inputs). `siblings` (for hostFacets) defaults to this facet alone: most tests read one facet at a time.
  */
 export function facetInputs(
   lab: Lab,
@@ -95,17 +95,9 @@ export function facetInputs(
   connection = connectionFor(lab, facet.host),
   siblings = [facet],
 ): FacetInputs {
-  return {
-    host: facet.host,
-    facet: facet.facet,
-    hostProbes: hostProbesOf(siblings),
-    connection,
-    privileged: facet.privileged,
-    scripts: packScripts(facet.scripts),
-    state: facet.desired,
-    secretEnv: secretEnvFor(facet, key),
-    timeoutSeconds: facet.facet === "python" ? 600 : 120,
-  };
+  const declared = (f: RenderedFacet) => ({ definition: definitionOf(f.facet)!, inputs: f.inputs as DeclaredInputs });
+  const host = siblings.some((s) => s.facet === facet.facet) ? siblings : [...siblings, facet];
+  return facetRecord({ ...declared(facet), host: host.map(declared), connection, secretEnv: secretEnvFor(facet, key) });
 }
 
 export function readLabKey(lab: Lab): string {

@@ -8,7 +8,6 @@ import * as path from "path";
 import * as ssh2 from "ssh2";
 import { FacetInputs, FacetOutputs, facetProvider } from "../../components/provider/facetProvider";
 import { closeAll } from "../../components/provider/remote";
-import { hostProbesOf } from "../../components/provider/scriptPack";
 import { Lab, labStatus, startLab, stopHost, stopLab } from "../../lab/lab";
 import { connectionFor } from "../../lab/harness/facetRunner";
 import { labHost, rootOk } from "../../lab/harness/labHelpers";
@@ -140,7 +139,7 @@ describe("a refresh of a host's facets", () => {
     expect(result.map((r) => r.id)).toEqual(outputs.map((o) => `host1/${o.facet}`));
     // Each facet gets its own state: the same as reading it alone.
     for (const [i, o] of outputs.entries()) {
-      const alone = await provider.read(`host1/${o.facet}`, { ...o, hostProbes: hostProbesOf([facets.find((f) => f.facet === o.facet)!]) });
+      const alone = await provider.read(`host1/${o.facet}`, { ...o, hostFacets: { [o.facet]: o.hostFacets[o.facet] } });
       expect(result[i].props.state).toEqual(alone.props.state);
     }
     expect(execs).toBe(1);

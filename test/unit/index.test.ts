@@ -9,7 +9,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
-import { unpackHostProbes, unpackScripts } from "../../components/provider/scriptPack";
 import type { VerifyReport } from "../../components/verify/report";
 
 const created: Array<{ type: string; name: string; inputs: any }> = [];
@@ -136,20 +135,28 @@ describe("index.ts on the example stack", () => {
     expect(created.filter((c) => c.type.startsWith("pulumi-nodejs:"))).toEqual([]);
   });
 
-  it("hands each facet its scripts packed (small state) and every probe of its host (one probe round trip per host)", async () => {
-    const { renderHost } = await import("../../components/facets");
+  it("hands each facet its declared inputs and every facet's probe inputs of its host, and no script (issue 15, item 3)", async () => {
+    const { facetsOf } = await import("../../components/facets");
+    const { probeInputsOf, renderFromInputs, scriptsDigest } = await import("../../components/facets/facet");
     const { loadClusterOrThrow, readStackFile } = await import("../../components/config/load");
     const config = loadClusterOrThrow(readStackFile("Pulumi.example.yaml")).cluster;
-    const rendered = renderHost(config, config.hosts[0], "ssh-ed25519 AAAAMOCK mpi-hosts cluster");
+    const host = config.hosts[0];
+    const key = "ssh-ed25519 AAAAMOCK mpi-hosts cluster";
+    const json = (v: unknown) => JSON.parse(JSON.stringify(v));
+    const declared = facetsOf(config, host).map((d) => ({ d, inputs: json(d.inputs({ cluster: config, host, clusterPublicKey: key })) }));
     // The program's facets, and the same again from the shape probe above.
     const mac1 = created.filter((c) => c.type === "mpi-hosts:index:Facet" && c.inputs.host === "mac1");
-    expect(mac1.map((c) => c.inputs.facet).sort()).toEqual([...rendered, ...rendered].map((f) => f.facet).sort());
+    expect(mac1.map((c) => c.inputs.facet).sort()).toEqual([...declared, ...declared].map((f) => f.d.name).sort());
     for (const facet of mac1) {
-      expect(unpackHostProbes(facet.inputs.hostProbes)).toEqual(
-        Object.fromEntries(rendered.map((f) => [f.facet, { script: f.scripts.probe, privileged: f.probePrivileged }])),
-      );
-      expect(facet.inputs.scripts).toMatch(/^brotli\+base64:/);
-      expect(unpackScripts(facet.inputs.scripts)).toEqual(rendered.find((f) => f.facet === facet.inputs.facet)!.scripts);
+      const own = declared.find((f) => f.d.name === facet.inputs.facet)!;
+      expect(Object.keys(facet.inputs)).not.toEqual(expect.arrayContaining(["scripts"]));
+      for (const gone of ["scripts", "hostProbes", "privileged", "timeoutSeconds"]) expect(facet.inputs).not.toHaveProperty(gone);
+      expect(facet.inputs.format).toBe(2);
+      expect(facet.inputs.inputs).toEqual(own.inputs);
+      expect(facet.inputs.hostFacets).toEqual(Object.fromEntries(declared.map((f) => [f.d.name, json(probeInputsOf(f.d, f.inputs))])));
+      const rendered = renderFromInputs(own.d, own.inputs);
+      expect(facet.inputs.scriptsDigest).toBe(scriptsDigest(rendered));
+      expect(facet.inputs.state).toEqual(rendered.desired);
     }
   });
 
@@ -169,11 +176,9 @@ describe("index.ts on the example stack", () => {
         config.hosts.find((h) => h.name === r.inputs.host)!,
         "k",
       ).find((f) => f.facet === definition.name)!;
-      expect({ facet: r.inputs.facet, timeoutSeconds: r.inputs.timeoutSeconds, privileged: r.inputs.privileged }).toEqual({
-        facet: definition.name,
-        timeoutSeconds: definition.timeoutSeconds,
-        privileged: rendered.privileged,
-      });
+      // Privileges and the time limit are no input any more: the plugin takes them from the definition; the digest
+      // of the scripts holds them, so a change of either is an update.
+      expect({ facet: r.inputs.facet, inputs: r.inputs.inputs.host }).toEqual({ facet: definition.name, inputs: rendered.host });
       expect(Object.keys(secretValue(r.inputs.secretEnv))).toEqual([...definition.secretEnv]);
     }
   });
@@ -181,7 +186,7 @@ describe("index.ts on the example stack", () => {
   it("keeps secrets out of plain inputs: the cluster key reaches hosts only through a secret input, the admin key not at all", async () => {
     const trust = created.find((c) => c.name === "linux1-clusterTrust");
     expect(trust).toBeDefined();
-    expect(JSON.stringify(unpackScripts(trust!.inputs.scripts))).not.toContain("MOCK PRIVATE KEY");
+    expect(JSON.stringify(trust!.inputs.inputs)).not.toContain("MOCK PRIVATE KEY");
     expect(JSON.stringify(trust!.inputs.state)).not.toContain("MOCK PRIVATE KEY");
     expect(secretValue(trust!.inputs.secretEnv)).toEqual({ MPI_HOSTS_CLUSTER_KEY: "MOCK PRIVATE KEY" });
     // The facets' connection says how to reach the host and as whom, nothing else (issue 12): the provider logs in.

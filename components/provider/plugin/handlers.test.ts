@@ -8,11 +8,15 @@ import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import { utils } from "ssh2";
+import { clusterTrust } from "../../facets/clusterTrust";
+import { hostfile } from "../../facets/hostfile";
+import { facetRecord } from "../facetRecord";
 import { Connection, RunResult } from "../remote";
-import { packHostProbes, packScripts } from "../scriptPack";
 import { handlers, isSecret, plain, Props, secret, SECRET_SIG, SECRET_SIG_KEY, UNKNOWN } from "./handlers";
 import { service } from "./server";
 
+/** The state the double's probe prints, by facet: what the fixture's render desires (the host converged). */
+const mockDesired: Record<string, Record<string, string>> = {};
 /** What each round trip to the host double ran on, and the environment its parts got. */
 const connections: Connection[] = [];
 const envs: Array<Record<string, string> | undefined> = [];
@@ -23,32 +27,52 @@ jest.mock("../remote", () => {
     runParts: jest.fn(async (conn: Connection, parts: Array<{ step: string; env?: Record<string, string> }>): Promise<RunResult[]> => {
       connections.push(conn);
       envs.push(...parts.map((p) => p.env));
-      return parts.map((p) =>
-        p.step.endsWith(" apply")
-          ? { code: 0, stdout: "", stderr: "mpi-hosts: hostfile: wrote ~/.mpi-hosts/hostfile\n" }
-          : { code: 0, stdout: `${JSON.stringify({ hostfile_b64: Buffer.from("h slots=1\n").toString("base64") })}\n`, stderr: "" },
-      );
+      return parts.map((p) => {
+        const facet = p.step.split(" ")[0];
+        if (p.step.endsWith(" apply")) return { code: 0, stdout: "", stderr: `mpi-hosts: ${facet}: wrote it\n` };
+        const printed = Object.entries(mockDesired[facet]).map(([k, v]) => [`${k}_b64`, Buffer.from(v).toString("base64")]);
+        return { code: 0, stdout: `${JSON.stringify(Object.fromEntries(printed))}\n`, stderr: "" };
+      });
     }),
   };
 });
 
-const FACET_URN = "urn:pulumi:lab::mpi-hosts::mpi-hosts:index:MpiCluster$mpi-hosts:index:MpiHost$mpi-hosts:index:Facet::h-hostfile";
+const FACET_URN = "urn:pulumi:lab::mpi-hosts::mpi-hosts:index:MpiCluster$mpi-hosts:index:MpiHost$mpi-hosts:index:Facet::h-clusterTrust";
 const KEY_URN = "urn:pulumi:lab::mpi-hosts::mpi-hosts:index:MpiCluster$mpi-hosts:index:ClusterKey::lab-cluster-key";
+const CONNECTION = { name: "h", address: "192.0.2.1", port: 22, user: "u", hostKeys: ["ssh-ed25519 AAAA"], connectTimeoutSeconds: 5 };
+const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n";
 
-/** A facet's inputs as the engine sends them: the secret environment wrapped as a secret. */
-function facetInputs(secretEnv: Record<string, string> = { MPI_HOSTS_CLUSTER_KEY: "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n" }): Props {
-  return {
-    host: "h",
-    facet: "hostfile",
-    hostProbes: packHostProbes({ hostfile: { script: "probe", privileged: false } }),
-    connection: { name: "h", address: "192.0.2.1", port: 22, user: "u", hostKeys: ["ssh-ed25519 AAAA"], connectTimeoutSeconds: 5 },
-    privileged: false,
-    scripts: packScripts({ probe: "probe", apply: "apply", remove: "remove" }),
-    state: { hostfile: "h slots=1\n" },
-    secretEnv: secret(secretEnv),
-    timeoutSeconds: 5,
-  };
+/** The declared inputs of the two facets of the fixture's host, as their definitions make them. */
+const declared = (slots = 1) => [
+  { definition: hostfile, inputs: { host: "h", hosts: [{ name: "h", slots }] } },
+  {
+    definition: clusterTrust,
+    inputs: {
+      host: "h",
+      knownHosts: [{ names: "h,192.0.2.1", key: "ssh-ed25519 AAAA" }],
+      from: "192.0.2.0/24",
+      clusterPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK mpi-hosts cluster lab",
+    },
+  },
+];
+
+/**
+ * A facet's inputs as the engine sends them (the record MpiHost declares: declared inputs, no script), the secret
+ * environment wrapped as a secret: clusterTrust with the cluster key, or hostfile with none.
+ */
+function facetInputs(facet: "clusterTrust" | "hostfile" = "clusterTrust", slots = 1): Props {
+  const host = declared(slots);
+  const own = host.find((d) => d.definition.name === facet)!;
+  const record = facetRecord({
+    ...own,
+    host,
+    connection: CONNECTION,
+    secretEnv: facet === "clusterTrust" ? { MPI_HOSTS_CLUSTER_KEY: PRIVATE_KEY } : {},
+  });
+  mockDesired[facet] = record.state as Record<string, string>;
+  return { ...record, secretEnv: secret(record.secretEnv) } as unknown as Props;
 }
+const HOSTFILE_URN = FACET_URN.replace("h-clusterTrust", "h-hostfile");
 
 beforeEach(() => {
   connections.length = 0;
@@ -92,17 +116,17 @@ describe("configure: the stack config of the mpi-hosts namespace, as the engine 
 describe("secrets stay secrets", () => {
   it("a Facet's operations get the secret environment in plain; the outputs record it as a secret, the rest in plain", async () => {
     const { id, outs } = await handlers.create(FACET_URN, facetInputs());
-    expect(id).toBe("h/hostfile");
-    expect(envs).toContainEqual({ MPI_HOSTS_CLUSTER_KEY: "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n" });
+    expect(id).toBe("h/clusterTrust");
+    expect(envs).toContainEqual({ MPI_HOSTS_CLUSTER_KEY: PRIVATE_KEY });
     expect(isSecret(outs.secretEnv)).toBe(true);
-    expect(plain(outs.secretEnv)).toEqual({ MPI_HOSTS_CLUSTER_KEY: "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n" });
+    expect(plain(outs.secretEnv)).toEqual({ MPI_HOSTS_CLUSTER_KEY: PRIVATE_KEY });
     const { secretEnv: _secret, ...rest } = outs;
     expect(JSON.stringify(rest)).not.toContain(SECRET_SIG);
-    expect(rest).toMatchObject({ host: "h", lastApply: "hostfile: wrote ~/.mpi-hosts/hostfile" });
+    expect(rest).toMatchObject({ host: "h", lastApply: "clusterTrust: wrote it" });
   });
 
   it("an empty secret environment is recorded as a secret too (which facets carry one is not told)", async () => {
-    const { outs } = await handlers.create(FACET_URN, facetInputs({}));
+    const { outs } = await handlers.create(HOSTFILE_URN, facetInputs("hostfile"));
     expect(outs.secretEnv).toEqual(secret({}));
   });
 
@@ -151,24 +175,22 @@ describe("diff", () => {
     });
   });
 
-  it("a Facet's change names the readable inputs that differ; the packed scripts only when nothing readable changed", async () => {
-    const { id, outs } = await handlers.create(FACET_URN, facetInputs());
-    const newState = {
-      ...facetInputs(),
-      state: { hostfile: "h slots=2\n" },
-      scripts: packScripts({ probe: "probe", apply: "apply 2", remove: "remove" }),
-    };
-    expect(await handlers.diff(FACET_URN, id, outs, newState)).toMatchObject({ changes: true, diffs: ["state"] });
-    const newCode = { ...facetInputs(), scripts: packScripts({ probe: "probe", apply: "apply 2", remove: "remove" }) };
-    expect(await handlers.diff(FACET_URN, id, outs, newCode)).toMatchObject({ changes: true, diffs: ["scripts"] });
-    const moreTime = { ...newState, timeoutSeconds: 60 };
-    expect(await handlers.diff(FACET_URN, id, outs, moreTime)).toMatchObject({ diffs: ["state", "timeoutSeconds"] });
+  it("a Facet's change names the readable inputs that differ; the scripts' digest only when nothing readable changed", async () => {
+    const { id, outs } = await handlers.create(HOSTFILE_URN, facetInputs("hostfile"));
+    expect(await handlers.diff(HOSTFILE_URN, id, outs, facetInputs("hostfile", 2))).toMatchObject({
+      changes: true,
+      diffs: ["state", "inputs"],
+    });
+    const newCode = { ...facetInputs("hostfile"), scriptsDigest: `sha256:${"0".repeat(64)}` };
+    expect(await handlers.diff(HOSTFILE_URN, id, outs, newCode)).toMatchObject({ changes: true, diffs: ["scriptsDigest"] });
+    const moved = { ...facetInputs("hostfile"), connection: { ...CONNECTION, port: 2222 } };
+    expect(await handlers.diff(HOSTFILE_URN, id, outs, moved)).toMatchObject({ changes: true, diffs: ["connection"] });
   });
 
   it("a Facet with nothing new has no change; an unknown input (preview before the cluster key exists) is a change", async () => {
     const { id, outs } = await handlers.create(FACET_URN, facetInputs());
     expect(await handlers.diff(FACET_URN, id, outs, facetInputs())).toMatchObject({ changes: false });
-    const pending = { ...facetInputs(), scripts: UNKNOWN, secretEnv: secret(UNKNOWN) };
+    const pending = { ...facetInputs(), inputs: UNKNOWN, scriptsDigest: UNKNOWN, secretEnv: secret(UNKNOWN) };
     expect(await handlers.diff(FACET_URN, id, outs, pending)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
   });
 });

@@ -9,8 +9,9 @@
  */
 import type { FacetInputs, FacetOutputs } from "../facetOperations";
 import { facetOperations } from "../facetOperations";
+import { canonical, foreignKeys } from "../facetRecord";
 import { clusterKeyOperations, ClusterKeyInputs } from "../clusterKeyOperations";
-import { CLUSTER_KEY_TYPE, FACET_TYPE, PRE_PLUGIN_CODE_KEY, PROVIDER_PACKAGE } from "../resourceTypes";
+import { CLUSTER_KEY_TYPE, FACET_STATE_FORMAT, FACET_TYPE, PRE_PLUGIN_CODE_KEY, PROVIDER_PACKAGE } from "../resourceTypes";
 
 /** Pulumi's wire encoding of secrets and unknowns (sdk/nodejs/runtime/rpc.ts, sdk/go/common/resource/plugin/rpc.go). */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -81,22 +82,24 @@ interface ResourceType {
 }
 
 /**
- * What a facet's change shows in `pulumi preview --diff`: the readable inputs that differ (the desired state as
- * the host has it, the connection, privileges, the secret environment). The packed scripts and probes (one line of
- * brotli+base64 each) show only when nothing readable changed (a new mpi-hosts): the engine's display diffs such a
- * line character by character without a time limit (display/object_diff.go printTextDiff, DiffTimeout 0), minutes
- * for a 17 KB pair, and their change follows from the desired state's anyway (`npm run render` shows them).
+ * What a facet's change shows in `pulumi preview --diff`: the readable inputs that differ (the desired state as the
+ * host has it, the connection, the secret environment, the declared inputs), else the digest of the scripts (a new
+ * mpi-hosts). A record of an older format, or one holding keys mpi-hosts does not write, shows as `format` (or those
+ * keys): its `pulumi up` rewrites it from the program. Plain JSON only: nothing of the state is decoded.
  */
 export function facetDiffs(olds: Props, news: Props): string[] {
-  const json = (v: unknown) => JSON.stringify(v ?? null);
+  if (olds.format !== FACET_STATE_FORMAT) return ["format"];
+  const foreign = foreignKeys(olds);
+  if (foreign.length) return foreign;
+  const json = (v: unknown) => canonical(v ?? null);
   const desired = (news.state ?? {}) as Props;
   const seen = Object.fromEntries(Object.keys(desired).map((k) => [k, (olds.state as Props | undefined)?.[k] ?? null]));
   const readable = [
     json(seen) !== json(desired) ? "state" : "",
-    ...["connection", "privileged", "secretEnv", "timeoutSeconds"].filter((k) => json(olds[k]) !== json(news[k])),
+    ...["connection", "secretEnv", "inputs"].filter((k) => json(olds[k]) !== json(news[k])),
   ].filter(Boolean);
   if (readable.length) return readable;
-  return ["scripts", "hostProbes"].filter((k) => json(olds[k]) !== json(news[k]));
+  return ["scriptsDigest"].filter((k) => json(olds[k]) !== json(news[k]));
 }
 
 /** A resource carried over from a dynamic provider's state (aliases): updated once, so that its code leaves the state. */
@@ -115,6 +118,10 @@ function fromEngine(props: Props): Props {
 
 const facet: ResourceType = {
   secretOutputs: ["secretEnv"],
+  // Inputs with unknowns (a preview before the cluster key exists) are checked again once known, at the update.
+  check(news) {
+    if (!containsUnknown(news)) facetOperations.check(news);
+  },
   async diff(id, olds, news) {
     // An unknown input (the cluster key of a first `up` or a rotation, in a preview) is a change to come.
     if (containsUnknown(news) || PRE_PLUGIN_CODE_KEY in olds) return REWRITE;
@@ -221,6 +228,7 @@ export const handlers = {
     return { changes: canonical(olds) !== canonical(news), replaces: [], deleteBeforeReplace: false };
   },
 
+  /** The inputs as given, once the resource type accepted them (a Facet: its schemas, and the plugin's own render). */
   async check(urn: string, news: Props): Promise<Props> {
     typeFor(urn).check?.(plain(news), urn);
     return news;
