@@ -52,6 +52,7 @@ const declared = (slots = 1) => [
       knownHosts: [{ names: "h,192.0.2.1", key: "ssh-ed25519 AAAA" }],
       from: "192.0.2.0/24",
       clusterPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK mpi-hosts cluster lab",
+      keyGeneration: "1",
     },
   },
 ];
