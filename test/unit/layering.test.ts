@@ -46,7 +46,7 @@ const KNOWN_UPWARD: Record<string, string> = {
   "bench/verify-soak.ts -> cli/args.ts": "issue 17: three ways to parse arguments (`cli/args.ts`, ...); one way to define a command",
 };
 
-const SKIP = new Set(["node_modules", ".git", "bin", "rendered", "coverage", "templates", ".pulumi-state"]);
+const SKIP = new Set(["node_modules", ".git", "bin", "dist", "rendered", "coverage", "templates", ".pulumi-state"]);
 
 /** Every .ts/.js file under dir, relative to the root, with "/" separators. */
 function sourceFiles(root: string, dir = ""): string[] {
