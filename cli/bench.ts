@@ -1,6 +1,7 @@
 /** `npm run bench`: mpi-hosts against an equivalent Ansible playbook on lab hosts (see docs/performance.md). */
 import * as fs from "fs";
 import * as path from "path";
+import { requireClone } from "./clone";
 import { ParsedArgs, UsageError } from "./args";
 import { defineCommand, runnerOf } from "./command";
 import { isRelease } from "../lab/image";
@@ -55,13 +56,17 @@ export const command = defineCommand({
   flags: ["skip-preview", "no-counters"],
   values: ["sizes", "repeat", "out", "only", "release", "timeout", "pulumi-env"],
   positionals: true, // `profile`
-  exitCodes: { 0: "measured, no problem", 1: "a problem in a run (listed, and in the JSON), or a usage error" },
+  exitCodes: {
+    0: "measured, no problem",
+    1: "a problem in a run (listed, and in the JSON), a usage error, or run from the installed package",
+  },
   run: runBenchCommand,
 });
 
 export const run = runnerOf(command);
 
 async function runBenchCommand(parsed: ParsedArgs): Promise<number> {
+  requireClone("bench");
   const o = parsed.options;
   const repoDir = path.resolve(__dirname, "..");
   const log = (line: string) => process.stderr.write(`${line}\n`);

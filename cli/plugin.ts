@@ -19,6 +19,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { runsFromClone } from "./clone";
 import { CommandFailure, CommandGroup, CommandTable, defineCommand, formatCommandList, runnerOf } from "./command";
 import { findPulumi } from "./pulumiRunner";
 import { PROVIDER_PACKAGE, PROVIDER_VERSION } from "../components/provider/resourceTypes";
@@ -47,7 +48,7 @@ export type PluginSource = { kind: "checkout"; dir: string } | { kind: "package"
 /** The code this module runs from: compiled (dist/cli/plugin.js in the package) or TypeScript (a clone). */
 export function sourceOfThisCode(file: string = __filename): PluginSource {
   const codeRoot = path.resolve(path.dirname(file), "..");
-  if (file.endsWith(".ts")) return { kind: "checkout", dir: codeRoot };
+  if (runsFromClone(file)) return { kind: "checkout", dir: codeRoot };
   // The package's compiled code sits in <package>/dist.
   return { kind: "package", dir: path.dirname(codeRoot) };
 }

@@ -18,6 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { STACK_HEADER } from "../lab/stack";
 import { Backend, resolveBackend } from "./backend";
+import { runsFromClone } from "./clone";
 import { CommandFailure } from "./command";
 import { readIfExists } from "./readIfExists";
 import { shellQuote } from "../components/templates/shellQuote";
@@ -36,7 +37,7 @@ export class PulumiRunError extends CommandFailure {}
  */
 export function projectDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.MPI_HOSTS_PROJECT) return path.resolve(env.MPI_HOSTS_PROJECT);
-  return __filename.endsWith(".ts") ? path.resolve(__dirname, "..") : process.cwd();
+  return runsFromClone() ? path.resolve(__dirname, "..") : process.cwd();
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
