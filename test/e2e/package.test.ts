@@ -2,8 +2,9 @@
  * mpi-hosts as a user gets it, not from a clone: `npm pack` in the checkout, `pulumi new` from the template
  * (examples/lab) into a fresh directory under /tmp, `npm install` of the tarball there, `pulumi login` into a third
  * directory, the provider plugin installed from the package (`mpi-hosts plugin install`, into a PULUMI_HOME of the
- * test's own), then `pulumi up`, `mpi-hosts drift` (exit 0, then 2 after a hand edit) and `pulumi destroy` on two
- * trixie lab hosts.
+ * test's own), then `pulumi up`, `mpi-hosts drift` (exit 0, then 2 after a hand edit), an upgrade in place to a
+ * tarball of the next version (same files: what changes for the engine is the package's version, not the plugin's)
+ * and `pulumi destroy` on two trixie lab hosts.
  *
  * How it proves that nothing comes from the repository: every command of the user's steps runs in a mount namespace
  * where the checkout (and the node_modules it links to) is covered by an empty tmpfs (`hidden`). A plugin launcher
@@ -23,6 +24,8 @@ import { expectExit, root, Timings } from "./support";
 const NAME = "xp1";
 const STACK = "xp1";
 const PASSPHRASE = "package-test";
+/** The version of the "newer release" of step 6b. */
+const NEXT_VERSION = "0.1.1-upgrade.test";
 const checkout = path.resolve(__dirname, "../..");
 const timings = new Timings("package.test.ts (2 trixie hosts) wall times");
 
@@ -123,7 +126,8 @@ describe("the npm package, installed into a project of its own", () => {
     );
     expectExit(packed, 0);
     const name = fs.readdirSync(dirs.pack).find((f) => f.endsWith(".tgz"));
-    expect(name).toBe(`mpi-hosts-${PROVIDER_VERSION}.tgz`);
+    const version = JSON.parse(fs.readFileSync(path.join(checkout, "package.json"), "utf8")).version;
+    expect(name).toBe(`mpi-hosts-${version}.tgz`);
     tarball = path.join(dirs.pack, name!);
     const listing = await run("tar", ["tzf", tarball], dirs.pack);
     const files = listing.stdout.split("\n").filter(Boolean);
@@ -233,6 +237,46 @@ describe("the npm package, installed into a project of its own", () => {
     expect(found.stdout).toContain("host2:\n  mcaParams: changed on the host since the last `pulumi up`");
     expect(found.stdout).toContain("- btl_tcp_port_range_v4 = 64");
     expect(found.stdout).not.toContain("\nhost1:\n");
+  });
+
+  it("6b. after an upgrade in place (npm install of a newer tarball), the newer package reads the older one's state", async () => {
+    // The newer release: the same files under the next version (npm pack of the unpacked tarball; its prepack needs a
+    // clone). What changes is what an upgrade changes for the engine: the package's version, not the plugin's.
+    const unpacked = path.join(work, "next");
+    fs.mkdirSync(unpacked);
+    expectExit(await run("tar", ["xzf", tarball, "-C", unpacked], work), 0);
+    const manifest = path.join(unpacked, "package", "package.json");
+    const next = { ...JSON.parse(fs.readFileSync(manifest, "utf8")), version: NEXT_VERSION };
+    fs.writeFileSync(manifest, `${JSON.stringify(next, null, 2)}\n`);
+    expectExit(await run("npm", ["pack", "--ignore-scripts", "--pack-destination", dirs.pack], path.join(unpacked, "package")), 0);
+    const launcherBefore = installedLauncher();
+
+    const upgraded = await timings.time("npm install (newer tarball)", () =>
+      run(
+        "npm",
+        ["install", "--no-audit", "--no-fund", "--prefer-offline", path.join(dirs.pack, `mpi-hosts-${NEXT_VERSION}.tgz`)],
+        dirs.project,
+        {
+          ...userEnv(),
+          HOME: os.homedir(),
+        },
+      ),
+    );
+    expectExit(upgraded, 0);
+    expect(JSON.parse(fs.readFileSync(path.join(dirs.project, "node_modules", "mpi-hosts", "package.json"), "utf8")).version).toBe(
+      NEXT_VERSION,
+    );
+    // No new plugin install: the launcher runs the same path, now the newer package's files.
+    expect(installedLauncher()).toBe(launcherBefore);
+    const found = await timings.time("mpi-hosts drift (newer package, older state)", () => mpiHosts(["drift", "--stack", STACK]));
+    expectExit(found, 2);
+    expect(found.stdout).toContain("host2:\n  mcaParams: changed on the host since the last `pulumi up`");
+    const state = await pulumi(["stack", "export"]);
+    expectExit(state, 0);
+    const providers = (JSON.parse(state.stdout).deployment.resources as Array<{ type: string; urn: string; inputs?: { version?: string } }>)
+      .filter((r) => r.type === "pulumi:providers:mpi-hosts")
+      .map((r) => r.inputs?.version);
+    expect(providers).toEqual([PROVIDER_VERSION]);
   });
 
   it("7. pulumi destroy removes what up put on the hosts", async () => {
