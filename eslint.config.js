@@ -3,7 +3,7 @@ const js = require("@eslint/js");
 const tseslint = require("typescript-eslint");
 
 module.exports = tseslint.config(
-  { ignores: ["node_modules/", "bin/", "rendered/", "coverage/", "test/golden/", "test/doubles/", "templates/"] },
+  { ignores: ["node_modules/", "bin/", "dist/", "rendered/", "coverage/", "test/golden/", "test/doubles/", "templates/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -5,6 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { requireClone } from "./clone";
 import { ParsedArgs, UsageError } from "./args";
 import { CommandGroup, CommandTable, defineCommand, formatCommandList, oneLineSubcommands, runnerOf } from "./command";
 import { VERIFY_TEST_VALUES, VerifyTest } from "../components/config/types";
@@ -194,7 +195,10 @@ const measure = defineCommand({
   help,
   flags: ["skip-preview", "no-counters"],
   values: ["sizes", "repeat", "out", "only", "release", "timeout", "pulumi-env"],
-  exitCodes: { 0: "measured, no problem", 1: "a problem in a run (listed, and in the JSON), or a usage error" },
+  exitCodes: {
+    0: "measured, no problem",
+    1: "a problem in a run (listed, and in the JSON), a usage error, or run from the installed package",
+  },
   run: runBenchCommand,
 });
 
@@ -209,6 +213,7 @@ export const command: CommandGroup = {
 export const run = runnerOf(command);
 
 async function runBenchCommand(parsed: ParsedArgs): Promise<number> {
+  requireClone("bench");
   const o = parsed.options;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const sizes = positiveInts(typeof o.sizes === "string" ? o.sizes : "5,20,50", "--sizes");

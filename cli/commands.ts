@@ -37,6 +37,10 @@ export const commands: CommandTable = {
     summary: "print the settings mpi-hosts runs pulumi with as shell exports (eval them, then run any pulumi command)",
     load: async () => (await import("./env")).command,
   },
+  plugin: {
+    summary: "install the provider plugin of this mpi-hosts (the package, or this clone) for pulumi up, refresh and destroy",
+    load: async () => (await import("./plugin")).command,
+  },
 };
 
 /** mpi-hosts itself: the group of every command. */
@@ -44,7 +48,7 @@ export const mpiHosts: CommandGroup = {
   name: "mpi-hosts",
   noun: "command",
   help: [
-    "usage: npm run <command> -- [options]   (or: npm run cli -- <command> [options])",
+    "usage: mpi-hosts <command> [options]   (in a clone: npm run <command> -- [options], or npm run cli -- <command> [options])",
     "",
     "commands:",
     formatCommandList(commands),

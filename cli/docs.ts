@@ -3,6 +3,7 @@ import * as fs from "fs";
 import { withReference } from "../components/config/reference";
 import { RAW_CONFIG_FILE, rawConfigText } from "../components/config/schemaTypes";
 import { stackFileSchemaText } from "../components/config/stackSchema";
+import { requireClone } from "./clone";
 import { defineCommand, runnerOf } from "./command";
 
 export const STACK_SCHEMA_FILE = "schemas/stack.schema.json";
@@ -24,8 +25,11 @@ components/config/rawConfig.ts (the config's types). Writes a file only when its
 export const command = defineCommand({
   name: "docs",
   help,
-  exitCodes: { 0: "every generated file is up to date", 1: "a usage error" },
-  run: () => writeGeneratedDocs(),
+  exitCodes: { 0: "every generated file is up to date", 1: "a usage error, or run from the installed package" },
+  run: () => {
+    requireClone("docs");
+    return writeGeneratedDocs();
+  },
 });
 
 export const run = runnerOf(command);

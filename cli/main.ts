@@ -1,5 +1,7 @@
+#!/usr/bin/env node
 /**
- * mpi-hosts command line: one entry for every command of the table in ./commands.
+ * mpi-hosts command line: one entry for every command of the table in ./commands; the package's `mpi-hosts` bin
+ * (compiled to dist/cli/main.js) and, in a clone, `npm run <command>` (ts-node).
  * Each command module exports `command`, one definition (cli/command.ts).
  */
 import { runCommand } from "./command";

@@ -18,6 +18,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { STACK_HEADER } from "../lab/stack";
 import { Backend, resolveBackend } from "./backend";
+import { runsFromClone } from "./clone";
 import { CommandFailure } from "./command";
 import { readIfExists } from "./readIfExists";
 import { shellQuote } from "../components/templates/shellQuote";
@@ -30,11 +31,13 @@ export const LAB_PASSPHRASE = "lab";
 export class PulumiRunError extends CommandFailure {}
 
 /**
- * The Pulumi project pulumi runs in (Pulumi.yaml, index.ts, the stack files): this checkout, or
- * $MPI_HOSTS_PROJECT (the e2e tests run a snapshot of the checkout, immune to edits made meanwhile).
+ * The Pulumi project pulumi runs in (Pulumi.yaml, index.ts, the stack files): $MPI_HOSTS_PROJECT (the e2e tests run
+ * a snapshot of the checkout, immune to edits made meanwhile), else, run from a clone (TypeScript), this checkout, and
+ * run from the installed package (compiled), the working directory: the user's own project, as for `pulumi`.
  */
 export function projectDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.MPI_HOSTS_PROJECT || path.join(__dirname, ".."));
+  if (env.MPI_HOSTS_PROJECT) return path.resolve(env.MPI_HOSTS_PROJECT);
+  return runsFromClone() ? path.resolve(__dirname, "..") : process.cwd();
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {

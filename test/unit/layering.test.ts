@@ -33,6 +33,7 @@ const LAYERS: Layer[] = [
   { path: "components/review", rank: 4, what: "render for review" },
   { path: "components", rank: 5, what: "the components: MpiCluster, MpiHost" },
   { path: "index.ts", rank: 6, what: "the Pulumi program" },
+  { path: "examples", rank: 6, what: "project templates for a user's own project (import only the package, by name)" },
   { path: "lab", rank: 6, what: "the local lab of test hosts" },
   { path: "bench", rank: 7, what: "the benchmark and measurements" },
   { path: "cli", rank: 8, what: "the commands" },
@@ -46,7 +47,7 @@ const LAYERS: Layer[] = [
 const KNOWN_CYCLES: Record<string, string> = {};
 const KNOWN_UPWARD: Record<string, string> = {};
 
-const SKIP = new Set(["node_modules", ".git", "bin", "rendered", "coverage", "templates", ".pulumi-state"]);
+const SKIP = new Set(["node_modules", ".git", "bin", "dist", "rendered", "coverage", "templates", ".pulumi-state"]);
 
 /** Every .ts/.js file under dir, relative to the root, with "/" separators. */
 function sourceFiles(root: string, dir = ""): string[] {
