@@ -99,7 +99,8 @@ export function digestPreviewEvents(events: PreviewEvent[]): PreviewDigest {
   let unfinished: string | undefined;
   if (cancelled) unfinished = "the engine cancelled the preview";
   else if (!summary) unfinished = "the engine sent no summary of the preview (it stopped before the end, or its events were lost)";
-  else if (summary.result !== undefined && summary.result !== "succeeded") unfinished = `the engine's summary says the preview ${summary.result}`;
+  else if (summary.result !== undefined && summary.result !== "succeeded")
+    unfinished = `the engine's summary says the preview ${summary.result}`;
   else preview.changeSummary = summary.resourceChanges as Record<string, number>;
   return { preview, problems, ...(unfinished ? { unfinished } : {}) };
 }

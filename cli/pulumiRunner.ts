@@ -192,7 +192,9 @@ export async function pulumiCommand(env: NodeJS.ProcessEnv = process.env): Promi
     command = await PulumiCommand.get({ root: path.dirname(dir) });
   } catch (err) {
     const failed = failedRun(err);
-    throw new PulumiRunError(`${binary}: ${failed ? `\`pulumi version\` failed (exit ${failed.code}): ${failed.stderr.trim()}` : (err as Error).message}`);
+    throw new PulumiRunError(
+      `${binary}: ${failed ? `\`pulumi version\` failed (exit ${failed.code}): ${failed.stderr.trim()}` : (err as Error).message}`,
+    );
   }
   if (command.version && command.version.compare(PULUMI_VERSION) < 0) {
     throw new PulumiRunError(
@@ -215,8 +217,7 @@ const COMMAND_ERRORS = new Set(["CommandError", "StackNotFoundError", "StackAlre
 export function failedRun(err: unknown): PulumiRun | undefined {
   if (!(err instanceof Error) || !COMMAND_ERRORS.has(err.name)) return undefined;
   const cause = (err as { commandResult?: { err?: unknown } }).commandResult?.err as
-    | { exitCode?: number; signal?: string; stdout?: string; stderr?: string }
-    | undefined;
+    { exitCode?: number; signal?: string; stdout?: string; stderr?: string } | undefined;
   // Neither an exit code nor a signal: pulumi did not start (execa's ENOENT, EACCES).
   if (!cause || (typeof cause.exitCode !== "number" && !cause.signal)) return undefined;
   return { code: cause.exitCode ?? 128, stdout: cause.stdout ?? "", stderr: cause.stderr ?? "" };
