@@ -13,41 +13,15 @@ import { describeDifferences, Difference, diffStates } from "../components/facet
 import { UsageError } from "./args";
 import { Backend, missingStackMessage, saysNoSuchStack } from "./backend";
 import { defineCommand, runnerOf } from "./command";
-import { digestPreviewEvents, PreviewEvent } from "./previewEvents";
+import { digestPreviewEvents, PreviewEvent, PreviewJson, PreviewStep, ResourceState } from "./previewEvents";
 import { backend, previewStack, PulumiRun } from "./pulumiRunner";
 import { FACET_TYPE } from "../components/provider/resourceTypes";
 
 export { FACET_TYPE };
+export type { PreviewDiagnostic, PreviewJson, PreviewStep } from "./previewEvents";
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
-
-interface ResourceState {
-  urn: string;
-  type: string;
-  inputs?: Record<string, any>;
-  outputs?: Record<string, any>;
-}
-
-export interface PreviewStep {
-  op: string;
-  urn: string;
-  oldState?: ResourceState;
-  newState?: ResourceState;
-}
-
-export interface PreviewDiagnostic {
-  urn?: string;
-  message: string;
-  severity: string;
-}
-
-/** What `pulumi preview --json` prints (the parts used here), as cli/previewEvents.ts reads it from the engine's events. */
-export interface PreviewJson {
-  steps?: PreviewStep[];
-  diagnostics?: PreviewDiagnostic[];
-  changeSummary?: Record<string, number>;
-}
 
 /**
  * Why a facet differs:

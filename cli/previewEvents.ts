@@ -13,7 +13,33 @@
  * Secrets differ in form only: `[secret]` in the JSON, a blinded ciphertext object in events; neither is compared.
  */
 import type { DiagnosticEvent, EngineEvent, StepEventMetadata, StepEventStateMetadata, SummaryEvent } from "@pulumi/pulumi/automation";
-import type { PreviewDiagnostic, PreviewJson, PreviewStep } from "./drift";
+
+export interface ResourceState {
+  urn: string;
+  type: string;
+  inputs?: Record<string, any>;
+  outputs?: Record<string, any>;
+}
+
+export interface PreviewStep {
+  op: string;
+  urn: string;
+  oldState?: ResourceState;
+  newState?: ResourceState;
+}
+
+export interface PreviewDiagnostic {
+  urn?: string;
+  message: string;
+  severity: string;
+}
+
+/** What `pulumi preview --json` prints (the parts drift uses), as digestPreviewEvents reads it from the engine's events. */
+export interface PreviewJson {
+  steps?: PreviewStep[];
+  diagnostics?: PreviewDiagnostic[];
+  changeSummary?: Record<string, number>;
+}
 
 /**
  * An engine event as v3.248.0 sends it: the SDK's type lacks the summary's `result` and the `errorEvent` (an internal
