@@ -82,7 +82,8 @@ const DRIFT_TEXT = [
 
 describe("a refresh preview's engine events, read as pulumi preview --json digests them", () => {
   it("keeps the steps the JSON lists (the stack's, refreshes, changes) and leaves out same steps", () => {
-    const { preview, problems, unfinished } = digestPreviewEvents(numbered([...driftEvents, summary({ same: 3, update: 1 })]));
+    const end: Body = { cancelEvent: {} }; // every stream ends so, a successful one too
+    const { preview, problems, unfinished } = digestPreviewEvents(numbered([...driftEvents, summary({ same: 3, update: 1 }), end]));
     expect(problems).toEqual([]);
     expect(unfinished).toBeUndefined();
     expect(preview.changeSummary).toEqual({ same: 3, update: 1 });
@@ -144,7 +145,16 @@ describe("a refresh preview's engine events, read as pulumi preview --json diges
       [...driftEvents, summary({ update: 1 }, "failed")],
       "the engine's summary says the preview failed",
     ],
-    ["a cancellation", [...driftEvents, { cancelEvent: {} }, summary({ update: 1 })], "the engine cancelled the preview"],
+    [
+      "a cancellation (the summary says so)",
+      [...driftEvents, summary({ update: 1 }, "canceled"), { cancelEvent: {} }],
+      "the engine's summary says the preview canceled",
+    ],
+    [
+      "a summary after the end of the stream (cancelEvent)",
+      [...driftEvents, { cancelEvent: {} }, summary({ update: 1 })],
+      "the engine sent no summary of the preview (it stopped before the end, or its events were lost)",
+    ],
   ])("has no change summary after %s, and says why", (_what, bodies, why) => {
     const { preview, unfinished } = digestPreviewEvents(numbered(bodies));
     expect(preview.changeSummary).toBeUndefined();
@@ -166,7 +176,7 @@ describe("a refresh preview's engine events, read as pulumi preview --json diges
 
 describe("npm run drift's answer from the events of its refresh preview", () => {
   it("reports drift, exit 2, in the words of the --json path (the same analysis)", () => {
-    const events = numbered([...driftEvents, summary({ same: 3, update: 1 })]);
+    const events = numbered([...driftEvents, summary({ same: 3, update: 1 }), { cancelEvent: {} }]);
     const outcome = driftOutcome("lab", "text", ok, events, nowhere);
     expect(outcome).toEqual({ code: 2, stdout: DRIFT_TEXT, stderr: "" });
     expect(outcome.stdout).toBe(formatReport(analysePreview(digestPreviewEvents(events).preview), "lab"));

@@ -1,7 +1,7 @@
 /**
  * A preview's engine events (the Automation API's `onEvent`) read into what `pulumi preview --json` prints, so that
  * `npm run drift` reads the same steps and diagnostics it read from that JSON before (cli/drift.ts), and into the
- * reasons the events cannot be trusted: an engine error, a cancellation, a summary that says failed or never came,
+ * reasons the events cannot be trusted: an engine error, a summary that says failed or canceled or never came,
  * events lost on the way. A preview whose events are incomplete must never read as "no drift".
  *
  * The digest follows the engine's own (pulumi v3.248.0, pkg/backend/display/json.go ShowPreviewDigest): diagnostics
@@ -55,7 +55,7 @@ export interface PreviewDigest {
   preview: PreviewJson;
   /** Events that show the stream is not whole or the engine broke (events lost, an internal engine error), one line each. */
   problems: string[];
-  /** Why the preview did not finish well, when it did not: cancelled, a summary that says failed, or none at all. */
+  /** Why the preview did not finish well, when it did not: a summary that says failed or canceled, or none at all. */
   unfinished?: string;
 }
 
@@ -103,13 +103,10 @@ export function digestPreviewEvents(events: PreviewEvent[]): PreviewDigest {
   const preview: PreviewJson = { steps: [], diagnostics: [] };
   const problems: string[] = [];
   let summary: PreviewEvent["summaryEvent"];
-  let cancelled = false;
   for (const e of events) {
-    // The engine's digest stops at a cancellation too; the engine sends nothing after it.
-    if (e.cancelEvent) {
-      cancelled = true;
-      break;
-    }
+    // The end of the stream, whether the preview succeeded or was cancelled (the engine sends it last, deferred in
+    // pkg/engine/update.go; a cancellation shows in the summary's result): the JSON digest stops there too.
+    if (e.cancelEvent) break;
     if (e.errorEvent) problems.push(`the engine reported an internal error: ${e.errorEvent.error}`);
     if (e.diagnosticEvent) {
       const d = diagnosticOf(e.diagnosticEvent);
@@ -123,8 +120,7 @@ export function digestPreviewEvents(events: PreviewEvent[]): PreviewDigest {
   const lost = missingSequences(events);
   if (lost) problems.push(lost);
   let unfinished: string | undefined;
-  if (cancelled) unfinished = "the engine cancelled the preview";
-  else if (!summary) unfinished = "the engine sent no summary of the preview (it stopped before the end, or its events were lost)";
+  if (!summary) unfinished = "the engine sent no summary of the preview (it stopped before the end, or its events were lost)";
   else if (summary.result !== undefined && summary.result !== "succeeded")
     unfinished = `the engine's summary says the preview ${summary.result}`;
   else preview.changeSummary = summary.resourceChanges as Record<string, number>;
