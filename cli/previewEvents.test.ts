@@ -101,6 +101,23 @@ describe("a refresh preview's engine events, read as pulumi preview --json diges
     });
   });
 
+  it("leaves out the default providers' steps, which the engine marks internal (the real stream has them)", () => {
+    const provider = {
+      ...stackState,
+      urn: "urn:pulumi:lab::mpi-hosts::pulumi:providers:mpi-hosts::default_0_1_0",
+      type: "pulumi:providers:mpi-hosts",
+    };
+    const bodies: Body[] = [
+      {
+        resourcePreEvent: {
+          metadata: { op: "refresh", urn: provider.urn, type: provider.type, old: provider, new: provider, provider: "" },
+        },
+      },
+    ];
+    const { preview } = digestPreviewEvents(numbered([...bodies, step("refresh", untouched, untouched), summary({ same: 1 })]));
+    expect(preview.steps!.map((s) => s.urn)).toEqual([untouched.urn]);
+  });
+
   it("lists a logical replace but not the create-replacement and delete-replaced steps under it", () => {
     const job = { ...facetState("host1", "verify", {}), urn: urn("lab-verify", "command:remote:Command"), type: "command:remote:Command" };
     const { preview } = digestPreviewEvents(

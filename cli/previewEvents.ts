@@ -71,8 +71,19 @@ const REPLACEMENT_OPS = new Set([
 
 const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
 
+/**
+ * Steps the engine marks internal (pkg/engine/update.go isInternalStep: a default provider's, remove-pending-replace)
+ * reach the event stream but not the display nor the JSON digest (display.go ShowEvents filters them after the event
+ * logger). The events carry no such flag; the rule is the engine's (sdk/go/common/providers IsDefaultProvider).
+ */
+function isInternal(m: StepEventMetadata): boolean {
+  const name = m.urn.split("::").pop() ?? "";
+  return m.op === "remove-pending-replace" || (m.type.startsWith("pulumi:providers:") && name.startsWith("default"));
+}
+
 /** Whether `pulumi preview --json` lists the step (display.go shouldShow, with the preview's default options). */
 function shownInJson(m: StepEventMetadata): boolean {
+  if (isInternal(m)) return false;
   if (m.type === ROOT_STACK_TYPE) return true;
   if (m.op === "same") return Boolean(m.old?.protect) !== Boolean(m.new?.protect);
   return !(REPLACEMENT_OPS.has(m.op) && !m.logical);
