@@ -144,6 +144,21 @@ describe("pulumi run through the Automation API (previewStack): exit code and ou
     );
   });
 
+  it("refuses to run where a directory tcp: is, which the SDK would delete after the preview", async () => {
+    const cwd = process.cwd();
+    fs.mkdirSync(path.join(dir, "cwd", "tcp:", "data"), { recursive: true });
+    process.chdir(path.join(dir, "cwd"));
+    try {
+      await expect(previewStack("lab", { onEvent: () => undefined, env: env("silent") })).rejects.toThrow(
+        /tcp: is there, .*run from another directory/,
+      );
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(fs.existsSync(path.join(dir, "cwd", "tcp:", "data"))).toBe(true);
+    expect(fs.existsSync(path.join(dir, "args"))).toBe(false);
+  });
+
   it.each([
     ["an older pulumi", "v3.200.0", /pulumi 3\.200\.0, older than 3\.248\.0 \(the engine mpi-hosts is tested with\)/],
     ["another major version", "v4.0.0", /Major version mismatch/],

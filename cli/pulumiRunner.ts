@@ -253,6 +253,14 @@ export interface PreviewStackOptions {
  * itself ("no stack named ... found", a StackNotFoundError), so selectStack is left out.
  */
 export async function previewStack(stack: string, opts: PreviewStackOptions): Promise<PulumiRun> {
+  // After the preview the SDK removes `tcp:/` recursively, relative to the current directory: the "directory" of its
+  // event stream's address (automation/stack.js cleanUp; docs/pulumi.md). Refuse rather than lose such a directory.
+  if (fs.existsSync("tcp:")) {
+    throw new PulumiRunError(
+      `${path.resolve("tcp:")} is there, and the Automation API of @pulumi/pulumi ${PULUMI_VERSION} deletes it after a preview ` +
+        "(a bug of its cleanup): run from another directory",
+    );
+  }
   const base = opts.env ?? process.env;
   const dir = stateDir(base);
   const env = pulumiProcessEnv(stack, base);
