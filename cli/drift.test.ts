@@ -5,7 +5,6 @@ import {
   formatMarkdown,
   formatReport,
   run,
-  parsePreviewJson,
   PreviewJson,
   PreviewStep,
   previewFailures,
@@ -298,17 +297,6 @@ describe("the drift command line", () => {
       spy.mockRestore();
     }
     expect(written.join("")).toMatch(/^drift: --format yaml: not one of text, json, markdown\n/);
-  });
-});
-
-describe("parsePreviewJson", () => {
-  it.each([
-    ["the JSON document", '{"steps":[],"changeSummary":{"same":1}}', { steps: [], changeSummary: { same: 1 } }],
-    ["JSON after a stray line", 'warning: something\n{"steps":[]}', { steps: [] }],
-    ["nothing", "", undefined],
-    ["a cut-off document", '{"steps":[', undefined],
-  ])("reads %s", (_what, text, expected) => {
-    expect(parsePreviewJson(text)).toEqual(expected);
   });
 });
 

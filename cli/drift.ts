@@ -1,51 +1,27 @@
 /**
  * `npm run drift -- --stack NAME`: which host and which setting differ from the declared state.
  *
- * Runs the engine's refresh preview (`pulumi preview --refresh --json`): every facet's probe runs
- * over SSH (the facet provider's read), nothing changes. In that JSON, a facet that needs work has a
- * step whose oldState.outputs.state is what the probe found *now* and whose newState.inputs.state is
- * what the config asks for; its earlier `refresh` step still holds the state recorded by the last
- * `pulumi up`, which tells drift (the host changed) from a config change not yet applied.
- * (The refresh steps' own newState is not the refreshed state in this engine's JSON: do not use it.)
+ * Runs the engine's refresh preview (`pulumi preview --refresh`) through the Automation API and reads its engine
+ * events (cli/previewEvents.ts) into the digest `pulumi preview --json` prints: every facet's probe runs over SSH (the
+ * facet provider's read), nothing changes. There, a facet that needs work has a step whose oldState.outputs.state is
+ * what the probe found *now* and whose newState.inputs.state is what the config asks for; its earlier `refresh`
+ * step still holds the state recorded by the last `pulumi up`, which tells drift (the host changed) from a config
+ * change not yet applied. (The refresh steps' own newState is not the refreshed state in this engine's events: do
+ * not use it.)
  */
 import { describeDifferences, Difference, diffStates } from "../components/facets/compare";
 import { UsageError } from "./args";
-import { missingStackMessage, saysNoSuchStack } from "./backend";
+import { Backend, missingStackMessage, saysNoSuchStack } from "./backend";
 import { defineCommand, runnerOf } from "./command";
-import { backend, runPulumi } from "./pulumiRunner";
+import { digestPreviewEvents, PreviewEvent, PreviewJson, PreviewStep, ResourceState } from "./previewEvents";
+import { backend, previewStack, PulumiRun } from "./pulumiRunner";
 import { FACET_TYPE } from "../components/provider/resourceTypes";
 
 export { FACET_TYPE };
+export type { PreviewDiagnostic, PreviewJson, PreviewStep } from "./previewEvents";
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
-
-interface ResourceState {
-  urn: string;
-  type: string;
-  inputs?: Record<string, any>;
-  outputs?: Record<string, any>;
-}
-
-export interface PreviewStep {
-  op: string;
-  urn: string;
-  oldState?: ResourceState;
-  newState?: ResourceState;
-}
-
-export interface PreviewDiagnostic {
-  urn?: string;
-  message: string;
-  severity: string;
-}
-
-/** What `pulumi preview --json` prints (the parts used here). */
-export interface PreviewJson {
-  steps?: PreviewStep[];
-  diagnostics?: PreviewDiagnostic[];
-  changeSummary?: Record<string, number>;
-}
 
 /**
  * Why a facet differs:
@@ -261,17 +237,6 @@ function describeNew(differences: Difference[]): string {
   return differences.length ? `missing: ${differences.map((d) => d.key).join(", ")}` : "";
 }
 
-/** Parses pulumi's --json output (one JSON document on stdout). */
-export function parsePreviewJson(stdout: string): PreviewJson | undefined {
-  const start = stdout.indexOf("{");
-  if (start < 0) return undefined;
-  try {
-    return JSON.parse(stdout.slice(start)) as PreviewJson;
-  } catch {
-    return undefined;
-  }
-}
-
 export interface CheckFailure {
   /** The host the failure is about, when a facet failed. */
   host?: string;
@@ -317,12 +282,12 @@ export function formatFailures(stack: string, failures: CheckFailure[]): string 
 }
 
 const FORMATS = ["text", "json", "markdown"] as const;
-type Format = (typeof FORMATS)[number];
+export type Format = (typeof FORMATS)[number];
 
 const HELP = `usage: npm run drift -- --stack NAME [--format text|json|markdown]
 
 Checks every host of the stack against its declared state without changing anything: the
-engine's refresh preview (\`pulumi preview --refresh --json\`) runs each facet's probe over SSH,
+engine's refresh preview (\`pulumi preview --refresh\`) runs each facet's probe over SSH,
 then this prints, per host and facet, what differs as a short line diff
 (- what the host has, + what the config declares), and why:
   changed on the host since the last \`pulumi up\`   (drift: an edit by hand, a reboot, a package update)
@@ -366,17 +331,38 @@ export const run = runnerOf(command);
 
 /** Runs the refresh preview and prints the report; the exit status of `npm run drift`. */
 async function checkDrift(stack: string, format: Format): Promise<number> {
-  const result = await runPulumi(["preview", "--refresh", "--json", "--stack", stack], { stack });
-  const preview = parsePreviewJson(result.stdout);
-  if (result.code !== 0 || !preview || !preview.changeSummary) {
-    const failures = preview ? previewFailures(preview) : [];
-    if (saysNoSuchStack(result.stderr + result.stdout)) process.stderr.write(`drift: ${missingStackMessage(stack, backend())}\n`);
-    else if (failures.length) process.stderr.write(formatFailures(stack, failures));
-    else
-      process.stderr.write(
-        `drift: pulumi preview --refresh failed (exit ${result.code}):\n${(result.stderr.trim() || result.stdout.trim()).slice(-4000)}\n`,
-      );
-    return 1;
+  const events: PreviewEvent[] = [];
+  const result = await previewStack(stack, { refresh: true, onEvent: (e) => events.push(e) });
+  const outcome = driftOutcome(stack, format, result, events, backend);
+  process.stdout.write(outcome.stdout);
+  process.stderr.write(outcome.stderr);
+  return outcome.code;
+}
+
+export interface DriftOutcome {
+  /** The exit status: 0 in sync, 2 differences, 1 no report. */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * What `npm run drift` says about a refresh preview, from pulumi's exit code and output and the preview's engine
+ * events; pure but for `where`, asked only when the stack is missing. An error diagnostic, a lost event, an engine
+ * error, a summary missing or failed: no report, whatever the exit code said.
+ */
+export function driftOutcome(stack: string, format: Format, result: PulumiRun, events: PreviewEvent[], where: () => Backend): DriftOutcome {
+  const { preview, problems, unfinished } = digestPreviewEvents(events);
+  const failures = previewFailures(preview);
+  if (result.code !== 0 || !preview.changeSummary || problems.length || failures.length) {
+    // When pulumi failed, its failed summary says nothing more than the exit code.
+    const unsure = [...problems, ...(result.code === 0 && unfinished ? [unfinished] : [])].map((message) => ({ message }));
+    const stderr = saysNoSuchStack(result.stderr + result.stdout)
+      ? `drift: ${missingStackMessage(stack, where())}\n`
+      : failures.length || unsure.length
+        ? formatFailures(stack, [...failures, ...unsure])
+        : `drift: pulumi preview --refresh failed (exit ${result.code}):\n${(result.stderr.trim() || result.stdout.trim()).slice(-4000)}\n`;
+    return { code: 1, stdout: "", stderr };
   }
   const report = analysePreview(preview);
   const formatted = {
@@ -384,6 +370,5 @@ async function checkDrift(stack: string, format: Format): Promise<number> {
     json: () => `${JSON.stringify({ stack, inSync: inSync(report), ...report }, null, 2)}\n`,
     markdown: () => formatMarkdown(report, stack),
   };
-  process.stdout.write(formatted[format]());
-  return inSync(report) ? 0 : 2;
+  return { code: inSync(report) ? 0 : 2, stdout: formatted[format](), stderr: "" };
 }

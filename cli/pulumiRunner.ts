@@ -13,6 +13,7 @@
  * From a shell: `eval "$(npx ts-node --transpile-only cli/main.ts env --stack lab)"` exports the
  * same settings (the passphrase only when it is the lab default, never one from your environment): cli/env.ts.
  */
+import type { EngineEvent, PulumiCommand, Workspace } from "@pulumi/pulumi/automation";
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -174,6 +175,114 @@ export function runPulumi(args: string[], opts: RunPulumiOptions = {}): Promise<
     child.stdin.on("error", () => undefined);
     child.stdin.end(opts.input ?? "");
   });
+}
+
+/**
+ * The pulumi the Automation API runs: the one runPulumi runs (PATH, then the engine cache), checked by the SDK's
+ * PulumiCommand.get (`pulumi version`; a major version other than the SDK's is refused) and here for at least
+ * PULUMI_VERSION, the engine whose events cli/previewEvents.ts was checked against.
+ */
+export async function pulumiCommand(env: NodeJS.ProcessEnv = process.env): Promise<PulumiCommand> {
+  const dir = findPulumi(env);
+  const binary = path.join(dir, "pulumi");
+  // PulumiCommand.get runs <root>/bin/pulumi.
+  if (path.basename(dir) !== "bin") {
+    throw new PulumiRunError(`${binary}: the Automation API runs pulumi from a directory named bin; link it into one on PATH`);
+  }
+  const { PulumiCommand } = await import("@pulumi/pulumi/automation");
+  let command: PulumiCommand;
+  try {
+    command = await PulumiCommand.get({ root: path.dirname(dir) });
+  } catch (err) {
+    const failed = failedRun(err);
+    throw new PulumiRunError(
+      `${binary}: ${failed ? `\`pulumi version\` failed (exit ${failed.code}): ${failed.stderr.trim()}` : (err as Error).message}`,
+    );
+  }
+  if (command.version && command.version.compare(PULUMI_VERSION) < 0) {
+    throw new PulumiRunError(
+      `${binary} is pulumi ${command.version.version}, older than ${PULUMI_VERSION} (the engine mpi-hosts is tested with): ` +
+        "upgrade it, or take it off PATH so that the one scripts/build-engine.sh builds is used",
+    );
+  }
+  return command;
+}
+
+/** The names of the SDK's CommandError and its kinds (automation/errors.js). */
+const COMMAND_ERRORS = new Set(["CommandError", "StackNotFoundError", "StackAlreadyExistsError", "ConcurrentUpdateError"]);
+
+/**
+ * What a pulumi command that the Automation API ran and that failed did: its exit code and output. The SDK (v3.248.0,
+ * automation/cmd.js exec) wraps execa's error, which has them, in a CommandError (StackNotFoundError and
+ * ConcurrentUpdateError are kinds of it, told apart by the same stderr) whose own code is always -2 and whose stdout
+ * is empty; the execa error is its private commandResult.err. Undefined when pulumi did not run at all.
+ */
+export function failedRun(err: unknown): PulumiRun | undefined {
+  if (!(err instanceof Error) || !COMMAND_ERRORS.has(err.name)) return undefined;
+  const cause = (err as { commandResult?: { err?: unknown } }).commandResult?.err as
+    { exitCode?: number; signal?: string; stdout?: string; stderr?: string } | undefined;
+  // Neither an exit code nor a signal: pulumi did not start (execa's ENOENT, EACCES).
+  if (!cause || (typeof cause.exitCode !== "number" && !cause.signal)) return undefined;
+  return { code: cause.exitCode ?? 128, stdout: cause.stdout ?? "", stderr: cause.stderr ?? "" };
+}
+
+/** A workspace whose selectStack leaves the project's current stack alone (see previewStack). */
+function withoutSelecting(workspace: Workspace): Workspace {
+  return new Proxy(workspace, {
+    get(target, key) {
+      if (key === "selectStack") return async () => undefined;
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+export interface PreviewStackOptions {
+  /** Refresh first (`pulumi preview --refresh`): every resource's read runs; for facets, their probe. */
+  refresh?: boolean;
+  /** Each engine event as it comes (the Automation API's onEvent). */
+  onEvent: (event: EngineEvent) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `pulumi preview [--refresh] --stack STACK` through the Automation API (LocalWorkspace, Stack.preview, onEvent) with
+ * the settings of runPulumi: the same pulumi, environment (backend, passphrase, offline switches, PULUMI_HOME from
+ * `env`), project directory and so stack file. Resolves with pulumi's exit code and output as runPulumi does, the
+ * events having gone to onEvent; a pulumi that cannot run is a PulumiRunError.
+ *
+ * Stack.select would run `pulumi stack select`, which makes STACK the project's current stack for every later plain
+ * `pulumi` command (PULUMI_HOME/workspaces); `pulumi preview --stack` does not, and a missing stack fails the preview
+ * itself ("no stack named ... found", a StackNotFoundError), so selectStack is left out.
+ */
+export async function previewStack(stack: string, opts: PreviewStackOptions): Promise<PulumiRun> {
+  // After the preview the SDK removes `tcp:/` recursively, relative to the current directory: the "directory" of its
+  // event stream's address (automation/stack.js cleanUp; docs/pulumi.md). Refuse rather than lose such a directory.
+  if (fs.existsSync("tcp:")) {
+    throw new PulumiRunError(
+      `${path.resolve("tcp:")} is there, and the Automation API of @pulumi/pulumi ${PULUMI_VERSION} deletes it after a preview ` +
+        "(a bug of its cleanup): run from another directory",
+    );
+  }
+  const base = opts.env ?? process.env;
+  const dir = stateDir(base);
+  const env = pulumiProcessEnv(stack, base);
+  if (env.PULUMI_BACKEND_URL === `file://${dir}`) fs.mkdirSync(dir, { recursive: true });
+  const command = await pulumiCommand(base);
+  const { LocalWorkspace, Stack } = await import("@pulumi/pulumi/automation");
+  // envVars go over the SDK's process.env (execa extends it), so pass them all: a variable unset in `env` stays unset
+  // only when process.env lacks it too, which holds for the commands (they pass process.env).
+  const envVars = Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined));
+  const workspace = await LocalWorkspace.create({ workDir: projectDir(base), pulumiCommand: command, envVars });
+  const target = await Stack.select(stack, withoutSelecting(workspace));
+  try {
+    const result = await target.preview({ refresh: opts.refresh, color: "never", onEvent: opts.onEvent });
+    return { code: 0, stdout: result.stdout, stderr: result.stderr };
+  } catch (err) {
+    const failed = failedRun(err);
+    if (failed) return failed;
+    throw new PulumiRunError(`cannot run pulumi: ${(err as Error).message}`);
+  }
 }
 
 /** Like runPulumi, but a non-zero exit is an error carrying pulumi's own message. */
