@@ -5,7 +5,7 @@ import type { Backend } from "./backend";
 /**
  * Engine events shaped as pulumi v3.248.0 streams them to the Automation API (sdk/go/common/apitype/events.go: every
  * event numbered from 0; step states with type, urn, inputs and outputs; diagnostics with prefix and message apart).
- * test/e2e/xmEvents.test.ts checks the digest against the real engine's own `--json` digest.
+ * test/e2e/previewEvents.test.ts checks the digest against the real engine's own `--json` digest.
  */
 const STACK_URN = "urn:pulumi:lab::mpi-hosts::pulumi:pulumi:Stack::mpi-hosts-lab";
 const urn = (name: string, type = FACET_TYPE) =>

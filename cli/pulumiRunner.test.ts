@@ -84,7 +84,7 @@ describe("the stack file read for the lab passphrase default (one readIfExists w
 describe("pulumi run through the Automation API (previewStack): exit code and output, as runPulumi gives them", () => {
   // A stand-in for the pulumi binary (a shell script): what is under test is how the SDK (v3.248.0) wraps a command
   // that failed, and what previewStack makes of it; the real engine's failures are in the e2e tests (backend.test.ts:
-  // a missing stack; engine.test.ts: a host down; xmEvents.test.ts: the events against pulumi's own --json digest).
+  // a missing stack; engine.test.ts: a host down; previewEvents.test.ts: the events against pulumi's own --json digest).
   let dir: string;
   const env = (mode: string): NodeJS.ProcessEnv => ({
     PATH: `${dir}/root/bin:/usr/bin:/bin`,

@@ -12,7 +12,7 @@ import { drift, EngineLab, expectExit, pulumi, root, startEngineLab, stopEngineL
 
 const NAME = "xmev";
 const OTHER = "xmev-other";
-const timings = new Timings("xmEvents.test.ts (3 trixie hosts) wall times");
+const timings = new Timings("previewEvents.test.ts (3 trixie hosts) wall times");
 
 let e: EngineLab;
 
