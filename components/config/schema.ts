@@ -31,7 +31,10 @@ const expectations: Record<string, { wrong: string; expected: string }> = {
   },
   localPath: { wrong: "is not a usable file path", expected: "a path without newlines" },
   versionSpec: { wrong: "is not a version pin", expected: "MAJOR[.MINOR[.PATCH]] optionally ending in .*, e.g. 4.0.* or 5.0.7" },
-  keyGeneration: { wrong: "is not a key generation", expected: "a whole number or 1-64 letters, digits and . _ : -, starting with a letter or digit, e.g. 2 or 2026-12-01" },
+  keyGeneration: {
+    wrong: "is not a key generation",
+    expected: "a whole number or 1-64 letters, digits and . _ : -, starting with a letter or digit, e.g. 2 or 2026-12-01",
+  },
   mcaValue: { wrong: "is not a one-line value", expected: "no newlines" },
   mcaName: { wrong: "is not an MCA parameter name", expected: "lower-case letters, digits and _, e.g. btl_tcp_links" },
   hostKey: {
