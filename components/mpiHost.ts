@@ -4,13 +4,12 @@
  * digest of the scripts, never a script: the provider plugin renders them itself (components/provider/facetRecord.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { hostKeysFrom } from "./config/knownHosts";
-import { jumpOf } from "./config/jump";
 import { Cluster, Host } from "./config/types";
 import { CLUSTER_KEY_PLACEHOLDER, facetsOf } from "./facets/index";
 import { CLUSTER_KEY_ENV } from "./facets/clusterTrust";
 import { Facet } from "./provider/facetProvider";
 import { FacetInputs, facetRecord } from "./provider/facetRecord";
+import { hostConnection } from "./provider/hostConnection";
 import { Connection } from "./provider/remote";
 import { FACET_STATE_FORMAT } from "./provider/resourceTypes";
 
@@ -44,17 +43,7 @@ export class MpiHost extends pulumi.ComponentResource {
     // The facet list does not depend on the key, so resources can be declared before it is known.
     const definitions = facetsOf(cluster, host);
     // How to reach the host, and as whom; no credential: the provider logs in with what its machine has (configure).
-    const connection: Connection = {
-      name: host.name,
-      address: host.address,
-      port: host.port,
-      user: host.user,
-      hostKeys: host.hostKeys,
-      revokedKeys: host.revokedKeys,
-      hostKeysFrom: hostKeysFrom(cluster, host),
-      connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
-      ...jumpOf(host),
-    };
+    const connection: Connection = hostConnection(cluster, host);
     /** Every facet's record (without its secrets) as the plugin will render it, for a given cluster key. */
     const recordsFor = (clusterPublicKey: string): FacetInputs[] => {
       const declared = definitions.map((definition) => ({ definition, inputs: definition.inputs({ cluster, host, clusterPublicKey }) }));

@@ -4,21 +4,9 @@ import * as os from "os";
 import * as path from "path";
 import { shellQuote } from "./shellQuote";
 import { loadTemplates } from "./templates";
+import { HOSTILE_VALUES } from "../../test/support/hostileValues";
 
-const hostile = [
-  "it's",
-  "$(touch PWNED)",
-  "`touch PWNED`",
-  "a; touch PWNED",
-  "line one\nline two; touch PWNED",
-  "with space  and\ttab",
-  "'; touch PWNED; echo '",
-  "\\'\"$HOME${IFS}*?[a]",
-  "-n",
-  "",
-  "trailing newline\n\n",
-  "ünïcödé ✓",
-];
+const hostile = HOSTILE_VALUES;
 
 const shells = ["sh", "bash", "dash", "zsh"].filter((s) => {
   try {

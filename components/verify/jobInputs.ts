@@ -7,9 +7,8 @@
  */
 import Ajv2020 from "ajv/dist/2020";
 import clusterSchema from "../../schemas/cluster.schema.json";
-import { hostKeysFrom } from "../config/knownHosts";
-import { jumpOf } from "../config/jump";
 import { Cluster, Host, PortRange } from "../config/types";
+import { hostConnection } from "../provider/hostConnection";
 import type { Connection } from "../provider/remote";
 
 /** What planVerification reads of the cluster, and nothing else. */
@@ -73,18 +72,10 @@ export function jobClusterOf(cluster: Cluster): JobCluster {
 
 /** The head host's connection (as headConnection in ./run, without a login). */
 export function jobConnectionOf(cluster: Cluster): JobConnection {
-  const head = cluster.hosts.find((h) => h.name === cluster.verify.from)!;
-  return {
-    name: head.name,
-    address: head.address,
-    port: head.port,
-    user: head.user,
-    hostKeys: head.hostKeys,
-    revokedKeys: head.revokedKeys,
-    hostKeysFrom: hostKeysFrom(cluster, head),
-    connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
-    ...jumpOf(head),
-  };
+  return hostConnection(
+    cluster,
+    cluster.hosts.find((h) => h.name === cluster.verify.from)!,
+  );
 }
 
 /**

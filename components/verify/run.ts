@@ -4,10 +4,9 @@
  * tests and the fail-fast benchmark. Its stdout is read as `pulumi up` reads it for the stack output (the JSON
  * report, nothing else); its stderr carries the progress lines, then the summary line.
  */
-import { hostKeysFrom } from "../config/knownHosts";
-import { jumpOf } from "../config/jump";
 import { Cluster } from "../config/types";
 import { LoginSources } from "../provider/credentials";
+import { hostConnection } from "../provider/hostConnection";
 import { Connection, runScript } from "../provider/remote";
 import { reportOfJob, VerifyReport } from "./report";
 import { renderPlannedScript } from "./script";
@@ -36,18 +35,12 @@ export function overallTimeoutSeconds(plan: VerifyPlan): number {
 }
 
 export function headConnection(cluster: Cluster, login: LoginSources): Connection {
-  const head = cluster.hosts.find((h) => h.name === cluster.verify.from)!;
   return {
-    name: head.name,
-    address: head.address,
-    port: head.port,
-    user: head.user,
+    ...hostConnection(
+      cluster,
+      cluster.hosts.find((h) => h.name === cluster.verify.from)!,
+    ),
     login,
-    hostKeys: head.hostKeys,
-    revokedKeys: head.revokedKeys,
-    hostKeysFrom: hostKeysFrom(cluster, head),
-    connectTimeoutSeconds: cluster.ssh.connectTimeoutSeconds,
-    ...jumpOf(head),
   };
 }
 

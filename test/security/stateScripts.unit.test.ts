@@ -19,6 +19,7 @@ import { renderScripts } from "../../components/facets/scripts";
 import { DeclaredInputs, facetRecord, FacetInputs } from "../../components/provider/facetRecord";
 import { handlers, Props, secret, UNKNOWN } from "../../components/provider/plugin/handlers";
 import { Connection, RunResult } from "../../components/provider/remote";
+import { HOSTILE_VALUES } from "../support/hostileValues";
 import { legacyRecord, packHostProbes, packScripts } from "../support/legacyState";
 
 interface Ran {
@@ -207,22 +208,7 @@ describe.each(HOSTS)("%s %s", (file, hostName) => {
   });
 
   it("U5 a hostile value in any string the scripts are rendered from (inputs, hostFacets, connection) is refused on read and delete, naming it", async () => {
-    const hostile = [
-      "it's",
-      "$(touch PWNED)",
-      "`touch PWNED`",
-      "a; touch PWNED",
-      "line one\nline two; touch PWNED",
-      "with space  and\ttab",
-      "'; touch PWNED; echo '",
-      "\\'\"$HOME${IFS}*?[a]",
-      "-n",
-      "",
-      "trailing newline\n\n",
-      "ünïcödé ✓",
-      "\n",
-      "x".repeat(5000),
-    ];
+    const hostile = [...HOSTILE_VALUES, "\n", "x".repeat(5000)];
     // What the schema admits by design: values for messages only (where host keys came from, which line revoked a
     // key), never rendered; and extraMca values, which the config allows too (one line each) and which reach a file
     // of Open MPI's, quoted, from apply only (rendered from the program's inputs).
