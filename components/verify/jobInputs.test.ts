@@ -86,6 +86,19 @@ describe("the verification job's declared inputs", () => {
     ],
     ["a fingerprint that is not one", (i) => (i.fingerprint = "x"), /\/fingerprint must match pattern/],
   ];
+  it("take every host key type known_hosts may list, as the facets' records do (a head with an sk- or a dss key)", () => {
+    const inputs = valid();
+    const blob = inputs.connection.hostKeys[0].split(" ")[1];
+    inputs.connection.hostKeys = [
+      ...inputs.connection.hostKeys,
+      `sk-ssh-ed25519@openssh.com ${blob}`,
+      `ssh-dss ${blob}`,
+      ...Array.from({ length: 70 }, () => `ssh-ed25519 ${blob}`),
+    ];
+    inputs.connection.revokedKeys = [{ key: `sk-ecdsa-sha2-nistp256@openssh.com ${blob}`, where: "~/.ssh/known_hosts:3" }];
+    expect(jobInputProblems(inputs)).toEqual([]);
+  });
+
   it.each(cases)("refuse %s, naming it", (_what, edit, message) => {
     const inputs = valid();
     expect(jobInputProblems(inputs)).toEqual([]);

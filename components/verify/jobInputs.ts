@@ -7,6 +7,7 @@
  */
 import Ajv2020 from "ajv/dist/2020";
 import clusterSchema from "../../schemas/cluster.schema.json";
+import facetInputsSchema from "../../schemas/facetInputs.schema.json";
 import { Cluster, Host, PortRange } from "../config/types";
 import { hostConnection } from "../provider/hostConnection";
 import type { Connection } from "../provider/remote";
@@ -90,15 +91,14 @@ export function clusterOfJob(inputs: Pick<VerificationJobInputs, "cluster">): Cl
 const defs = clusterSchema.$defs;
 /** A line for messages only (where a key came from): never a newline. */
 const oneLine = { type: "string", maxLength: 1024, pattern: "^[^\\n\\r]*$" };
-/** A host key as the connection carries it: "type base64", no comment. */
-const hostKey = {
-  type: "string",
-  pattern: "^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}$",
-};
-const hostKeys = { type: "array", minItems: 1, maxItems: 64, items: hostKey };
+/**
+ * A host key as the connection carries it ("type base64", no comment), as the facets' records take it: any type
+ * known_hosts may list (the loader keeps them all), so a head host with, say, an sk- key is not refused here alone.
+ */
+const hostKey = facetInputsSchema.$defs.hostKeyBlob;
+const hostKeys = { type: "array", minItems: 1, items: hostKey };
 const revokedKeys = {
   type: "array",
-  maxItems: 64,
   items: { type: "object", additionalProperties: false, required: ["key", "where"], properties: { key: hostKey, where: oneLine } },
 };
 const portRange = {
