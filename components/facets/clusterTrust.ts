@@ -52,7 +52,9 @@ export const clusterTrust = defineFacet({
   inputSchema: facetInputsRef("clusterTrustInputs"),
   // The probe reads only the header. Without the keys, every sibling's record stays the same size whatever the number
   // of hosts, and free of the cluster key: a rotation updates the clusterTrust facets only (MpiHost's keyFree).
-  probeInputs: (i) => ({ ...i, knownHosts: [], clusterPublicKey: CLUSTER_KEY_PLACEHOLDER }),
+  // The generation too: the probe reads the record from the host, and a rotation must leave the other facets' records
+  // (whose hostFacets hold this) unchanged.
+  probeInputs: (i) => ({ ...i, knownHosts: [], clusterPublicKey: CLUSTER_KEY_PLACEHOLDER, keyGeneration: "1" }),
   render({ host, knownHosts: entries, from, clusterPublicKey, keyGeneration }) {
     const t = templates();
     const knownHosts = t.render("clusterTrust/known_hosts", { header: HEADER, entries });

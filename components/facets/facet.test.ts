@@ -7,7 +7,7 @@ import * as path from "path";
 import { loadClusterOrThrow, readStackFile } from "../config/load";
 import { Cluster } from "../config/types";
 import { TEMPLATE_ROOT } from "../templates/templates";
-import { BLOCK_BEGIN, BLOCK_END, FACET_TIMEOUT_SECONDS, HEADER, HEADER_MARK, renderFacet, renderFromInputs } from "./facet";
+import { BLOCK_BEGIN, BLOCK_END, FACET_TIMEOUT_SECONDS, HEADER, HEADER_MARK, probeInputsOf, renderFacet, renderFromInputs } from "./facet";
 import { facets, facetsOf, renderHost } from "./index";
 import { HOSTFILE_PATH } from "./hostfile";
 
@@ -130,5 +130,15 @@ describe("the hostfile's path (HOSTFILE_PATH)", () => {
       expect(new Set(named)).toEqual(new Set(named.filter((p) => p === `"$HOME"/${HOSTFILE_PATH}` || p === `"$HOME"/${dir}`)));
       expect(named.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("the probe inputs every record of a host holds (hostFacets)", () => {
+  it("do not change with the cluster key or its generation, so a rotation updates the clusterTrust records alone", () => {
+    const hostFacetsOf = (rotation: string, key: string) => {
+      const c = stack("Pulumi.example.yaml", (raw) => (raw.ssh = { ...raw.ssh, clusterKeyRotation: rotation }));
+      return c.hosts.map((host) => facetsOf(c, host).map((d) => probeInputsOf(d, d.inputs({ cluster: c, host, clusterPublicKey: key }))));
+    };
+    expect(hostFacetsOf("2", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIANOTHERKEY mpi-hosts cluster")).toEqual(hostFacetsOf("1", KEY));
   });
 });

@@ -200,11 +200,12 @@ function comparableConnection(conn: Connection | JumpConnection): Record<string,
 }
 
 /**
- * Compares what was last seen on the host (olds.state) with what the config asks for (news.state), and the rest of the
- * record field by field. Decodes nothing and refuses nothing: a record mpi-hosts would refuse on read is a change, so
- * that `pulumi up` rewrites it from the program (the repair of a state changed outside mpi-hosts, and the migration).
+ * Whether the host must be converged: compares what was last seen on the host (olds.state) with what the config asks
+ * for (news.state), and the rest of the record field by field except hostFacets. Decodes nothing and refuses nothing: a
+ * record mpi-hosts would refuse on read is a change, so that `pulumi up` rewrites it from the program (the repair of a
+ * state changed outside mpi-hosts, and the migration).
  */
-function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
+function needsApply(olds: FacetOutputs, news: FacetInputs): boolean {
   const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
   if (olds.format !== FACET_STATE_FORMAT || foreignKeys(olds).length) return true;
   // A state written before appliedAt: without it, every preview would see the job's trigger unknown.
@@ -225,6 +226,20 @@ function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
     !same(Object.keys(olds.secretEnv ?? {}).sort(), Object.keys(news.secretEnv ?? {}).sort()) ||
     !same(olds.secretEnv, news.secretEnv)
   );
+}
+
+/**
+ * A change of the record: the host's, or only of hostFacets (the probe inputs of the host's other facets, which a
+ * refresh renders their probes from). The latter is rewritten without touching the host, so that `pulumi up` also
+ * repairs a hostFacets changed outside mpi-hosts, and a sibling's new probe inputs reach every record of the host.
+ */
+function needsUpdate(olds: FacetOutputs, news: FacetInputs): boolean {
+  return needsApply(olds, news) || canonical(olds.hostFacets ?? null) !== canonical(news.hostFacets ?? null);
+}
+
+/** The update of a record whose host needs nothing: the program's record, with when and how the host was last applied. */
+function recordOnly(olds: FacetOutputs, news: FacetInputs): FacetOutputs {
+  return { ...normalized(news), lastApply: olds.lastApply ?? "", appliedAt: olds.appliedAt };
 }
 
 export const facetOperations: Required<
@@ -253,9 +268,10 @@ export const facetOperations: Required<
     const outs = await converge(inputs);
     return { id: `${outs.host}/${outs.facet}`, outs };
   },
-  // The olds are not read: the update runs what the program's inputs render.
-  async update(_id: string, _olds: FacetOutputs, news: FacetInputs) {
-    return { outs: await converge(news) };
+  // The update runs what the program's inputs render; the olds only tell whether the host needs anything at all (an
+  // appliedAt kept, so that the verification job does not re-run for a record-only change).
+  async update(_id: string, olds: FacetOutputs, news: FacetInputs) {
+    return { outs: needsApply(olds, news) ? await converge(news) : recordOnly(olds, news) };
   },
   async read(id: string, props: FacetOutputs) {
     const record = checkedRecord<FacetOutputs>(props, "state", "read");

@@ -109,7 +109,7 @@ export function oldFormatRefusal(host: string, operation: "read" | "delete"): st
   const text =
     `${host}: the state of its facets was written by mpi-hosts before state format ${FACET_STATE_FORMAT}: it holds their ` +
     `scripts, which mpi-hosts no longer runs from a state (docs/security.md, issue 15). Run \`pulumi up\` once (without ` +
-    `--refresh): it rewrites every facet without scripts and the hosts' apply finds nothing to do. Then refresh, drift or destroy.`;
+    `--refresh): it rewrites every facet without scripts; the applies find nothing to do, except clusterTrust's, which records the cluster key's generation on the host. Then refresh, drift or destroy.`;
   if (operation === "read") return text;
   return (
     `${text} If ${host} is no longer in the stack config, put it back for that one \`pulumi up\`; or drop its resources ` +

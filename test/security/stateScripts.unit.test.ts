@@ -246,7 +246,7 @@ describe.each(HOSTS)("%s %s", (file, hostName) => {
     const readMessages = new Set<string>();
     for (const old of legacy) readMessages.add(await refused(() => read(old)));
     expect([...readMessages]).toEqual([
-      `${hostName}: the state of its facets was written by mpi-hosts before state format 2: it holds their scripts, which mpi-hosts no longer runs from a state (docs/security.md, issue 15). Run \`pulumi up\` once (without --refresh): it rewrites every facet without scripts and the hosts' apply finds nothing to do. Then refresh, drift or destroy.`,
+      `${hostName}: the state of its facets was written by mpi-hosts before state format 2: it holds their scripts, which mpi-hosts no longer runs from a state (docs/security.md, issue 15). Run \`pulumi up\` once (without --refresh): it rewrites every facet without scripts; the applies find nothing to do, except clusterTrust's, which records the cluster key's generation on the host. Then refresh, drift or destroy.`,
     ]);
     for (const old of legacy)
       expect(await refused(() => del(old))).toMatch(

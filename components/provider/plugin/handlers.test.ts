@@ -178,14 +178,31 @@ describe("diff", () => {
 
   it("a Facet's change names the readable inputs that differ; the scripts' digest only when nothing readable changed", async () => {
     const { id, outs } = await handlers.create(HOSTFILE_URN, facetInputs("hostfile"));
+    // The host's own slots are in its hostfile probe inputs too (hostFacets), so both show.
     expect(await handlers.diff(HOSTFILE_URN, id, outs, facetInputs("hostfile", 2))).toMatchObject({
       changes: true,
-      diffs: ["state", "inputs"],
+      diffs: ["state", "inputs", "hostFacets"],
     });
     const newCode = { ...facetInputs("hostfile"), scriptsDigest: `sha256:${"0".repeat(64)}` };
     expect(await handlers.diff(HOSTFILE_URN, id, outs, newCode)).toMatchObject({ changes: true, diffs: ["scriptsDigest"] });
     const moved = { ...facetInputs("hostfile"), connection: { ...CONNECTION, port: 2222 } };
     expect(await handlers.diff(HOSTFILE_URN, id, outs, moved)).toMatchObject({ changes: true, diffs: ["connection"] });
+  });
+
+  it("a Facet whose hostFacets alone differ is a change that `pulumi up` records without touching the host", async () => {
+    const { id, outs } = await handlers.create(HOSTFILE_URN, facetInputs("hostfile"));
+    // A sibling's probe inputs changed outside mpi-hosts, within the schema: a refresh would render that probe from them.
+    const recorded = outs.hostFacets as Props;
+    const tampered = { ...outs, hostFacets: { ...recorded, clusterTrust: { ...(recorded.clusterTrust as Props), from: "10.0.0.0/8" } } };
+    const news = facetInputs("hostfile");
+    expect(await handlers.diff(HOSTFILE_URN, id, tampered, news)).toMatchObject({ changes: true, diffs: ["hostFacets"] });
+    connections.length = 0;
+    const updated = await handlers.update(HOSTFILE_URN, id, tampered, news);
+    expect(connections).toEqual([]);
+    expect(plain(updated.hostFacets)).toEqual(plain(news.hostFacets));
+    // The verification job re-runs on a changed appliedAt: a record-only update keeps it.
+    expect(updated.appliedAt).toBe(outs.appliedAt);
+    expect(await handlers.diff(HOSTFILE_URN, id, updated, news)).toMatchObject({ changes: false });
   });
 
   it("a Facet with nothing new has no change; an unknown input (preview before the cluster key exists) is a change", async () => {

@@ -88,16 +88,16 @@ interface ResourceType {
  * keys): its `pulumi up` rewrites it from the program. Plain JSON only: nothing of the state is decoded.
  */
 export function facetDiffs(olds: Props, news: Props): string[] {
-  if (olds.format !== FACET_STATE_FORMAT) return ["format"];
-  const foreign = foreignKeys(olds);
-  if (foreign.length) return foreign;
   const json = (v: unknown) => canonical(v ?? null);
   const desired = (news.state ?? {}) as Props;
   const seen = Object.fromEntries(Object.keys(desired).map((k) => [k, (olds.state as Props | undefined)?.[k] ?? null]));
-  const readable = [
-    json(seen) !== json(desired) ? "state" : "",
-    ...["connection", "secretEnv", "inputs"].filter((k) => json(olds[k]) !== json(news[k])),
-  ].filter(Boolean);
+  const stateDiffers = json(seen) !== json(desired) ? ["state"] : [];
+  // An old record's state is plain JSON too: the migration's preview still shows what the apply will change on the host
+  // (the cluster key's record, or a key that differs from the program's).
+  if (olds.format !== FACET_STATE_FORMAT) return ["format", ...stateDiffers];
+  const foreign = foreignKeys(olds);
+  if (foreign.length) return foreign;
+  const readable = [...stateDiffers, ...["connection", "secretEnv", "inputs", "hostFacets"].filter((k) => json(olds[k]) !== json(news[k]))];
   if (readable.length) return readable;
   return ["scriptsDigest"].filter((k) => json(olds[k]) !== json(news[k]));
 }
