@@ -146,7 +146,13 @@ function parseEnv(text: string): Record<string, string> {
  * A measurement subcommand: its options are checked before anything starts (a usage error); what stops it once
  * started (a lab that does not come up) is said in one line, `bench <subcommand>: could not run: <message>`, exit 1.
  */
-const measurement = oneLineSubcommands("bench", SUBCOMMAND_HELP, { prefix: "could not run: " });
+const oneLine = oneLineSubcommands("bench", SUBCOMMAND_HELP, { prefix: "could not run: " });
+// Each measures this repository (its labs, its results folder): refused from the installed package, as the default is.
+const measurement: typeof oneLine = (name, values, exitCodes, handler) =>
+  oneLine(name, values, { ...exitCodes, 1: `${exitCodes[1]}, or run from the installed package` }, async (options) => {
+    requireClone("bench");
+    return handler(options);
+  });
 
 const repoDir = path.resolve(__dirname, "..");
 const stamp = () => new Date().toISOString().replace(/[:.]/g, "-");
