@@ -53,7 +53,9 @@ function packagesImported(file: string): string[] {
 describe("package.json", () => {
   it("is publishable: not private, and packs dist/ and the template, built by prepack", () => {
     expect(pkg.private).toBeUndefined();
-    expect(pkg.files).toEqual(expect.arrayContaining(["dist/", "examples/"]));
+    expect(pkg.files).toEqual(expect.arrayContaining(["dist/", "examples/lab/index.ts", "examples/lab/Pulumi.yaml"]));
+    // Named files only: a folder would also pack what a developer's run left in it (a state, a stack file, keys).
+    expect(pkg.files.filter((f: string) => f.startsWith("examples/") && f.endsWith("/"))).toEqual([]);
     expect(pkg.scripts.prepack).toBe("bash scripts/build-package.sh");
     const build = JSON.parse(fs.readFileSync(path.join(root, "tsconfig.build.json"), "utf8"));
     expect(build.compilerOptions).toMatchObject({ outDir: "dist", rootDir: ".", declaration: true });
