@@ -159,6 +159,15 @@ describe("pulumi run through the Automation API (previewStack): exit code and ou
     expect(fs.existsSync(path.join(dir, "args"))).toBe(false);
   });
 
+  it("runs a pulumi installed in a directory not named bin (pulumi/actions' tool cache, asdf shims)", async () => {
+    fs.mkdirSync(path.join(dir, "toolcache", "x64"), { recursive: true });
+    fs.copyFileSync(path.join(dir, "root", "bin", "pulumi"), path.join(dir, "toolcache", "x64", "pulumi"));
+    fs.chmodSync(path.join(dir, "toolcache", "x64", "pulumi"), 0o755);
+    const elsewhere = { ...env("silent"), PATH: `${dir}/toolcache/x64:/usr/bin:/bin` };
+    expect(await previewStack("lab", { refresh: true, onEvent: () => undefined, env: elsewhere })).toMatchObject({ code: 0 });
+    expect(args()).toMatch(/^preview --refresh /);
+  });
+
   it.each([
     ["an older pulumi", "v3.200.0", /pulumi 3\.200\.0, older than 3\.248\.0 \(the engine mpi-hosts is tested with\)/],
     ["another major version", "v4.0.0", /Major version mismatch/],

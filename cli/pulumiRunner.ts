@@ -16,6 +16,7 @@
 import type { EngineEvent, PulumiCommand, Workspace } from "@pulumi/pulumi/automation";
 import { spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { STACK_HEADER } from "../lab/stack";
 import { Backend, resolveBackend } from "./backend";
@@ -185,14 +186,10 @@ export function runPulumi(args: string[], opts: RunPulumiOptions = {}): Promise<
 export async function pulumiCommand(env: NodeJS.ProcessEnv = process.env): Promise<PulumiCommand> {
   const dir = findPulumi(env);
   const binary = path.join(dir, "pulumi");
-  // PulumiCommand.get runs <root>/bin/pulumi.
-  if (path.basename(dir) !== "bin") {
-    throw new PulumiRunError(`${binary}: the Automation API runs pulumi from a directory named bin; link it into one on PATH`);
-  }
   const { PulumiCommand } = await import("@pulumi/pulumi/automation");
   let command: PulumiCommand;
   try {
-    command = await PulumiCommand.get({ root: path.dirname(dir) });
+    command = await PulumiCommand.get({ root: path.basename(dir) === "bin" ? path.dirname(dir) : linkedRoot(binary) });
   } catch (err) {
     const failed = failedRun(err);
     throw new PulumiRunError(
@@ -206,6 +203,19 @@ export async function pulumiCommand(env: NodeJS.ProcessEnv = process.env): Promi
     );
   }
   return command;
+}
+
+/**
+ * A root whose bin/pulumi is `binary`, for PulumiCommand.get, which runs <root>/bin/pulumi: pulumi installed elsewhere
+ * (pulumi/actions puts it in <tool cache>/pulumi/<version>/x64, asdf and mise in shims) is linked from a private
+ * temporary directory, removed when the process ends.
+ */
+function linkedRoot(binary: string): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "mpi-hosts-pulumi-"));
+  process.once("exit", () => fs.rmSync(root, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(root, "bin"));
+  fs.symlinkSync(fs.realpathSync(binary), path.join(root, "bin", "pulumi"));
+  return root;
 }
 
 /** The names of the SDK's CommandError and its kinds (automation/errors.js). */
