@@ -8,6 +8,7 @@
  * facet's definition, never from a record. Probe and remove are rendered from recorded inputs, apply only from the
  * program's, each after its schema (schemas/facetInputs.schema.json) accepted them.
  */
+import { reinstallPluginAdvice } from "./pluginAdvice";
 import { probeInputsOf, RenderedFacet, renderFromInputs, scriptsDigest } from "../facets/facet";
 import { AnyFacetDefinition, definitionOf } from "../facets/index";
 import { facetInputsRef, schemaProblem, shown } from "../facets/inputSchemas";
@@ -163,7 +164,7 @@ export function checkedRecord<T extends FacetInputs>(value: unknown, origin: Rec
     if (origin === "program") {
       return new Error(
         `${host}: ${facet}: the program's ${problem}; nothing was run. The program (this checkout) and the installed ` +
-          "plugin (pulumi-resource-mpi-hosts) must be the same code: run scripts/install-plugin.sh in this checkout.",
+          `plugin (pulumi-resource-mpi-hosts) must be the same code: ${reinstallPluginAdvice()}.`,
       );
     }
     return new Error(
@@ -176,8 +177,8 @@ export function checkedRecord<T extends FacetInputs>(value: unknown, origin: Rec
     throw new Error(oldFormatRefusal(host, operation === "delete" ? "delete" : "read"));
   if (typeof record.format === "number" && record.format > FACET_STATE_FORMAT) {
     throw new Error(
-      `${host}: ${facet}: the ${origin} was written by a newer mpi-hosts (state format ${record.format}); update this ` +
-        "checkout and run scripts/install-plugin.sh. Nothing was run.",
+      `${host}: ${facet}: the ${origin} was written by a newer mpi-hosts (state format ${record.format}); update ` +
+        `mpi-hosts, then ${reinstallPluginAdvice()}. Nothing was run.`,
     );
   }
   if (record.format !== FACET_STATE_FORMAT) throw refuse(`format is ${shown(record.format)}, not ${FACET_STATE_FORMAT}`);
@@ -216,7 +217,7 @@ export function programRenderProblem(record: FacetInputs, pluginCheckout: string
   return (
     `${record.host}: ${record.facet}: the program (the checkout of this run) and the installed plugin ` +
     `(pulumi-resource-mpi-hosts, runs ${pluginCheckout}) render different scripts (${differs.join(", ")} differ); ` +
-    "run scripts/install-plugin.sh in this checkout"
+    reinstallPluginAdvice()
   );
 }
 

@@ -250,7 +250,7 @@ export function checkedJobInputs(inputs: unknown, what: string): VerificationJob
   if (problems.length) {
     throw new Error(
       `${what}: the verification job's inputs are not what mpi-hosts declares (${problems.join("; ")}); nothing was run. ` +
-        `Run pulumi up from an mpi-hosts checkout with a valid stack config`,
+        `Run pulumi up with a valid stack config`,
     );
   }
   return inputs as VerificationJobInputs;
