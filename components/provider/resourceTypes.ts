@@ -8,7 +8,10 @@ export const PROVIDER_PACKAGE = "mpi-hosts";
 
 /**
  * The plugin version the program asks for (registered with every resource, recorded as the default provider's
- * `version`): scripts/install-plugin.sh installs the plugin as this version. The package.json version.
+ * `version`): `mpi-hosts plugin install` (and scripts/install-plugin.sh) installs the plugin as this version. Pinned, not
+ * the package.json version: a new one would make the engine create a second default provider and look for the old
+ * plugin to refresh an older state (docs/plans/issue15-item3.md 4.4); the state's shape is versioned by
+ * FACET_STATE_FORMAT.
  */
 export const PROVIDER_VERSION = "0.1.0";
 
