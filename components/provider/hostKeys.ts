@@ -1,6 +1,7 @@
 /**
  * Host key algorithms for a set of known keys: what ssh2 may negotiate, and which one key suits a client that takes
- * only one (the verification job's @pulumi/command connection). Pure, no I/O; the provider requires it at run time.
+ * only one (the verification job's connection while it was a @pulumi/command one, before issue 15 R4: now used by
+ * the lab test that still drives that client, test/lab/knownHosts.test.ts). Pure, no I/O.
  */
 
 /** ssh2's names (lib/protocol/constants.js DEFAULT_SERVER_HOST_KEY), in ssh2's own order of preference. */
