@@ -19,6 +19,7 @@ import { renderScripts } from "../../components/facets/scripts";
 import { DeclaredInputs, facetRecord, FacetInputs } from "../../components/provider/facetRecord";
 import { handlers, Props, secret, UNKNOWN } from "../../components/provider/plugin/handlers";
 import { Connection, RunResult } from "../../components/provider/remote";
+import { hostConnection } from "../../components/provider/hostConnection";
 import { HOSTILE_VALUES } from "../support/hostileValues";
 import { legacyRecord, packHostProbes, packScripts } from "../support/legacyState";
 
@@ -82,16 +83,7 @@ function recordsOf(file: string, hostName: string): Props[] {
     definition,
     inputs: definition.inputs({ cluster, host, clusterPublicKey: CLUSTER_KEY }) as DeclaredInputs,
   }));
-  const connection: Connection = {
-    name: host.name,
-    address: host.address,
-    port: host.port,
-    user: host.user,
-    hostKeys: host.hostKeys,
-    revokedKeys: host.revokedKeys,
-    hostKeysFrom: "pinned in the stack config",
-    connectTimeoutSeconds: 10,
-  };
+  const connection: Connection = hostConnection(cluster, host);
   return declared.map((d) => {
     const record: FacetInputs = facetRecord({
       ...d,
