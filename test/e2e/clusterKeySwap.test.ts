@@ -57,10 +57,14 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** A fresh ed25519 pair from ssh-keygen: what a state writer would make. */
+/**
+ * A fresh ed25519 pair from ssh-keygen: what a state writer would make, with the cluster key's own comment (a comment
+ * the facets' schema refuses, e.g. with a quote, stops the swap earlier, at the plugin's Check: the hosts' anchor is
+ * what this test is about).
+ */
 function freshPair(): { publicKey: string; privateKey: string } {
   const file = path.join(dir, `k${Date.now()}`);
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "not the cluster's", "-f", file]);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `mpi-hosts cluster ${NAME}`, "-f", file]);
   return { publicKey: fs.readFileSync(`${file}.pub`, "utf8").trim(), privateKey: fs.readFileSync(file, "utf8") };
 }
 
