@@ -9,6 +9,7 @@
  */
 import { utils } from "ssh2";
 import { publicKeyFingerprint } from "../facets/clusterTrust";
+import { newEd25519KeyPair } from "./ed25519KeyPair";
 
 export interface ClusterKeyInputs {
   comment: string;
@@ -55,8 +56,7 @@ export const clusterKeyOperations = {
     assertKeyPairConsistent(news, `${where}: check`);
   },
   async create(inputs: ClusterKeyInputs): Promise<{ id: string; outs: ClusterKeyOutputs }> {
-    const pair = utils.generateKeyPairSync("ed25519", { comment: inputs.comment });
-    const outs = { ...inputs, publicKey: pair.public.trim(), privateKey: pair.private };
+    const outs = { ...inputs, ...newEd25519KeyPair(inputs.comment) };
     assertKeyPairConsistent(outs, `cluster-key-${inputs.rotation}: create`);
     return { id: `cluster-key-${inputs.rotation}`, outs };
   },

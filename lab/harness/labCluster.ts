@@ -13,6 +13,7 @@ import { renderFirewall } from "../../components/facets/firewall";
 import { FacetInputs } from "../../components/provider/facetProvider";
 import { DeclaredInputs, facetRecord } from "../../components/provider/facetRecord";
 import { Lab, renderLabStack } from "../lab";
+import { newEd25519KeyPair } from "../../components/provider/ed25519KeyPair";
 import { connectionFor } from "./facetRunner";
 import { labHost } from "./labHelpers";
 
@@ -49,9 +50,7 @@ export interface ClusterKeyPair {
 
 /** A fresh cluster identity, made the way the ClusterKey resource makes it. */
 export function newClusterKey(comment = "mpi-hosts cluster"): ClusterKeyPair {
-  const { utils } = require("ssh2") as typeof import("ssh2");
-  const pair = utils.generateKeyPairSync("ed25519", { comment });
-  return { publicKey: pair.public.trim(), privateKey: pair.private };
+  return newEd25519KeyPair(comment);
 }
 
 export function hostOf(cluster: Cluster, name: string): Host {

@@ -7,7 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
-import { utils } from "ssh2";
+import { newEd25519KeyPair } from "../ed25519KeyPair";
 import { clusterTrust } from "../../facets/clusterTrust";
 import { hostfile } from "../../facets/hostfile";
 import { facetRecord } from "../facetRecord";
@@ -160,11 +160,11 @@ describe("how the plugin logs in is its own, never the state's", () => {
 });
 
 /** A recorded cluster key pair: one pair (the ClusterKey refuses halves that do not belong together). */
-const PAIR = utils.generateKeyPairSync("ed25519", { comment: "c" });
+const PAIR = newEd25519KeyPair("c");
 
 describe("diff", () => {
   it("a ClusterKey is replaced when rotation changes, and only then", async () => {
-    const olds = { comment: "c", rotation: "1", publicKey: PAIR.public, privateKey: secret(PAIR.private) };
+    const olds = { comment: "c", rotation: "1", publicKey: PAIR.publicKey, privateKey: secret(PAIR.privateKey) };
     expect(await handlers.diff(KEY_URN, "cluster-key-1", olds, { comment: "c", rotation: "2" })).toEqual({
       changes: true,
       replaces: ["rotation"],
@@ -224,7 +224,7 @@ describe("a resource carried over from a dynamic provider's state (aliases)", ()
   });
 
   it("a ClusterKey keeps its key pair and loses the code; a new rotation still replaces it", async () => {
-    const olds = { comment: "c", rotation: "1", publicKey: PAIR.public, privateKey: secret(PAIR.private), __provider: code };
+    const olds = { comment: "c", rotation: "1", publicKey: PAIR.publicKey, privateKey: secret(PAIR.privateKey), __provider: code };
     expect(await handlers.diff(KEY_URN, "cluster-key-1", olds, { comment: "c", rotation: "1" })).toEqual({
       changes: true,
       replaces: [],
@@ -233,8 +233,8 @@ describe("a resource carried over from a dynamic provider's state (aliases)", ()
     expect(await handlers.update(KEY_URN, "cluster-key-1", olds, { comment: "c", rotation: "1" })).toEqual({
       comment: "c",
       rotation: "1",
-      publicKey: PAIR.public,
-      privateKey: secret(PAIR.private),
+      publicKey: PAIR.publicKey,
+      privateKey: secret(PAIR.privateKey),
     });
     expect(await handlers.diff(KEY_URN, "cluster-key-1", olds, { comment: "c", rotation: "2" })).toMatchObject({ replaces: ["rotation"] });
   });
