@@ -187,13 +187,14 @@ function normalized<T extends FacetInputs>(props: T): FacetOutputs {
  */
 function comparableConnection(conn: Connection | JumpConnection): Record<string, unknown> {
   const { hostKeys, revokedKeys, hostKeysFrom: _messagesOnly, jump, ...rest } = conn as Connection;
+  // Every connection mpi-hosts wrote lists hostKeys (one `hostKey` was a format no release wrote): without it, no
+  // connection, which needsApply takes as a change, so that `pulumi up` rewrites the record.
+  if (!Array.isArray(hostKeys)) throw new Error("a connection without hostKeys");
   const blobs = (keys: Array<string | undefined>) =>
     [...new Set(keys.filter((k): k is string => typeof k === "string").map((k) => k.trim().split(/\s+/)[1] ?? k))].sort();
-  // A connection recorded before hostKeys had one hostKey.
-  const known = hostKeys ?? [(conn as unknown as { hostKey?: string }).hostKey];
   return {
     ...rest,
-    hostKeys: blobs(known),
+    hostKeys: blobs(hostKeys),
     revokedKeys: blobs((revokedKeys ?? []).map((r) => r.key)),
     ...(jump ? { jump: comparableConnection(jump) } : {}),
   };
