@@ -10,7 +10,7 @@
  *   that dies with the lab) protect nothing. Any other stack without a passphrase is an error.
  * - Binary: a `pulumi` on PATH, else the one scripts/build-engine.sh left in the cache.
  *
- * From a shell: `eval "$(npx ts-node --transpile-only cli/main.ts env --stack lab)"` exports the
+ * From a shell: `eval "$(npm run --silent env -- --stack lab)"` (`mpi-hosts env` from the package) exports the
  * same settings (the passphrase only when it is the lab default, never one from your environment): cli/env.ts.
  */
 import type { EngineEvent, PulumiCommand, Workspace } from "@pulumi/pulumi/automation";
@@ -24,6 +24,7 @@ import { runsFromClone } from "./clone";
 import { CommandFailure } from "./command";
 import { readIfExists } from "./readIfExists";
 import { shellQuote } from "../components/templates/shellQuote";
+import { commandLine } from "./usage";
 
 export const PULUMI_VERSION = "3.248.0";
 /** The passphrase of lab stacks when none is set (see the module comment). */
@@ -97,7 +98,7 @@ export function passphraseEnv(stack: string | undefined, env: NodeJS.ProcessEnv,
   if (text !== undefined && isLabStackFile(text)) return { PULUMI_CONFIG_PASSPHRASE: LAB_PASSPHRASE };
   throw new PulumiRunError(
     `PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set${stack ? ` for stack ${stack}` : ""}: ` +
-      `set it to the passphrase the stack was created with (the default '${LAB_PASSPHRASE}' applies only to lab stacks written by \`npm run lab -- up\`)`,
+      `set it to the passphrase the stack was created with (the default '${LAB_PASSPHRASE}' applies only to lab stacks written by \`${commandLine("lab", "up")}\`)`,
   );
 }
 
