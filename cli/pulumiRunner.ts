@@ -3,7 +3,7 @@
  * passphrase, and the offline settings. Used by `npm run drift`, `mpi-hosts env` (scripts/demo.sh) and the e2e tests.
  *
  * - Backend: the one a plain `pulumi` would use (PULUMI_BACKEND_URL, backend.url in Pulumi.yaml, `pulumi login`),
- *   with MPI_HOSTS_STATE and the checkout's `.pulumi-state` as mpi-hosts' own defaults (./backend).
+ *   with MPI_HOSTS_STATE and the project's `.pulumi-state` as mpi-hosts' own defaults (./backend).
  * - Passphrase: PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE from the environment.
  *   Only for lab stacks (Pulumi.<stack>.yaml written by `npm run lab -- up`) does it default to
  *   `lab`: their hosts are throwaway namespaces on this machine, and their secrets (a lab key
@@ -43,12 +43,21 @@ export function projectDir(env: NodeJS.ProcessEnv = process.env): string {
   return runsFromClone() ? path.resolve(__dirname, "..") : process.cwd();
 }
 
+/**
+ * The project of projectDir as helps and messages name it (the fallback backend is its .pulumi-state): this checkout,
+ * or, run from the package, the project in the working directory.
+ */
+export function projectDescription(env: NodeJS.ProcessEnv = process.env, fromClone = runsFromClone()): string {
+  if (env.MPI_HOSTS_PROJECT) return `the project in MPI_HOSTS_PROJECT (${path.resolve(env.MPI_HOSTS_PROJECT)})`;
+  return fromClone ? "this checkout" : "the project in the working directory";
+}
+
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.MPI_HOSTS_STATE || path.join(projectDir(env), ".pulumi-state"));
 }
 
 export function backend(env: NodeJS.ProcessEnv = process.env): Backend {
-  return resolveBackend(projectDir(env), env);
+  return resolveBackend(projectDir(env), env, readIfExists, projectDescription(env));
 }
 
 export function backendUrl(env: NodeJS.ProcessEnv = process.env): string {
