@@ -11,6 +11,7 @@ import { CommandGroup, CommandTable, defineCommand, formatCommandList, oneLineSu
 import { VERIFY_TEST_VALUES, VerifyTest } from "../components/config/types";
 import { isRelease, Release, RELEASES } from "../lab/image";
 import { commandLine, usageLines } from "./usage";
+import { benchLabName } from "../bench/labName";
 
 const RELEASE_CHOICES = RELEASES.join("|");
 
@@ -38,13 +39,13 @@ what it claims, or when it could not run.
   "verify-soak": `${usageLines(
     "bench",
     `verify-soak [--rounds 20] [--hosts 5] [--release ${RELEASE_CHOICES}]`,
-    `[--tests ${VERIFY_TEST_VALUES.join(",")}] [--name soak] [--out FILE]`,
+    `[--tests ${VERIFY_TEST_VALUES.join(",")}] [--name NAME] [--out FILE]`,
   )}
 
 The verification job many times in a row on one healthy lab (needs root), counting the runs that fail at random.
 Prints each run and a summary and writes JSON (default bench/results/verify-soak-<release>-<commit>.json). A
-measurement: exit 1 only when it could not run, never because runs failed. The lab is stopped at the end, on error
-and on Ctrl-C.
+measurement: exit 1 only when it could not run, never because runs failed. The lab (--name, default soak-<pid>, so
+that two soaks at once do not stop each other's) is stopped at the end, on error and on Ctrl-C.
 `,
 };
 
@@ -196,7 +197,7 @@ async function runVerifySoakCommand(o: Options): Promise<number> {
     hosts: positiveInt(o, "hosts", 5),
     release: releaseOf(o),
     tests,
-    name: text(o, "name") ?? "soak",
+    name: text(o, "name") ?? benchLabName("soak"),
     out: text(o, "out"),
   };
   return (await import("../bench/verify-soak")).runVerifySoak(options);
