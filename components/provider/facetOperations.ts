@@ -22,6 +22,9 @@ import {
 } from "./facetRecord";
 import { Connection, HostLock, JumpConnection, KILL_GRACE_SECONDS, poolKey, RunResult, runParts, runScript, sudoRefusal } from "./remote";
 import { FACET_STATE_FORMAT } from "./resourceTypes";
+import { assertFacetsTakePublicKey } from "./clusterKeyOperations";
+import { clusterTrust } from "../facets/clusterTrust";
+import { shown } from "../facets/inputSchemas";
 
 export type { FacetInputs, FacetOutputs } from "./facetRecord";
 
@@ -201,6 +204,20 @@ function comparableConnection(conn: Connection | JumpConnection): Record<string,
 }
 
 /**
+ * clusterTrust's clusterPublicKey is the only input of a Facet that the program takes from the state: the ClusterKey
+ * resource's recorded public key (components/mpiCluster.ts). The ClusterKey refuses one the facets' schema would refuse
+ * (clusterKeyOperations), but a run that does not diff it (`pulumi up --target` of a Facet) hands it on as recorded:
+ * said here as what it is, a pair in the state that may have been edited, not as a program/plugin mismatch.
+ */
+function refuseStateKeyRefusedBySchema(news: unknown): void {
+  const record = news as { facet?: unknown; host?: unknown; inputs?: { clusterPublicKey?: unknown } } | null;
+  if (record?.facet !== clusterTrust.name) return;
+  const host = typeof record.host === "string" && /^[A-Za-z0-9-]{1,63}$/.test(record.host) ? record.host : shown(record.host);
+  const where = `${host}: ${clusterTrust.name}: check of its clusterPublicKey (the ClusterKey resource's recorded public key); nothing was run`;
+  assertFacetsTakePublicKey({ publicKey: record.inputs?.clusterPublicKey }, where);
+}
+
+/**
  * Whether the host must be converged: compares what was last seen on the host (olds.state) with what the config asks
  * for (news.state), and the rest of the record field by field except hostFacets. Decodes nothing and refuses nothing: a
  * record mpi-hosts would refuse on read is a change, so that `pulumi up` rewrites it from the program (the repair of a
@@ -258,6 +275,7 @@ export const facetOperations: Required<
    * desired state and scriptsDigest the program rendered are the plugin's own. Throws what differs.
    */
   check(news: unknown): void {
+    refuseStateKeyRefusedBySchema(news);
     const record = checkedRecord<FacetInputs>(news, "program", "apply");
     const problem = programRenderProblem(record, PLUGIN_CHECKOUT);
     if (problem) throw new Error(problem);

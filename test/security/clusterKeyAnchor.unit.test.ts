@@ -20,6 +20,7 @@ import { CLUSTER_KEY_ENV, clusterTrust, publicKeyFingerprint } from "../../compo
 import { decodeProbe, diffStates } from "../../components/facets/compare";
 import { RenderedFacet, renderFacet } from "../../components/facets/facet";
 import { assertKeyPairConsistent, clusterKeyOperations } from "../../components/provider/clusterKeyOperations";
+import { facetRecord } from "../../components/provider/facetRecord";
 import { handlers, secret } from "../../components/provider/plugin/handlers";
 import { CLUSTER_KEY_TYPE } from "../../components/provider/resourceTypes";
 import { newClusterKey, ClusterKeyPair } from "../../lab/harness/labCluster";
@@ -265,5 +266,31 @@ describe("the ClusterKey refuses a pair of its own whose public key the facets' 
       `c-cluster-key: check: the comment "mpi-hosts cluster it's" (\`mpi-hosts cluster\` and the MpiCluster's name) would make a public key that the facets' input schema refuses`,
     );
     await expect(handlers.check(urn, { comment: "mpi-hosts cluster lab-1.x", rotation: "1" })).resolves.toBeDefined();
+  });
+});
+
+describe("a clusterTrust Facet handed such a key as recorded (a run that does not diff the ClusterKey: pulumi up --target)", () => {
+  const FACET_URN = "urn:pulumi:s::mpi-hosts::mpi-hosts:index:MpiCluster$mpi-hosts:index:MpiHost$mpi-hosts:index:Facet::node1-clusterTrust";
+  const connection = { name: HOST, address: "192.0.2.1", port: 22, user: "u", hostKeys: ["ssh-ed25519 AAAA"], connectTimeoutSeconds: 5 };
+  const facetWith = (publicKey: string) => {
+    const inputs = { host: HOST, knownHosts: [], from: "192.0.2.0/24", clusterPublicKey: publicKey, keyGeneration: "1" };
+    const record = facetRecord({
+      definition: clusterTrust,
+      inputs,
+      host: [{ definition: clusterTrust, inputs }],
+      connection,
+      secretEnv: { [CLUSTER_KEY_ENV]: "k" },
+    });
+    return { ...record, secretEnv: secret(record.secretEnv) };
+  };
+
+  it("its Check says the recorded pair may have been edited and what to do, not that program and plugin differ", async () => {
+    const check = handlers.check(FACET_URN, facetWith(stranger.publicKey));
+    await expect(check).rejects.toThrow(
+      `node1: clusterTrust: check of its clusterPublicKey (the ClusterKey resource's recorded public key); nothing was run: the cluster's publicKey (${publicKeyFingerprint(stranger.publicKey)}, comment "not the cluster's") is refused by the facets' input schema`,
+    );
+    await expect(check).rejects.toThrow("Bump mpi-hosts:ssh.clusterKeyRotation to make a new pair");
+    await expect(check).rejects.not.toThrow(/same code|installed plugin/);
+    await expect(handlers.check(FACET_URN, facetWith(gen1.publicKey))).resolves.toBeDefined();
   });
 });
