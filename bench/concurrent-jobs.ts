@@ -12,6 +12,7 @@ import { Lab, stopLab } from "../lab/lab";
 import { sshExec } from "../lab/harness/labHelpers";
 import { labCluster } from "../lab/harness/labCluster";
 import { applyAllFacets, startVerifyLab } from "../lab/harness/verifyLab";
+import { benchLabName } from "./labName";
 
 const PAIRS = ["host2:1,host3:1", "host3:1,host2:1", "host2:1,host3:1", "host3:1,host2:1"];
 
@@ -55,7 +56,7 @@ export const MAX_AT_ONCE = PAIRS.length;
 
 export async function runConcurrentJobs({ release, rounds, atOnce: wanted }: ConcurrentJobsOptions): Promise<void> {
   const atOnce = Math.min(wanted, MAX_AT_ONCE);
-  const name = `concbench-${process.pid}`;
+  const name = benchLabName("concbench");
   const stop = () => void stopLab(name).finally(() => process.exit(130));
   process.once("SIGINT", stop);
   try {

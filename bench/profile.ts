@@ -25,6 +25,7 @@ import { Lab, renderLabStack, startLab, stopLab } from "../lab/lab";
 import { installCounters, readCounters } from "./counters";
 import { engineEnv, machineInfo, runQuiet, snapshotProject } from "./run";
 import { spread, Spread } from "./stats";
+import { benchLabName } from "./labName";
 
 export interface ProfileOptions {
   sizes: number[];
@@ -316,7 +317,7 @@ export async function runProfile(opts: ProfileOptions): Promise<ProfileResult> {
   process.once("SIGTERM", onSignal);
   try {
     for (const size of opts.sizes) {
-      const name = `bench-f${size}`;
+      const name = benchLabName(`bench-f${size}`);
       opts.log(`profile: ${size} hosts`);
       live.push(name);
       const lab = await startLab({ name, hosts: size, release: opts.release });

@@ -25,6 +25,7 @@ import { writeAnsibleProject } from "./ansible/inventory";
 import { HostCount, installCounters, readCounters } from "./counters";
 import { compareSnapshots, snapshotHost } from "./equivalence";
 import { formatCount, formatSeconds, spread, Spread } from "./stats";
+import { benchLabName } from "./labName";
 
 export type OperationId =
   "pulumi.up" | "pulumi.upVerify" | "pulumi.preview" | "mpi-hosts.drift" | "ansible.converge" | "ansible.check" | "ansible.second";
@@ -357,7 +358,7 @@ class Bench {
   private exitOk = (t: Timed) => ({ ok: t.code === 0, note: t.code === 0 ? undefined : `exit ${t.code}: ${lastLines(t.output)}` });
 
   private async pulumiGroup(size: number, repeat: number): Promise<void> {
-    const name = `bench-p${size}`;
+    const name = benchLabName(`bench-p${size}`);
     try {
       const lab = await this.lab(name, size);
       this.writeStack(lab, name, false);
@@ -382,7 +383,7 @@ class Bench {
   }
 
   private async verifyGroup(size: number, repeat: number): Promise<void> {
-    const name = `bench-v${size}`;
+    const name = benchLabName(`bench-v${size}`);
     try {
       const lab = await this.lab(name, size);
       this.writeStack(lab, name, true);
@@ -396,7 +397,7 @@ class Bench {
   }
 
   private async ansibleGroup(size: number, repeat: number): Promise<void> {
-    const name = `bench-a${size}`;
+    const name = benchLabName(`bench-a${size}`);
     const dir = path.join(this.tools.workDir, `ansible-${size}-${repeat}`);
     let lab: Lab | undefined;
     const controlDirs: string[] = [];

@@ -15,8 +15,8 @@ import { runVerification, VerifyRun } from "../components/verify/run";
 import { stopLab } from "../lab/lab";
 import { sshExec } from "../lab/harness/labHelpers";
 import { blockPorts, startVerifyLab, unblockPorts } from "../lab/harness/verifyLab";
+import { benchLabName } from "./labName";
 
-const LAB = "verify-bench";
 const RUNS = 3;
 const PLAIN_LIMIT_S = 60;
 
@@ -25,6 +25,7 @@ const s = (x: number) => `${x.toFixed(1)} s`;
 
 /** Exit status 1 when a figure is not what it claims; throws when it could not run. The lab is stopped either way. */
 export async function runVerifyFailfast(): Promise<number> {
+  const LAB = benchLabName("verify-bench");
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`starting lab '${LAB}' (3 trixie hosts) and applying every facet...`);
   try {

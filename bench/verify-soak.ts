@@ -2,7 +2,7 @@
  * Soak: the verification job many times in a row on one healthy lab, counting the runs that fail at random
  * (issue 14: the concurrent pingpong mpiruns of a round took each other's runtime ports).
  *   npm run bench -- verify-soak [--rounds 20] [--hosts 5] [--release trixie|bookworm]
- *     [--tests helloworld,ringtest,pingpong] [--name soak] [--out FILE]
+ *     [--tests helloworld,ringtest,pingpong] [--name NAME (default soak-<pid>)] [--out FILE]
  * Root (it starts a lab); not part of npm test. Prints each run and a summary and writes a JSON result (default
  * bench/results/verify-soak-<release>-<commit>.json). A measurement: exits 1 only when it could not run, never
  * because runs failed. The lab is stopped at the end, on error and on Ctrl-C.

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { credentialsFile, missingStackMessage, resolveBackend, saysNoSuchStack } from "./backend";
+import { projectDescription } from "./pulumiRunner";
 
 /** Files as a map: what is not in it does not exist. */
 function files(map: Record<string, string>) {
@@ -46,10 +47,22 @@ describe("the backend mpi-hosts looks in is the one pulumi would use", () => {
     ["no credentials file", files({})],
     ["an empty one (pulumi takes it for none: an interrupted write)", files({ "/home/u/.pulumi/credentials.json": "" })],
     ["one without a current backend (after pulumi logout)", files({ "/home/u/.pulumi/credentials.json": '{"accounts":{}}' })],
-  ])("falls back to the checkout's .pulumi-state on a machine that never logged in (%s), and says so", (_what, read) => {
+  ])("falls back to the project's .pulumi-state on a machine that never logged in (%s), and says so", (_what, read) => {
     const b = resolveBackend(PROJECT, HOME, read);
     expect(b.url).toBe(`file://${PROJECT}/.pulumi-state`);
-    expect(b.source).toMatch(/no PULUMI_BACKEND_URL, no backend.url in Pulumi.yaml, no pulumi login/);
+    expect(b.source).toBe(
+      `the local state of the project in ${PROJECT}: no PULUMI_BACKEND_URL, no backend.url in its Pulumi.yaml, no pulumi login`,
+    );
+  });
+
+  it("names the project of that fallback as it is: this checkout in a clone, the working directory's project from the package", () => {
+    const where = (fromClone: boolean) => resolveBackend(PROJECT, HOME, files({}), projectDescription(HOME, fromClone)).source;
+    expect(where(true)).toMatch(/^the local state of this checkout: no PULUMI_BACKEND_URL/);
+    expect(where(false)).toMatch(/^the local state of the project in the working directory: no PULUMI_BACKEND_URL/);
+    expect(missingStackMessage("mylab", resolveBackend(PROJECT, HOME, files({}), projectDescription(HOME, false)))).toMatch(
+      /^no stack 'mylab' in file:\/\/\/home\/u\/cluster\/.pulumi-state \(the backend from the local state of the project in the working directory: /,
+    );
+    expect(projectDescription({ ...HOME, MPI_HOSTS_PROJECT: "/tmp/snap" }, true)).toBe("the project in MPI_HOSTS_PROJECT (/tmp/snap)");
   });
 
   it("names the backend and why it was chosen when the stack is not there", () => {

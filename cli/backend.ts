@@ -3,8 +3,8 @@
  * project would use, so that `npm run drift -- --stack mylab` finds the stack `pulumi up` wrote. Pulumi's order
  * (PULUMI_BACKEND_URL, then the project's backend.url, then the current login: pulumi PR #5789), with
  * MPI_HOSTS_STATE (a directory, for the tests and the demo) after the environment variable, and, on a machine that
- * has never run `pulumi login`, the checkout's own `.pulumi-state` (where `npm run demo` puts the lab stack) rather
- * than Pulumi Cloud, which this tool never calls.
+ * has never run `pulumi login`, the project's own `.pulumi-state` (in a clone the checkout, where `npm run demo` puts
+ * the lab stack; from the package the user's project) rather than Pulumi Cloud, which this tool never calls.
  */
 import * as os from "os";
 import * as path from "path";
@@ -75,7 +75,13 @@ function describeJson(value: unknown): string {
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
-export function resolveBackend(projectDir: string, env: NodeJS.ProcessEnv = process.env, read: ReadFile = readIfExists): Backend {
+/** `projectName` names projectDir in the fallback's source: "this checkout", "the project in the working directory". */
+export function resolveBackend(
+  projectDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  read: ReadFile = readIfExists,
+  projectName = `the project in ${projectDir}`,
+): Backend {
   if (env.PULUMI_BACKEND_URL) return { url: env.PULUMI_BACKEND_URL, source: "PULUMI_BACKEND_URL" };
   if (env.MPI_HOSTS_STATE) return { url: `file://${path.resolve(env.MPI_HOSTS_STATE)}`, source: "MPI_HOSTS_STATE" };
   const project = projectBackend(projectDir, read);
@@ -85,7 +91,7 @@ export function resolveBackend(projectDir: string, env: NodeJS.ProcessEnv = proc
   if (login) return { url: login, source: `pulumi login (${credentials})` };
   return {
     url: `file://${path.join(projectDir, ".pulumi-state")}`,
-    source: "the checkout's local state: no PULUMI_BACKEND_URL, no backend.url in Pulumi.yaml, no pulumi login",
+    source: `the local state of ${projectName}: no PULUMI_BACKEND_URL, no backend.url in its Pulumi.yaml, no pulumi login`,
   };
 }
 

@@ -10,37 +10,42 @@ import { ParsedArgs, UsageError } from "./args";
 import { CommandGroup, CommandTable, defineCommand, formatCommandList, oneLineSubcommands, runnerOf } from "./command";
 import { VERIFY_TEST_VALUES, VerifyTest } from "../components/config/types";
 import { isRelease, Release, RELEASES } from "../lab/image";
+import { commandLine, usageLines } from "./usage";
+import { benchLabName } from "../bench/labName";
 
 const RELEASE_CHOICES = RELEASES.join("|");
 
 const SUBCOMMAND_HELP = {
-  profile: `usage: npm run bench -- profile [--sizes 5,20,50] [--release ${RELEASE_CHOICES}] [--out FILE]
+  profile: `${usageLines("bench", `profile [--sizes 5,20,50] [--release ${RELEASE_CHOICES}] [--out FILE]`)}
 
 Where the time of a no-change preview --refresh goes (engine, program start-up, ts-node, provider, SSH handshake,
 script run time), per size, on fresh lab hosts (needs root), see bench/profile.ts. Prints a table and writes JSON
 (default bench/results/profile-<date>.json).
 `,
-  "concurrent-jobs": `usage: npm run bench -- concurrent-jobs [--release ${RELEASE_CHOICES}] [--rounds 12] [--at-once 2]
+  "concurrent-jobs": `${usageLines("bench", `concurrent-jobs [--release ${RELEASE_CHOICES}] [--rounds 12] [--at-once 2]`)}
 
 Concurrent mpiruns on 3 lab hosts configured by mpi-hosts, firewall on (needs root): with the runtime on ephemeral
 ports (the default), then on a fixed range (oobPorts: 50100-50199, the default before issue 14). Each round starts
 --at-once (1-4) \`mpirun -n 2 ... mpi4py.bench helloworld\` from host1 together, each killed at 40 s. Prints, per
 setting, how many jobs failed and the first meaningful line of each failure; exit 1 only when it could not run.
 `,
-  "verify-failfast": `usage: npm run bench -- verify-failfast
+  "verify-failfast": `${usageLines("bench", "verify-failfast")}
 
 How fast the verification job says what is wrong (docs/verify.md), on a 3-host trixie lab with every facet applied
 (needs root): the healthy job's time, then with the BTL range dropped from host1 on host3 the job's time to fail
 against plain \`mpirun --hostfile ... ringtest\` (killed at 60 s). Prints the figures; exit 1 when a figure is not
 what it claims, or when it could not run.
 `,
-  "verify-soak": `usage: npm run bench -- verify-soak [--rounds 20] [--hosts 5] [--release ${RELEASE_CHOICES}]
-                                   [--tests ${VERIFY_TEST_VALUES.join(",")}] [--name soak] [--out FILE]
+  "verify-soak": `${usageLines(
+    "bench",
+    `verify-soak [--rounds 20] [--hosts 5] [--release ${RELEASE_CHOICES}]`,
+    `[--tests ${VERIFY_TEST_VALUES.join(",")}] [--name NAME] [--out FILE]`,
+  )}
 
 The verification job many times in a row on one healthy lab (needs root), counting the runs that fail at random.
 Prints each run and a summary and writes JSON (default bench/results/verify-soak-<release>-<commit>.json). A
-measurement: exit 1 only when it could not run, never because runs failed. The lab is stopped at the end, on error
-and on Ctrl-C.
+measurement: exit 1 only when it could not run, never because runs failed. The lab (--name, default soak-<pid>, so
+that two soaks at once do not stop each other's) is stopped at the end, on error and on Ctrl-C.
 `,
 };
 
@@ -82,12 +87,15 @@ const subcommands: CommandTable = {
   },
 };
 
-const help = `usage: npm run bench -- [--sizes 5,20,50] [--repeat 3] [--out FILE] [--only pulumi,ansible,verify]
-                       [--release ${RELEASE_CHOICES}] [--skip-preview] [--timeout SECONDS] [--pulumi-env K=V,...] [--no-counters]
-       npm run bench -- <subcommand> [options]
+const help = `${usageLines(
+  "bench",
+  "[--sizes 5,20,50] [--repeat 3] [--out FILE] [--only pulumi,ansible,verify]",
+  `[--release ${RELEASE_CHOICES}] [--skip-preview] [--timeout SECONDS] [--pulumi-env K=V,...] [--no-counters]`,
+)}
+       ${commandLine("bench", "<subcommand> [options]")}
 
 Starts fresh lab hosts (needs root) and measures, per size and repeat: pulumi up from nothing (verification
-off, then on), a no-change pulumi preview --refresh, npm run drift, and the same converge
+off, then on), a no-change pulumi preview --refresh, the drift command, and the same converge
 and no-change check (--check, and a second run) done by bench/ansible/site.yml; with SSH connections and
 session channels (round trips) counted on every host. Prints a table and writes JSON (default
 bench/results/<date>.json). Not part of npm test: it takes tens of minutes for 5,20,50.
@@ -189,7 +197,7 @@ async function runVerifySoakCommand(o: Options): Promise<number> {
     hosts: positiveInt(o, "hosts", 5),
     release: releaseOf(o),
     tests,
-    name: text(o, "name") ?? "soak",
+    name: text(o, "name") ?? benchLabName("soak"),
     out: text(o, "out"),
   };
   return (await import("../bench/verify-soak")).runVerifySoak(options);

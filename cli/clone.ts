@@ -9,6 +9,17 @@ export function runsFromClone(file: string = __filename): boolean {
   return file.endsWith(".ts");
 }
 
+/**
+ * How the user started mpi-hosts: `npm run <command>` in a clone, `npx mpi-hosts` (npm sets npm_lifecycle_event to
+ * "npx" for npx and `npm exec`), or the `mpi-hosts` bin itself (on PATH, or from a script of the user's project).
+ */
+export type Invocation = "clone" | "npx" | "bin";
+
+export function invocation(file: string = __filename, env: NodeJS.ProcessEnv = process.env): Invocation {
+  if (runsFromClone(file)) return "clone";
+  return env.npm_lifecycle_event === "npx" ? "npx" : "bin";
+}
+
 /** For the commands that rewrite or measure the repository itself (docs, bench): refused from the package. */
 export function requireClone(command: string, file: string = __filename): void {
   if (!runsFromClone(file)) {

@@ -154,7 +154,7 @@ describe("mpi-hosts without a known command", () => {
 
   it("prints the list and fails when given no command", async () => {
     expect(await main([])).toBe(1);
-    expect(output.out).toMatch(/^usage: mpi-hosts <command>/);
+    expect(output.out).toMatch(/^usage: npm run <command> -- \[options\]/);
   });
 
   it.each(["nosuch", "constructor"])("refuses an unknown command (%s), naming it", async (name) => {

@@ -3,6 +3,8 @@
  * only when run, so that `validate` does not pay for the lab or the engine. Adding a command: docs/architecture.md.
  */
 import { CommandGroup, CommandTable, formatCommandList } from "./command";
+import { invocation } from "./clone";
+import { usageLines } from "./usage";
 
 export const commands: CommandTable = {
   validate: {
@@ -48,7 +50,7 @@ export const mpiHosts: CommandGroup = {
   name: "mpi-hosts",
   noun: "command",
   help: [
-    "usage: mpi-hosts <command> [options]   (in a clone: npm run <command> -- [options], or npm run cli -- <command> [options])",
+    `${usageLines("<command>", "[options]")}${invocation() === "clone" ? "   (or npm run cli -- <command> [options])" : ""}`,
     "",
     "commands:",
     formatCommandList(commands),

@@ -5,6 +5,7 @@ import { RAW_CONFIG_FILE, rawConfigText } from "../components/config/schemaTypes
 import { stackFileSchemaText } from "../components/config/stackSchema";
 import { requireClone } from "./clone";
 import { defineCommand, runnerOf } from "./command";
+import { usageLines } from "./usage";
 
 export const STACK_SCHEMA_FILE = "schemas/stack.schema.json";
 
@@ -15,7 +16,7 @@ function rewrite(file: string, text: string): string {
   return old === text ? `${file}: already up to date\n` : `${file}: rewritten\n`;
 }
 
-const help = `usage: npm run docs
+const help = `${usageLines("docs", "")}
 
 Rewrites what is generated from schemas/cluster.schema.json: the README's config reference (between its
 config-reference markers), ${STACK_SCHEMA_FILE} (the stack file schema for editors) and

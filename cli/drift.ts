@@ -14,8 +14,10 @@ import { UsageError } from "./args";
 import { Backend, missingStackMessage, saysNoSuchStack } from "./backend";
 import { defineCommand, runnerOf } from "./command";
 import { digestPreviewEvents, PreviewEvent, PreviewJson, PreviewStep, ResourceState } from "./previewEvents";
-import { backend, previewStack, PulumiRun } from "./pulumiRunner";
+import { backend, previewStack, projectDescription, PulumiRun } from "./pulumiRunner";
+import { runsFromClone } from "./clone";
 import { FACET_TYPE } from "../components/provider/resourceTypes";
+import { commandLine, usageLines } from "./usage";
 
 export { FACET_TYPE };
 export type { PreviewDiagnostic, PreviewJson, PreviewStep } from "./previewEvents";
@@ -174,7 +176,7 @@ export function formatReport(report: DriftReport, stack: string): string {
     for (const o of report.others)
       lines.push(`  ${o.name} (${o.type}): ${o.op}${o.inputs.length ? ` (${o.inputs.join(", ")} changed)` : ""}`);
   }
-  lines.push("", `repair: pulumi up --refresh --stack ${stack}   (npm run render -- --stack ${stack} shows the declared files)`);
+  lines.push("", `repair: pulumi up --refresh --stack ${stack}   (${commandLine("render", `--stack ${stack}`)} shows the declared files)`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -284,7 +286,12 @@ export function formatFailures(stack: string, failures: CheckFailure[]): string 
 const FORMATS = ["text", "json", "markdown"] as const;
 export type Format = (typeof FORMATS)[number];
 
-const HELP = `usage: npm run drift -- --stack NAME [--format text|json|markdown]
+/** The help's last fallback: the .pulumi-state of the project (a clone's: where its demo puts the stack). */
+function localState(): string {
+  return runsFromClone() ? "this checkout's .pulumi-state (where npm run demo puts its stack)" : `.pulumi-state in ${projectDescription()}`;
+}
+
+const HELP = `${usageLines("drift", "--stack NAME [--format text|json|markdown]")}
 
 Checks every host of the stack against its declared state without changing anything: the
 engine's refresh preview (\`pulumi preview --refresh\`) runs each facet's probe over SSH,
@@ -305,7 +312,7 @@ Repair: pulumi up --refresh --stack NAME (applies the declared state where it di
 
 The stack is looked up where pulumi would look: PULUMI_BACKEND_URL, else MPI_HOSTS_STATE (a
 directory), else backend.url in Pulumi.yaml, else the backend of your last \`pulumi login\`, else
-the checkout's .pulumi-state (where npm run demo puts its stack).
+${localState()}.
 Environment: PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (lab stacks default to 'lab').
 `;
 

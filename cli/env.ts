@@ -1,14 +1,16 @@
 /** `mpi-hosts env [--stack NAME]`: the settings mpi-hosts runs pulumi with, as shell export lines (cli/pulumiRunner.ts). */
 import { defineCommand, runnerOf } from "./command";
 import { pulumiSettings, shellExports } from "./pulumiRunner";
+import { commandLine, usageLines } from "./usage";
+import { runsFromClone } from "./clone";
 
-const help = `usage: npx ts-node --transpile-only cli/main.ts env [--stack NAME]
+const help = `${usageLines("env", "[--stack NAME]")}
 
 Prints, as shell export lines, the settings mpi-hosts uses to run pulumi: PATH (when the engine
 comes from the cache), PULUMI_BACKEND_URL (the backend pulumi would use: PULUMI_BACKEND_URL,
-\${MPI_HOSTS_STATE}, backend.url in Pulumi.yaml, pulumi login; else file://<checkout>/.pulumi-state),
+\${MPI_HOSTS_STATE}, backend.url in Pulumi.yaml, pulumi login; else file://${runsFromClone() ? "<this checkout>" : "<the working directory>"}/.pulumi-state),
 the offline switches, and PULUMI_CONFIG_PASSPHRASE only when it is the
-lab default. Use: eval "$(npx ts-node --transpile-only cli/main.ts env --stack lab)"
+lab default. Use: eval "$(${commandLine("env", "--stack lab", { silent: true })})"
 `;
 
 export const command = defineCommand({

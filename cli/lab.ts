@@ -7,11 +7,15 @@ import { isRelease, RELEASES } from "../lab/image";
 import { Lab, labStatus, rebootHost, startLab, stopLab } from "../lab/lab";
 import { defaultHostNames, MAX_HOSTS } from "../lab/names";
 import { renderLabStack } from "../lab/stack";
+import { commandLine, usageLines } from "./usage";
 
 const HELP = {
-  up: `usage: npm run lab -- up [--hosts N] [--release trixie|bookworm] [--name NAME]
-                        [--firewall KIND|K1,K2,...|HOST=KIND,...] [--slots N] [--out FILE]
-                        [--known-hosts pinned|keyscan]
+  up: `${usageLines(
+    "lab",
+    "up [--hosts N] [--release trixie|bookworm] [--name NAME]",
+    "[--firewall KIND|K1,K2,...|HOST=KIND,...] [--slots N] [--out FILE]",
+    "[--known-hosts pinned|keyscan]",
+  )}
 
 Starts N hosts (default 3) named host1..hostN on 10.213.<lab index>.0/24, each with its own address,
 hostname, /tmp, /dev/shm and firewall, sshd on port 2400 and the user mpi (passwordless sudo).
@@ -36,16 +40,16 @@ ${FIREWALL_KINDS.map((k) => `                     ${k.padEnd(17)}${FIREWALL_KIND
                    stack config pins no hostKey and reads that file)
   --out FILE       stack config to write (default Pulumi.lab.yaml, or Pulumi.<name>.yaml)
 `,
-  down: `usage: npm run lab -- down [--name NAME]
+  down: `${usageLines("lab", "down [--name NAME]")}
 
 Stops every host of the lab and removes its namespaces, bridge and state (keys, disks).
 Does nothing when the lab does not exist.
 `,
-  status: `usage: npm run lab -- status [--name NAME]
+  status: `${usageLines("lab", "status [--name NAME]")}
 
 Lists the lab's hosts, their addresses and whether each is up. Exit 1 when there is no such lab.
 `,
-  reboot: `usage: npm run lab -- reboot --host HOST [--name NAME]
+  reboot: `${usageLines("lab", "reboot --host HOST [--name NAME]")}
 
 Reboots one host of a running lab, as a power cycle does: its processes and every firewall rule loaded at run
 time are gone; it boots from the same disk and loads its firewall the way its OS would (the lab's firewall kind,
@@ -93,7 +97,7 @@ const HANDLERS = {
     fs.writeFileSync(out, renderLabStack(lab));
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const first = lab.hosts[0];
-    const down = labName === "lab" ? "npm run lab -- down" : `npm run lab -- down --name ${labName}`;
+    const down = commandLine("lab", labName === "lab" ? "down" : `down --name ${labName}`);
     process.stdout.write(
       [
         `lab '${lab.name}' is up in ${seconds} s: ${lab.hosts.length} hosts on ${lab.network} (this machine is ${lab.gateway} there), firewall ${lab.firewall}`,
@@ -128,7 +132,7 @@ const HANDLERS = {
     const lab = await labStatus(labName);
     if (!lab)
       throw new Error(
-        `lab '${labName}' does not exist; start it with \`npm run lab -- up${labName === "lab" ? "" : ` --name ${labName}`}\``,
+        `lab '${labName}' does not exist; start it with \`${commandLine("lab", labName === "lab" ? "up" : `up --name ${labName}`)}\``,
       );
     const started = Date.now();
     const h = await rebootHost(lab, host);
@@ -143,7 +147,7 @@ const HANDLERS = {
     const lab = await labStatus(labName);
     if (!lab) {
       process.stderr.write(
-        `lab '${labName}' does not exist; start it with \`npm run lab -- up${labName === "lab" ? "" : ` --name ${labName}`}\`\n`,
+        `lab '${labName}' does not exist; start it with \`${commandLine("lab", labName === "lab" ? "up" : `up --name ${labName}`)}\`\n`,
       );
       return 1;
     }
@@ -191,7 +195,7 @@ const subcommands: CommandTable = {
 export const command: CommandGroup = {
   name: "lab",
   noun: "subcommand",
-  help: `usage: npm run lab -- <up|down|status|reboot> [options]
+  help: `${usageLines("lab", "<up|down|status|reboot> [options]")}
 
 Real test hosts on this machine (Linux namespaces + an overlay root + sshd on port 2400); needs root.
 ${formatCommandList(subcommands, 3)}

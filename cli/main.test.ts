@@ -26,7 +26,7 @@ describe("the mpi-hosts bin", () => {
   it("--help: the command list on stdout, exit 0", () => {
     const r = bin(["--help"]);
     expect(r).toMatchObject({ code: 0, stderr: "" });
-    expect(r.stdout).toMatch(/^usage: mpi-hosts <command> \[options\]/);
+    expect(r.stdout).toMatch(/^usage: npm run <command> -- \[options\] {3}\(or npm run cli -- <command> \[options\]\)/);
     expect(r.stdout).toContain("\n  plugin    install the provider plugin");
   });
 
@@ -34,7 +34,7 @@ describe("the mpi-hosts bin", () => {
     expect(bin([])).toMatchObject({ code: 1, stderr: "" });
     const unknown = bin(["deploy"]);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/^mpi-hosts: unknown command 'deploy'\n\nusage: mpi-hosts /);
+    expect(unknown.stderr).toMatch(/^mpi-hosts: unknown command 'deploy'\n\nusage: npm run <command> /);
   });
 
   it("runs a command with its own exit statuses: validate is 0 on a valid file (the template's example), 1 on a missing one", () => {
@@ -47,6 +47,6 @@ describe("the mpi-hosts bin", () => {
   it("plugin install --help: its help, exit 0, nothing installed", () => {
     const r = bin(["plugin", "install", "--help"]);
     expect(r).toMatchObject({ code: 0, stderr: "" });
-    expect(r.stdout).toMatch(/^usage: mpi-hosts plugin install \[--pulumi PATH\]/);
+    expect(r.stdout).toMatch(/^usage: npm run plugin -- install \[--pulumi PATH\]/);
   });
 });

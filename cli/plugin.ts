@@ -23,6 +23,7 @@ import { runsFromClone } from "./clone";
 import { CommandFailure, CommandGroup, CommandTable, defineCommand, formatCommandList, runnerOf } from "./command";
 import { findPulumi } from "./pulumiRunner";
 import { PROVIDER_PACKAGE, PROVIDER_VERSION } from "../components/provider/resourceTypes";
+import { usageLines } from "./usage";
 
 export const PLUGIN_BINARY = `pulumi-resource-${PROVIDER_PACKAGE}`;
 
@@ -152,7 +153,7 @@ export function installPlugin(source: PluginSource, pulumi: string, env: NodeJS.
 
 const install = defineCommand({
   name: "plugin install",
-  help: `usage: mpi-hosts plugin install [--pulumi PATH]
+  help: `${usageLines("plugin", "install [--pulumi PATH]")}
 
 Installs the mpi-hosts provider plugin (${PLUGIN_BINARY} ${PROVIDER_VERSION}) into
 \${PULUMI_HOME:-~/.pulumi}/plugins with \`pulumi plugin install --file\`. The engine then runs this
@@ -178,7 +179,7 @@ const subcommands: CommandTable = {
 export const command: CommandGroup = {
   name: "plugin",
   noun: "subcommand",
-  help: `usage: mpi-hosts plugin <install> [options]
+  help: `${usageLines("plugin", "<install> [options]")}
 
 subcommands:
 ${formatCommandList(subcommands, 3)}

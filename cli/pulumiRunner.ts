@@ -3,14 +3,14 @@
  * passphrase, and the offline settings. Used by `npm run drift`, `mpi-hosts env` (scripts/demo.sh) and the e2e tests.
  *
  * - Backend: the one a plain `pulumi` would use (PULUMI_BACKEND_URL, backend.url in Pulumi.yaml, `pulumi login`),
- *   with MPI_HOSTS_STATE and the checkout's `.pulumi-state` as mpi-hosts' own defaults (./backend).
+ *   with MPI_HOSTS_STATE and the project's `.pulumi-state` as mpi-hosts' own defaults (./backend).
  * - Passphrase: PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE from the environment.
  *   Only for lab stacks (Pulumi.<stack>.yaml written by `npm run lab -- up`) does it default to
  *   `lab`: their hosts are throwaway namespaces on this machine, and their secrets (a lab key
  *   that dies with the lab) protect nothing. Any other stack without a passphrase is an error.
  * - Binary: a `pulumi` on PATH, else the one scripts/build-engine.sh left in the cache.
  *
- * From a shell: `eval "$(npx ts-node --transpile-only cli/main.ts env --stack lab)"` exports the
+ * From a shell: `eval "$(npm run --silent env -- --stack lab)"` (`mpi-hosts env` from the package) exports the
  * same settings (the passphrase only when it is the lab default, never one from your environment): cli/env.ts.
  */
 import type { EngineEvent, PulumiCommand, Workspace } from "@pulumi/pulumi/automation";
@@ -24,6 +24,7 @@ import { runsFromClone } from "./clone";
 import { CommandFailure } from "./command";
 import { readIfExists } from "./readIfExists";
 import { shellQuote } from "../components/templates/shellQuote";
+import { commandLine } from "./usage";
 
 export const PULUMI_VERSION = "3.248.0";
 /** The passphrase of lab stacks when none is set (see the module comment). */
@@ -42,12 +43,21 @@ export function projectDir(env: NodeJS.ProcessEnv = process.env): string {
   return runsFromClone() ? path.resolve(__dirname, "..") : process.cwd();
 }
 
+/**
+ * The project of projectDir as helps and messages name it (the fallback backend is its .pulumi-state): this checkout,
+ * or, run from the package, the project in the working directory.
+ */
+export function projectDescription(env: NodeJS.ProcessEnv = process.env, fromClone = runsFromClone()): string {
+  if (env.MPI_HOSTS_PROJECT) return `the project in MPI_HOSTS_PROJECT (${path.resolve(env.MPI_HOSTS_PROJECT)})`;
+  return fromClone ? "this checkout" : "the project in the working directory";
+}
+
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.MPI_HOSTS_STATE || path.join(projectDir(env), ".pulumi-state"));
 }
 
 export function backend(env: NodeJS.ProcessEnv = process.env): Backend {
-  return resolveBackend(projectDir(env), env);
+  return resolveBackend(projectDir(env), env, readIfExists, projectDescription(env));
 }
 
 export function backendUrl(env: NodeJS.ProcessEnv = process.env): string {
@@ -97,7 +107,7 @@ export function passphraseEnv(stack: string | undefined, env: NodeJS.ProcessEnv,
   if (text !== undefined && isLabStackFile(text)) return { PULUMI_CONFIG_PASSPHRASE: LAB_PASSPHRASE };
   throw new PulumiRunError(
     `PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set${stack ? ` for stack ${stack}` : ""}: ` +
-      `set it to the passphrase the stack was created with (the default '${LAB_PASSPHRASE}' applies only to lab stacks written by \`npm run lab -- up\`)`,
+      `set it to the passphrase the stack was created with (the default '${LAB_PASSPHRASE}' applies only to lab stacks written by \`${commandLine("lab", "up")}\`)`,
   );
 }
 

@@ -5,8 +5,9 @@ import { renderForReview } from "../components/review/review";
 import { stackFileFromArgs } from "./args";
 import { defineCommand, runnerOf } from "./command";
 import { clusterForCommand } from "./stackConfig";
+import { usageLines } from "./usage";
 
-const help = `usage: npm run render -- [--stack NAME | FILE] [--out DIR]
+const help = `${usageLines("render", "[--stack NAME | FILE] [--out DIR]")}
 
 Writes, per host, the exact files and scripts that \`pulumi up\` would apply, plus DIR/README.md
 with the host table, the port plan and a Mermaid diagram. Contacts no host.

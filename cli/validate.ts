@@ -2,8 +2,9 @@
 import { stackFileFromArgs } from "./args";
 import { defineCommand, runnerOf } from "./command";
 import { clusterForCommand } from "./stackConfig";
+import { usageLines } from "./usage";
 
-const help = `usage: npm run validate -- [--stack NAME | FILE]
+const help = `${usageLines("validate", "[--stack NAME | FILE]")}
 
 Checks a stack config file (Pulumi.<stack>.yaml) against schemas/cluster.schema.json and the
 cluster rules (unique names, port ranges, networks, ...). Contacts no host and changes nothing.

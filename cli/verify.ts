@@ -14,10 +14,11 @@ import { renderSummary } from "../components/verify/summary";
 import { stackFileFromArgs, UsageError } from "./args";
 import { defineCommand, runnerOf } from "./command";
 import { clusterForCommand, encryptedLoginSecrets } from "./stackConfig";
+import { commandLine, usageLines } from "./usage";
 
 const TESTS: readonly VerifyTest[] = VERIFY_TEST_VALUES;
 
-const help = `usage: npm run verify -- [--stack NAME | FILE] [--tests LIST] [--html FILE] [--json] [--quiet]
+const help = `${usageLines("verify", "[--stack NAME | FILE] [--tests LIST] [--html FILE] [--json] [--quiet]")}
 
 Runs the verification job now, the one \`pulumi up\` runs: from the head host (mpi-hosts:verify.from), a
 preflight (ssh between every pair of hosts without prompts, Open MPI and mpi4py versions, what a non-interactive
@@ -70,7 +71,7 @@ export const command = defineCommand({
     const cluster = clusterForCommand(file, {
       warnings: false,
       describeError: (error) =>
-        `verify: ${error.startsWith(`${file}: `) ? error : `${file} is not a valid cluster config (npm run validate -- ${file}):\n${error}`}`,
+        `verify: ${error.startsWith(`${file}: `) ? error : `${file} is not a valid cluster config (${commandLine("validate", file)}):\n${error}`}`,
     });
     if (!cluster) return 1;
     return verifyCluster(file, cluster, args.options, tests);

@@ -108,6 +108,19 @@ describe("a connection's host keys are compared as sets", () => {
     revokedMore.connection.revokedKeys!.push({ key: ECDSA, where: "kh:4" });
     expect(await facetOperations.diff(id, outs, revokedMore)).toMatchObject({ changes: true });
   });
+
+  it("a connection with one hostKey and no hostKeys (a format no release wrote) is no connection: a change, even against the same", async () => {
+    const { id, outs } = (await facetOperations.create(inputs)) as { id: string; outs: FacetOutputs };
+    const { hostKeys: _listed, ...rest } = inputs.connection;
+    const single = { ...rest, hostKey: ED } as unknown as Connection;
+    expect(await facetOperations.diff(id, { ...outs, connection: single }, { ...inputs, connection: single })).toMatchObject({
+      changes: true,
+    });
+    const jumpSingle = { ...inputs.connection, jump: { ...single, name: "gw" } } as unknown as Connection;
+    expect(await facetOperations.diff(id, { ...outs, connection: jumpSingle }, { ...inputs, connection: jumpSingle })).toMatchObject({
+      changes: true,
+    });
+  });
 });
 
 describe("the login (issue 12): resolved by the provider at run time, never kept in the state", () => {

@@ -22,6 +22,9 @@ import {
 } from "./facetRecord";
 import { Connection, HostLock, JumpConnection, KILL_GRACE_SECONDS, poolKey, RunResult, runParts, runScript, sudoRefusal } from "./remote";
 import { FACET_STATE_FORMAT } from "./resourceTypes";
+import { assertFacetsTakePublicKey } from "./clusterKeyOperations";
+import { clusterTrust } from "../facets/clusterTrust";
+import { shown } from "../facets/inputSchemas";
 
 export type { FacetInputs, FacetOutputs } from "./facetRecord";
 
@@ -187,16 +190,31 @@ function normalized<T extends FacetInputs>(props: T): FacetOutputs {
  */
 function comparableConnection(conn: Connection | JumpConnection): Record<string, unknown> {
   const { hostKeys, revokedKeys, hostKeysFrom: _messagesOnly, jump, ...rest } = conn as Connection;
+  // Every connection mpi-hosts wrote lists hostKeys (one `hostKey` was a format no release wrote): without it, no
+  // connection, which needsApply takes as a change, so that `pulumi up` rewrites the record.
+  if (!Array.isArray(hostKeys)) throw new Error("a connection without hostKeys");
   const blobs = (keys: Array<string | undefined>) =>
     [...new Set(keys.filter((k): k is string => typeof k === "string").map((k) => k.trim().split(/\s+/)[1] ?? k))].sort();
-  // A connection recorded before hostKeys had one hostKey.
-  const known = hostKeys ?? [(conn as unknown as { hostKey?: string }).hostKey];
   return {
     ...rest,
-    hostKeys: blobs(known),
+    hostKeys: blobs(hostKeys),
     revokedKeys: blobs((revokedKeys ?? []).map((r) => r.key)),
     ...(jump ? { jump: comparableConnection(jump) } : {}),
   };
+}
+
+/**
+ * clusterTrust's clusterPublicKey is the only input of a Facet that the program takes from the state: the ClusterKey
+ * resource's recorded public key (components/mpiCluster.ts). The ClusterKey refuses one the facets' schema would refuse
+ * (clusterKeyOperations), but a run that does not diff it (`pulumi up --target` of a Facet) hands it on as recorded:
+ * said here as what it is, a pair in the state that may have been edited, not as a program/plugin mismatch.
+ */
+function refuseStateKeyRefusedBySchema(news: unknown): void {
+  const record = news as { facet?: unknown; host?: unknown; inputs?: { clusterPublicKey?: unknown } } | null;
+  if (record?.facet !== clusterTrust.name) return;
+  const host = typeof record.host === "string" && /^[A-Za-z0-9-]{1,63}$/.test(record.host) ? record.host : shown(record.host);
+  const where = `${host}: ${clusterTrust.name}: check of its clusterPublicKey (the ClusterKey resource's recorded public key); nothing was run`;
+  assertFacetsTakePublicKey({ publicKey: record.inputs?.clusterPublicKey }, where);
 }
 
 /**
@@ -257,6 +275,7 @@ export const facetOperations: Required<
    * desired state and scriptsDigest the program rendered are the plugin's own. Throws what differs.
    */
   check(news: unknown): void {
+    refuseStateKeyRefusedBySchema(news);
     const record = checkedRecord<FacetInputs>(news, "program", "apply");
     const problem = programRenderProblem(record, PLUGIN_CHECKOUT);
     if (problem) throw new Error(problem);

@@ -20,6 +20,7 @@ import { CLUSTER_KEY_ENV, clusterTrust, publicKeyFingerprint } from "../../compo
 import { decodeProbe, diffStates } from "../../components/facets/compare";
 import { RenderedFacet, renderFacet } from "../../components/facets/facet";
 import { assertKeyPairConsistent, clusterKeyOperations } from "../../components/provider/clusterKeyOperations";
+import { facetRecord } from "../../components/provider/facetRecord";
 import { handlers, secret } from "../../components/provider/plugin/handlers";
 import { CLUSTER_KEY_TYPE } from "../../components/provider/resourceTypes";
 import { newClusterKey, ClusterKeyPair } from "../../lab/harness/labCluster";
@@ -225,5 +226,71 @@ describe("the ClusterKey refuses a pair whose halves do not belong together", ()
     await expect(handlers.read(urn, "cluster-key-1", recorded)).rejects.toThrow(`cluster-key-1: read: ${edited}`);
     const made = await handlers.create(urn, { comment: "c", rotation: "1" });
     await expect(handlers.read(urn, made.id, made.outs)).resolves.toEqual(made.outs);
+  });
+});
+
+describe("the ClusterKey refuses a pair of its own whose public key the facets' input schema refuses (a quote in the comment)", () => {
+  // One consistent pair, as a state writer would make it with ssh-keygen -C "not the cluster's".
+  const quoted = { comment: "c", rotation: "1", publicKey: stranger.publicKey, privateKey: stranger.privateKey };
+  const urn = `urn:pulumi:s::mpi-hosts::mpi-hosts:index:MpiCluster$${CLUSTER_KEY_TYPE}::c-cluster-key`;
+  const refused = (where: string) =>
+    `${where}: the cluster's publicKey (${publicKeyFingerprint(stranger.publicKey)}, comment "not the cluster's") is refused by the facets' input schema, so no host's clusterTrust would take it (clusterTrust's clusterPublicKey is `;
+  const whatToDo =
+    "the pair in the state may have been edited. Bump mpi-hosts:ssh.clusterKeyRotation to make a new pair, or restore the state from a backup and find out who wrote it.";
+
+  it("diff at an unchanged generation and read refuse it, saying it came from the state; the message blames no program/plugin mismatch", async () => {
+    const recorded = { ...quoted, privateKey: secret(quoted.privateKey) };
+    const diff = handlers.diff(urn, "cluster-key-1", recorded, { comment: "c", rotation: "1" });
+    await expect(diff).rejects.toThrow(refused("cluster-key-1: diff (the recorded pair)"));
+    await expect(diff).rejects.toThrow(whatToDo);
+    await expect(diff).rejects.not.toThrow(/same code|installed plugin/);
+    await expect(handlers.read(urn, "cluster-key-1", recorded)).rejects.toThrow(refused("cluster-key-1: read"));
+    await expect(handlers.check(urn, recorded)).rejects.toThrow(refused("c-cluster-key: check"));
+  });
+
+  it("a new generation replaces it (the way out the message names); a pair with the cluster key's own comment passes", async () => {
+    await expect(clusterKeyOperations.diff("cluster-key-1", quoted, { comment: "c", rotation: "2" })).resolves.toEqual({
+      changes: true,
+      replaces: ["rotation"],
+    });
+    await expect(
+      clusterKeyOperations.diff("cluster-key-1", { ...gen1, comment: "c", rotation: "1" }, { comment: "c", rotation: "1" }),
+    ).resolves.toEqual({
+      changes: false,
+      replaces: [],
+    });
+  });
+
+  it("check refuses a comment (the MpiCluster's name) that would make such a key, before create makes one", async () => {
+    await expect(handlers.check(urn, { comment: "mpi-hosts cluster it's", rotation: "1" })).rejects.toThrow(
+      `c-cluster-key: check: the comment "mpi-hosts cluster it's" (\`mpi-hosts cluster\` and the MpiCluster's name) would make a public key that the facets' input schema refuses`,
+    );
+    await expect(handlers.check(urn, { comment: "mpi-hosts cluster lab-1.x", rotation: "1" })).resolves.toBeDefined();
+  });
+});
+
+describe("a clusterTrust Facet handed such a key as recorded (a run that does not diff the ClusterKey: pulumi up --target)", () => {
+  const FACET_URN = "urn:pulumi:s::mpi-hosts::mpi-hosts:index:MpiCluster$mpi-hosts:index:MpiHost$mpi-hosts:index:Facet::node1-clusterTrust";
+  const connection = { name: HOST, address: "192.0.2.1", port: 22, user: "u", hostKeys: ["ssh-ed25519 AAAA"], connectTimeoutSeconds: 5 };
+  const facetWith = (publicKey: string) => {
+    const inputs = { host: HOST, knownHosts: [], from: "192.0.2.0/24", clusterPublicKey: publicKey, keyGeneration: "1" };
+    const record = facetRecord({
+      definition: clusterTrust,
+      inputs,
+      host: [{ definition: clusterTrust, inputs }],
+      connection,
+      secretEnv: { [CLUSTER_KEY_ENV]: "k" },
+    });
+    return { ...record, secretEnv: secret(record.secretEnv) };
+  };
+
+  it("its Check says the recorded pair may have been edited and what to do, not that program and plugin differ", async () => {
+    const check = handlers.check(FACET_URN, facetWith(stranger.publicKey));
+    await expect(check).rejects.toThrow(
+      `node1: clusterTrust: check of its clusterPublicKey (the ClusterKey resource's recorded public key); nothing was run: the cluster's publicKey (${publicKeyFingerprint(stranger.publicKey)}, comment "not the cluster's") is refused by the facets' input schema`,
+    );
+    await expect(check).rejects.toThrow("Bump mpi-hosts:ssh.clusterKeyRotation to make a new pair");
+    await expect(check).rejects.not.toThrow(/same code|installed plugin/);
+    await expect(handlers.check(FACET_URN, facetWith(gen1.publicKey))).resolves.toBeDefined();
   });
 });
