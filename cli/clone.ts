@@ -10,17 +10,22 @@ export function runsFromClone(file: string = __filename): boolean {
 }
 
 /**
- * How the user started mpi-hosts: `npm run <command>` in a clone, `npx mpi-hosts` (npm sets npm_lifecycle_event to
- * "npx" for npx and `npm exec`), or the `mpi-hosts` bin itself (on PATH, or from a script of the user's project).
+ * How the user started mpi-hosts, and so how a hint names a command they can type next: `npm run <command>` in a
+ * clone; `npx mpi-hosts` when npm started it (npm sets npm_lifecycle_event: "npx" for npx and `npm exec`, the script's
+ * name for a script of the user's project, whose shell has no node_modules/.bin on its PATH); else the `mpi-hosts`
+ * bin itself, on the PATH.
  */
 export type Invocation = "clone" | "npx" | "bin";
 
 export function invocation(file: string = __filename, env: NodeJS.ProcessEnv = process.env): Invocation {
   if (runsFromClone(file)) return "clone";
-  return env.npm_lifecycle_event === "npx" ? "npx" : "bin";
+  return env.npm_lifecycle_event ? "npx" : "bin";
 }
 
-/** For the commands that rewrite or measure the repository itself (docs, bench): refused from the package. */
+/** The commands that rewrite or measure the repository itself: refused from the package, so named as a clone runs them. */
+export const CLONE_ONLY_COMMANDS: ReadonlySet<string> = new Set(["docs", "bench"]);
+
+/** For CLONE_ONLY_COMMANDS: refused from the package. */
 export function requireClone(command: string, file: string = __filename): void {
   if (!runsFromClone(file)) {
     throw new CommandFailure(`it rewrites or measures mpi-hosts' own repository: run \`npm run ${command}\` in a clone of it`);

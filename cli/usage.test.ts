@@ -4,7 +4,7 @@
  * invocation (the file name of the running code and npm's environment); here it is replaced to load the commands as
  * each way would, since these tests run from a clone.
  */
-import type { Invocation } from "./clone";
+import { CLONE_ONLY_COMMANDS, type Invocation } from "./clone";
 import type { Command } from "./command";
 
 let mockHow: Invocation = "clone";
@@ -25,7 +25,8 @@ async function loadedAs(how: Invocation) {
   };
   for (const [name, entry] of Object.entries(commands)) await walk([name], await entry.load());
   const names = new RegExp(`^.*\\bmpi-hosts (${Object.keys(commands).join("|")})\\b.*$`, "gm");
-  return { every: found, mpiHosts, names, usage: (await import("./usage")) as typeof import("./usage") };
+  const bareBin = new RegExp(`^.*(?<!npx )\\bmpi-hosts (${Object.keys(commands).join("|")})\\b.*$`, "gm");
+  return { every: found, mpiHosts, names, bareBin, usage: (await import("./usage")) as typeof import("./usage") };
 }
 
 describe("a command line as the user types it", () => {
@@ -36,26 +37,33 @@ describe("a command line as the user types it", () => {
     expect(commandLine("env", "--stack lab", { how: "clone", silent: true })).toBe("npm run --silent env -- --stack lab");
     expect(commandLine("lab", "up --name x", { how: "npx" })).toBe("npx mpi-hosts lab up --name x");
     expect(commandLine("env", "--stack lab", { how: "bin", silent: true })).toBe("mpi-hosts env --stack lab");
+    // docs and bench run only in a clone: named that way whatever ran mpi-hosts.
+    expect(commandLine("bench", "profile", { how: "npx" })).toBe("npm run bench -- profile");
+    expect(commandLine("docs", "", { how: "bin" })).toBe("npm run docs");
   });
 
-  it("tells a clone by its TypeScript, and npx by npm's npm_lifecycle_event", () => {
+  it("tells a clone by its TypeScript, and npm (npx, or a script of the user's project) by npm_lifecycle_event", () => {
     const { invocation } = jest.requireActual<typeof import("./clone")>("./clone");
     const dist = "/p/node_modules/mpi-hosts/dist/cli/clone.js";
     expect(invocation("/src/mpi-hosts/cli/clone.ts", { npm_lifecycle_event: "npx" })).toBe("clone");
     expect(invocation(dist, { npm_lifecycle_event: "npx" })).toBe("npx");
-    expect(invocation(dist, { npm_lifecycle_event: "drift" })).toBe("bin");
+    // A script of the user's project ("drift": "mpi-hosts drift"): their shell has no node_modules/.bin on its PATH.
+    expect(invocation(dist, { npm_lifecycle_event: "drift" })).toBe("npx");
     expect(invocation(dist, {})).toBe("bin");
   });
 });
 
 describe.each<Invocation>(["clone", "npx", "bin"])("every command's help, mpi-hosts run as %s", (how) => {
   it("starts with the command as typed that way, and names no command the other way", async () => {
-    const { every, mpiHosts, names, usage } = await loadedAs(how);
+    const { every, mpiHosts, names, bareBin, usage } = await loadedAs(how);
     for (const [words, command] of every) {
       const typed = usage.commandLine(words[0], words.slice(1).join(" "), { how });
       expect({ words, start: command.help.slice(0, `usage: ${typed}`.length) }).toEqual({ words, start: `usage: ${typed}` });
-      if (how === "clone") expect({ words, lines: command.help.match(names) }).toEqual({ words, lines: null });
+      const cloneOnly = CLONE_ONLY_COMMANDS.has(words[0]);
+      if (how === "clone" || cloneOnly) expect({ words, lines: command.help.match(names) }).toEqual({ words, lines: null });
       else expect({ words, lines: command.help.match(/^.*npm run .*$/gm) }).toEqual({ words, lines: null });
+      if (how === "npx") expect({ words, lines: command.help.match(bareBin) }).toEqual({ words, lines: null });
+      if (how === "bin") expect({ words, lines: command.help.match(/^.*npx mpi-hosts.*$/gm) }).toEqual({ words, lines: null });
     }
     const first = mpiHosts.help.split("\n")[0];
     expect(first).toBe(

@@ -2,10 +2,11 @@
  * How a help, usage line or hint names a command of mpi-hosts: the way the user runs it here (./clone's invocation),
  * `npm run lab -- up` in a clone, `npx mpi-hosts lab up` or `mpi-hosts lab up` from the package.
  */
-import { invocation, Invocation } from "./clone";
+import { CLONE_ONLY_COMMANDS, invocation, Invocation } from "./clone";
 
 /**
- * `command` with `args` as the user types it here (`lab`, `up --name x`). `silent`: for output a shell reads
+ * `command` with `args` as the user types it here (`lab`, `up --name x`); a clone-only command (docs, bench) always as
+ * a clone runs it, the one place it runs. `silent`: for output a shell reads
  * (`eval "$(...)"`), without npm's banner.
  */
 export function commandLine(
@@ -14,7 +15,8 @@ export function commandLine(
   { how = invocation(), silent = false }: { how?: Invocation; silent?: boolean } = {},
 ): string {
   const rest = args ? ` ${args}` : "";
-  if (how === "clone") return `npm run ${silent ? "--silent " : ""}${command}${args ? ` --${rest}` : ""}`;
+  if (how === "clone" || CLONE_ONLY_COMMANDS.has(command))
+    return `npm run ${silent ? "--silent " : ""}${command}${args ? ` --${rest}` : ""}`;
   return `${how === "npx" ? "npx " : ""}mpi-hosts ${command}${rest}`;
 }
 

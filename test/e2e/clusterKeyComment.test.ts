@@ -7,7 +7,10 @@
  *    diff, saying the recorded key is refused by the facets' schema and the pair in the state may have been edited
  *    (bump mpi-hosts:ssh.clusterKeyRotation), before any Facet; nothing changes on the host;
  * 3. `pulumi up --target` of the clusterTrust Facet (the ClusterKey not diffed): the Facet's Check says the same of its
- *    clusterPublicKey, not that program and plugin differ.
+ *    clusterPublicKey, not that program and plugin differ;
+ * 4. the way out the messages name: with a bumped rotation a refreshing `pulumi up --refresh` still refuses (its
+ *    refresh diffs the recorded pair at the old rotation) and changes nothing; `pulumi up` makes a new pair, which the
+ *    host takes.
  * Fails on the code before: step 2's message came from every clusterTrust Facet's Check ("The program (this checkout)
  * and the installed plugin ... must be the same code"), as does step 3's.
  *   export PULUMI_HOME=/tmp/ph-<you>; bash scripts/build-engine.sh && bash scripts/install-plugin.sh
@@ -87,7 +90,9 @@ describe("a swapped cluster key pair whose comment the facets' schema refuses, u
     expect(text).toContain(
       `diff (the recorded pair): the cluster's publicKey (${quotedFp}, comment "not the cluster's") is refused by the facets' input schema`,
     );
-    expect(text).toContain("the pair in the state may have been edited. Bump mpi-hosts:ssh.clusterKeyRotation to make a new pair");
+    expect(text).toContain(
+      "the pair in the state may have been edited. Bump mpi-hosts:ssh.clusterKeyRotation and run `pulumi up` without --refresh to make a new pair",
+    );
     expect(text).not.toMatch(/must be the same code/);
     expect(text).not.toMatch(/mpi-hosts:index:Facet \(host\d-\w+\):\n\s+error/);
     expect(await watched()).toBe(before);
@@ -104,5 +109,19 @@ describe("a swapped cluster key pair whose comment the facets' schema refuses, u
     );
     expect(text).not.toMatch(/must be the same code/);
     expect(await watched()).toBe(before);
+  });
+
+  it("4. the way out: a bumped rotation; up --refresh still refuses, changing nothing; pulumi up makes a new pair, which the host takes", async () => {
+    expectExit(await pulumi(e, ["config", "set", "--path", "mpi-hosts:ssh.clusterKeyRotation", "2"]), 0);
+    const refreshing = await timings.time("step 4: pulumi up --refresh (rotation 2)", () =>
+      pulumi(e, ["up", "--yes", "--skip-preview", "--refresh"]),
+    );
+    expectExit(refreshing, "non-zero");
+    expect(refreshing.stdout + refreshing.stderr).toContain("run `pulumi up` without --refresh to make a new pair");
+    expect(await watched()).toBe(before);
+    expectExit(await timings.time("step 4: pulumi up (rotation 2)", () => pulumi(e, ["up", "--yes", "--skip-preview"])), 0);
+    const held = fingerprintOf(await root(e.lab, HOST, `cat ${SSH}/mpi-hosts_ed25519.pub`));
+    expect(held).not.toBe(quotedFp);
+    expect(await root(e.lab, HOST, `cat ${SSH}/mpi-hosts_ed25519.generation`)).toContain(`generation=2\nkey=${held}\n`);
   });
 });

@@ -190,7 +190,7 @@ describe("clusterTrust's declared inputs and desired state", () => {
 
 describe("the ClusterKey refuses a pair whose halves do not belong together", () => {
   const swapped = { comment: "c", rotation: "1", publicKey: stranger.publicKey, privateKey: gen1.privateKey };
-  const edited = `the cluster's publicKey (${publicKeyFingerprint(stranger.publicKey)}) is not the public half of its privateKey (${publicKeyFingerprint(gen1.publicKey)}): the key pair in the state was edited. Bump mpi-hosts:ssh.clusterKeyRotation to make a new pair, or restore the state from a backup and find out who wrote it.`;
+  const edited = `the cluster's publicKey (${publicKeyFingerprint(stranger.publicKey)}) is not the public half of its privateKey (${publicKeyFingerprint(gen1.publicKey)}): the key pair in the state was edited. Bump mpi-hosts:ssh.clusterKeyRotation and run \`pulumi up\` without --refresh to make a new pair (a refresh diffs the recorded pair before it sees the new rotation), or restore the state from a backup and find out who wrote it.`;
 
   it("takes one pair, and the program's inputs (no pair yet)", () => {
     expect(() => assertKeyPairConsistent(gen1, "k")).not.toThrow();
@@ -217,13 +217,14 @@ describe("the ClusterKey refuses a pair whose halves do not belong together", ()
     });
   });
 
-  it("through the plugin's handlers: check, diff and read refuse it (the private key as the engine sends it, a secret); create makes one pair", async () => {
+  it("through the plugin's handlers: check and diff refuse it (the private key as the engine sends it, a secret), read passes it on; create makes one pair", async () => {
     const urn = `urn:pulumi:s::mpi-hosts::mpi-hosts:index:MpiCluster$${CLUSTER_KEY_TYPE}::c-cluster-key`;
     const recorded = { ...swapped, privateKey: secret(swapped.privateKey) };
     await expect(handlers.check(urn, recorded)).rejects.toThrow(`c-cluster-key: check: ${edited}`);
     await expect(handlers.check(urn, { comment: "c", rotation: "1" })).resolves.toEqual({ comment: "c", rotation: "1" });
     await expect(handlers.diff(urn, "cluster-key-1", recorded, { comment: "c", rotation: "1" })).rejects.toThrow(edited);
-    await expect(handlers.read(urn, "cluster-key-1", recorded)).rejects.toThrow(`cluster-key-1: read: ${edited}`);
+    // Read refuses nothing: a refresh diffs the read pair against the recorded inputs, which refuses it.
+    await expect(handlers.read(urn, "cluster-key-1", recorded)).resolves.toEqual(recorded);
     const made = await handlers.create(urn, { comment: "c", rotation: "1" });
     await expect(handlers.read(urn, made.id, made.outs)).resolves.toEqual(made.outs);
   });
@@ -236,15 +237,15 @@ describe("the ClusterKey refuses a pair of its own whose public key the facets' 
   const refused = (where: string) =>
     `${where}: the cluster's publicKey (${publicKeyFingerprint(stranger.publicKey)}, comment "not the cluster's") is refused by the facets' input schema, so no host's clusterTrust would take it (clusterTrust's clusterPublicKey is `;
   const whatToDo =
-    "the pair in the state may have been edited. Bump mpi-hosts:ssh.clusterKeyRotation to make a new pair, or restore the state from a backup and find out who wrote it.";
+    "the pair in the state may have been edited. Bump mpi-hosts:ssh.clusterKeyRotation and run `pulumi up` without --refresh to make a new pair (a refresh diffs the recorded pair before it sees the new rotation), or restore the state from a backup and find out who wrote it.";
 
-  it("diff at an unchanged generation and read refuse it, saying it came from the state; the message blames no program/plugin mismatch", async () => {
+  it("diff at an unchanged generation refuses it, saying it came from the state; the message blames no program/plugin mismatch; read passes it on", async () => {
     const recorded = { ...quoted, privateKey: secret(quoted.privateKey) };
     const diff = handlers.diff(urn, "cluster-key-1", recorded, { comment: "c", rotation: "1" });
     await expect(diff).rejects.toThrow(refused("cluster-key-1: diff (the recorded pair)"));
     await expect(diff).rejects.toThrow(whatToDo);
     await expect(diff).rejects.not.toThrow(/same code|installed plugin/);
-    await expect(handlers.read(urn, "cluster-key-1", recorded)).rejects.toThrow(refused("cluster-key-1: read"));
+    await expect(handlers.read(urn, "cluster-key-1", recorded)).resolves.toEqual(recorded);
     await expect(handlers.check(urn, recorded)).rejects.toThrow(refused("c-cluster-key: check"));
   });
 
@@ -289,7 +290,7 @@ describe("a clusterTrust Facet handed such a key as recorded (a run that does no
     await expect(check).rejects.toThrow(
       `node1: clusterTrust: check of its clusterPublicKey (the ClusterKey resource's recorded public key); nothing was run: the cluster's publicKey (${publicKeyFingerprint(stranger.publicKey)}, comment "not the cluster's") is refused by the facets' input schema`,
     );
-    await expect(check).rejects.toThrow("Bump mpi-hosts:ssh.clusterKeyRotation to make a new pair");
+    await expect(check).rejects.toThrow("Bump mpi-hosts:ssh.clusterKeyRotation and run `pulumi up` without --refresh to make a new pair");
     await expect(check).rejects.not.toThrow(/same code|installed plugin/);
     await expect(handlers.check(FACET_URN, facetWith(gen1.publicKey))).resolves.toBeDefined();
   });
