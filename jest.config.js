@@ -7,6 +7,8 @@ const common = {
 module.exports = {
   // Lab tests start real hosts and run mpirun: minutes, not seconds.
   testTimeout: 600000,
+  // Known long lab and e2e files first, also on a clean clone (the stages run two files at a time).
+  testSequencer: require("path").join(__dirname, "test/support/testSequencer.js"),
   projects: [
     {
       ...common,
