@@ -12,8 +12,10 @@
  * placeholders (variants "a" and "b"): what comes out the same is plain data, known at preview; the rest comes from the
  * Output and shows as unknown (`output<string>`) in a preview.
  */
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, formatProblems, loadCluster, LoadOptions } from "./config/load";
+import { knownHostsName } from "./config/knownHosts";
+import { ConfigError, expandHome, formatProblems, GLOBAL_KNOWN_HOSTS, loadCluster, LoadOptions } from "./config/load";
 import { RawConfig } from "./config/rawConfig";
 import { Cluster, ConfigProblem } from "./config/types";
 
@@ -96,13 +98,35 @@ export function substitute(
 }
 
 /**
- * A problem the placeholders may cause rather than the config: with a host's address or port unknown, its keys cannot
- * be looked up in known_hosts yet (they are, at apply).
+ * The loader's options for a placeholder variant: a host whose address or port is deferred and whose key is not pinned
+ * has its keys looked up in known_hosts, at apply under its real name; meanwhile the placeholder name is listed there
+ * with the placeholder key, so that the lookup (and where its keys come from) runs the same way.
  */
-function dependsOnDeferred(problem: ConfigProblem, deferred: DeferredValue[]): boolean {
-  return deferred.some(
-    (d) => (d.field === "address" || d.field === "port") && problem.path.startsWith(`mpi-hosts:hosts[${d.index}].hostKey`),
-  );
+function placeholderOptions(config: ClusterConfig, deferred: DeferredValue[], variant: Variant, options: LoadOptions): LoadOptions {
+  const ssh = (config.ssh ?? {}) as { port?: number; knownHostsPath?: string };
+  const lines = config.hosts.flatMap((host, index) => {
+    const of = (field: InputHostField) => deferred.find((d) => d.index === index && d.field === field);
+    if (host.hostKey !== undefined || (!of("address") && !of("port"))) return [];
+    const address = of("address") ? (placeholderOf({ index, field: "address" }, variant) as string) : (host.address as string);
+    const port = of("port") ? (placeholderOf({ index, field: "port" }, variant) as number) : ((host.port as number) ?? ssh.port ?? 22);
+    return [`${knownHostsName(address, port)} ${placeholderOf({ index, field: "hostKey" }, variant) as string}\n`];
+  });
+  if (lines.length === 0) return options;
+  const read = options.readKnownHosts ?? readFileOrEmpty;
+  const knownHostsPath = expandHome(ssh.knownHostsPath ?? "~/.ssh/known_hosts");
+  return {
+    ...options,
+    globalKnownHostsPaths: options.globalKnownHostsPaths ?? (options.readKnownHosts ? [] : GLOBAL_KNOWN_HOSTS),
+    readKnownHosts: (file) => (file === knownHostsPath ? `${read(file)}\n${lines.join("")}` : read(file)),
+  };
+}
+
+function readFileOrEmpty(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 /** The cluster of a program's config: plain, or known at apply; see the module comment. */
@@ -121,11 +145,10 @@ export interface ClusterPlan {
 export function planCluster(config: ClusterConfig, options: LoadOptions = {}): ClusterPlan {
   const deferred = deferredValues(config);
   const load = (variant: Variant) => {
-    const { cluster, problems } = loadCluster(
+    return loadCluster(
       substitute(config, deferred, (d) => placeholderOf(d, variant)),
-      options,
+      placeholderOptions(config, deferred, variant, options),
     );
-    return { cluster, problems: problems.filter((p) => !dependsOnDeferred(p, deferred)) };
   };
   const a = load("a");
   if (!a.cluster || a.problems.some((p) => p.severity === "error")) throw new ConfigError(a.problems);
@@ -134,15 +157,29 @@ export function planCluster(config: ClusterConfig, options: LoadOptions = {}): C
   if (!b.cluster) throw new ConfigError(b.problems);
   const shown = new Set(formatProblems(a.problems).split("\n"));
   const atApply = pulumi.all(deferred.map((d) => d.value)).apply((values) => {
-    const { cluster, problems } = loadCluster(
-      substitute(config, deferred, (_, i) => values[i]),
-      options,
-    );
-    if (!cluster) throw new ConfigError(problems);
+    const { cluster, problems } = loadWithValues(config, deferred, values, options);
     for (const p of problems) if (!shown.has(formatProblems([p]))) void pulumi.log.warn(formatProblems([p]));
     return cluster;
   });
   return { cluster: a.cluster, other: b.cluster, atApply, problems: a.problems };
+}
+
+/**
+ * The apply-time load: the config with the deferred values as they resolved, through the same loader; throws a
+ * ConfigError (the stack file's messages, naming the field) on an error, which fails the Output every facet waits for.
+ */
+export function loadWithValues(
+  config: ClusterConfig,
+  deferred: DeferredValue[],
+  values: unknown[],
+  options: LoadOptions = {},
+): { cluster: Cluster; problems: ConfigProblem[] } {
+  const { cluster, problems } = loadCluster(
+    substitute(config, deferred, (_, i) => values[i]),
+    options,
+  );
+  if (!cluster) throw new ConfigError(problems);
+  return { cluster, problems };
 }
 
 /**

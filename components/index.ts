@@ -6,6 +6,7 @@
 export { mpiClusterFromStackConfig } from "./stackProgram";
 export { MpiCluster } from "./mpiCluster";
 export type { MpiClusterArgs } from "./mpiCluster";
+export type { ClusterConfig, HostConfig, InputHostField } from "./clusterInputs";
 export { MpiHost } from "./mpiHost";
 export type { HostSummary, MpiHostArgs } from "./mpiHost";
 export { ConfigError, formatProblems, loadCluster, loadClusterOrThrow, namespaceKeys, readStackFile } from "./config/load";

@@ -65,7 +65,8 @@ export class MpiHost extends pulumi.ComponentResource {
       return declared.map((d) => facetRecord({ ...d, host: declared, connection: hostConnection(c, h), secretEnv: {} }));
     };
     const records = atApply
-      ? pulumi.all([atApply, args.clusterPublicKey]).apply(([c, key]) => recordsFor(c, key))
+      ? // Not pulumi.all([atApply, key]): it would walk the whole cluster for Outputs, where there are none.
+        atApply.apply((c) => pulumi.output(args.clusterPublicKey).apply((key) => recordsFor(c, key)))
       : pulumi.output(args.clusterPublicKey).apply((key) => recordsFor(cluster, key));
     // What does not change with the cluster key is declared as plain data, known before the key is: a preview that
     // replaces the key (a rotation, ssh.clusterKeyRotation) then shows only the facets that hold it as updates, and
