@@ -15,7 +15,7 @@
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { knownHostsName } from "./config/knownHosts";
-import { ConfigError, expandHome, formatProblems, GLOBAL_KNOWN_HOSTS, loadCluster, LoadOptions } from "./config/load";
+import { ConfigError, expandHome, formatProblems, GLOBAL_KNOWN_HOSTS, loadCluster, LoadOptions, LoadResult } from "./config/load";
 import { RawConfig } from "./config/rawConfig";
 import { Cluster, ConfigProblem } from "./config/types";
 
@@ -129,6 +129,19 @@ function readFileOrEmpty(file: string): string {
   }
 }
 
+/** The loader's result for the config with the deferred values as the placeholders of `variant`. */
+export function loadWithPlaceholders(
+  config: ClusterConfig,
+  deferred: DeferredValue[],
+  variant: Variant,
+  options: LoadOptions = {},
+): LoadResult {
+  return loadCluster(
+    substitute(config, deferred, (d) => placeholderOf(d, variant)),
+    placeholderOptions(config, deferred, variant, options),
+  );
+}
+
 /** The cluster of a program's config: plain, or known at apply; see the module comment. */
 export interface ClusterPlan {
   /** The cluster with the deferred values as placeholders of variant "a" (the plain cluster when nothing is deferred). */
@@ -144,12 +157,7 @@ export interface ClusterPlan {
 /** Loads a program's config (see the module comment); throws a ConfigError for the errors found now. */
 export function planCluster(config: ClusterConfig, options: LoadOptions = {}): ClusterPlan {
   const deferred = deferredValues(config);
-  const load = (variant: Variant) => {
-    return loadCluster(
-      substitute(config, deferred, (d) => placeholderOf(d, variant)),
-      placeholderOptions(config, deferred, variant, options),
-    );
-  };
+  const load = (variant: Variant) => loadWithPlaceholders(config, deferred, variant, options);
   const a = load("a");
   if (!a.cluster || a.problems.some((p) => p.severity === "error")) throw new ConfigError(a.problems);
   if (deferred.length === 0) return { cluster: a.cluster, other: a.cluster, problems: a.problems };

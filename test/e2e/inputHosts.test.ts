@@ -93,7 +93,6 @@ describe("hosts whose address, port, user and host key come from another resourc
     expectExit(await pulumi(e, ["config", "set", "inputHosts:corruptHostKey", "true"]), 0);
     const up = await timings.time("step 4: pulumi up (malformed host key at apply)", () => pulumi(e, ["up", "--yes", "--skip-preview"]));
     expectExit(up, "non-zero");
-    fs.writeFileSync("/tmp/xi-step4.txt", `${up.stdout}\n---\n${up.stderr}`);
     expect(`${up.stdout}\n${up.stderr}`).toContain("mpi-hosts:hosts[1].hostKey");
     for (const h of HOSTS) expect({ host: h, baseline: await hostBaseline(e.lab, h) }).toEqual({ host: h, baseline: before[h] });
     expectExit(await pulumi(e, ["config", "rm", "inputHosts:corruptHostKey"]), 0);
