@@ -78,7 +78,8 @@ export function placeholderOf(d: Pick<DeferredValue, "index" | "field">, variant
     case "address":
       return `known-at-apply-${variant}.hosts-${d.index}-address.invalid`;
     case "port":
-      return (variant === "a" ? 900 : 950) + (d.index % 50);
+      // Distinct for the first 200 hosts (beyond, a render may name the wrong host's port; the apply is unaffected).
+      return (variant === "a" ? 620 : 820) + (d.index % 200);
     case "user":
       return `known-at-apply-${variant}-hosts-${d.index}-user`;
     case "hostKey":
