@@ -68,10 +68,13 @@ export function verificationJob(
   desiredByHost: pulumi.Input<Record<string, unknown>>,
   appliedAt: AppliedAt,
   opts: pulumi.CustomResourceOptions,
+  valueOf: <T>(of: (cluster: Cluster) => T) => pulumi.Input<T> = (of) => of(cluster),
 ): VerificationJob {
-  const script = renderVerifyScript(cluster, { reportOnFailure: false });
-  const fingerprint = pulumi.output(desiredByHost).apply((d) => verificationFingerprint(d, script));
-  const { cluster: jobCluster, connection } = jobInputsOf(cluster, "", {});
+  // valueOf: an Output of what depends on a host value known only at apply (components/clusterInputs.ts).
+  const script = valueOf((c) => renderVerifyScript(c, { reportOnFailure: false }));
+  const fingerprint = pulumi.all([desiredByHost, script]).apply(([d, s]) => verificationFingerprint(d, s));
+  const jobCluster = valueOf((c) => jobInputsOf(c, "", {}).cluster);
+  const connection = valueOf((c) => jobInputsOf(c, "", {}).connection);
   // A plain object of outputs, not pulumi.all: one unknown stamp leaves the others readable in a preview's diff.
   return new VerificationJob(name, { cluster: jobCluster, connection, fingerprint, appliedAt }, opts);
 }
