@@ -140,6 +140,45 @@ describe("planCluster", () => {
     expect((await applyError(config)).message).toMatch(/^mpi-hosts:hosts\[1\]\.hostKey: not set, and \[10\.9\.0\.3\]:2222 is not in/);
   });
 
+  it("loads at construction a host whose address is deferred, key unpinned, and port from the user's ssh config", () => {
+    const config = plainConfig();
+    Object.assign(config, { ssh: { user: "mpi", useSshConfig: true } });
+    delete config.hosts[1].hostKey;
+    config.hosts[1].address = pulumi.output("10.9.0.3");
+    const options = {
+      readKnownHosts: () => `[10.9.0.3]:2200 ${KEY(5)}\n`,
+      // ssh -G for the alias, and without a config file (ssh's defaults, which the loader compares with).
+      readSshConfig: (alias: string, withoutConfig?: boolean) => `port ${withoutConfig ? 22 : 2200}\nuser me\nhostname ${alias}\n`,
+    };
+    expect(() => planCluster(config, options)).not.toThrow();
+    const atApply = loadWithValues(config, deferredValues(config), ["10.9.0.3"], options).cluster;
+    expect(atApply.hosts[1].port).toBe(2200);
+    expect(atApply.hosts[1].hostKeys).toEqual([KEY(5)]);
+  });
+
+  it.each([
+    ["an address outside mpi.network (a warning)", "address", "192.168.77.5"],
+    ["a malformed host key (an error)", "hostKey", "ssh-ed25519 not-base64!"],
+    ["a user name ssh would refuse (an error)", "user", "Not A User"],
+  ] as const)("names no secret value in its messages at apply: %s", (_, field, value) => {
+    const config = plainConfig();
+    (config.hosts[1] as Record<string, unknown>)[field] = pulumi.secret(value);
+    const deferred = deferredValues(config);
+    const problemsText = (secret: boolean) => {
+      try {
+        return loadWithValues(config, deferred, [value], noKnownHosts, [secret])
+          .problems.map((p) => `${p.path}: ${p.message}`)
+          .join("\n");
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(problemsText(true)).toContain(`<secret: hosts[1].${field}>`);
+    expect(problemsText(true)).not.toContain(value);
+    // Not secret: the same message shows the value.
+    expect(problemsText(false)).toContain(value);
+  });
+
   it("keeps a secret address secret", async () => {
     const config = plainConfig();
     config.hosts[1].address = pulumi.secret("10.9.0.3");

@@ -104,13 +104,18 @@ export function substitute(
  * with the placeholder key, so that the lookup (and where its keys come from) runs the same way.
  */
 function placeholderOptions(config: ClusterConfig, deferred: DeferredValue[], variant: Variant, options: LoadOptions): LoadOptions {
-  const ssh = (config.ssh ?? {}) as { port?: number; knownHostsPath?: string };
+  const ssh = (config.ssh ?? {}) as { knownHostsPath?: string };
   const lines = config.hosts.flatMap((host, index) => {
     const of = (field: InputHostField) => deferred.find((d) => d.index === index && d.field === field);
     if (host.hostKey !== undefined || (!of("address") && !of("port"))) return [];
-    const address = of("address") ? (placeholderOf({ index, field: "address" }, variant) as string) : (host.address as string);
-    const port = of("port") ? (placeholderOf({ index, field: "port" }, variant) as number) : ((host.port as number) ?? ssh.port ?? 22);
-    return [`${knownHostsName(address, port)} ${placeholderOf({ index, field: "hostKey" }, variant) as string}\n`];
+    const key = placeholderOf({ index, field: "hostKey" }, variant) as string;
+    if (of("address")) {
+      // Any port: the loader may take the port from the user's ssh config (ssh -G), which this cannot foresee.
+      const address = placeholderOf({ index, field: "address" }, variant) as string;
+      return [`${address},[${address}]:* ${key}\n`];
+    }
+    const port = placeholderOf({ index, field: "port" }, variant) as number;
+    return [`${knownHostsName(host.address as string, port)} ${key}\n`];
   });
   if (lines.length === 0) return options;
   const read = options.readKnownHosts ?? readFileOrEmpty;
@@ -165,8 +170,9 @@ export function planCluster(config: ClusterConfig, options: LoadOptions = {}): C
   const b = load("b");
   if (!b.cluster) throw new ConfigError(b.problems);
   const shown = new Set(formatProblems(a.problems).split("\n"));
-  const atApply = pulumi.all(deferred.map((d) => d.value)).apply((values) => {
-    const { cluster, problems } = loadWithValues(config, deferred, values, options);
+  const secrets = Promise.all(deferred.map((d) => pulumi.isSecret(pulumi.output(d.value))));
+  const atApply = pulumi.all([pulumi.all(deferred.map((d) => d.value)), secrets]).apply(([values, secret]) => {
+    const { cluster, problems } = loadWithValues(config, deferred, values, options, secret);
     for (const p of problems) if (!shown.has(formatProblems([p]))) void pulumi.log.warn(formatProblems([p]));
     return cluster;
   });
@@ -176,19 +182,34 @@ export function planCluster(config: ClusterConfig, options: LoadOptions = {}): C
 /**
  * The apply-time load: the config with the deferred values as they resolved, through the same loader; throws a
  * ConfigError (the stack file's messages, naming the field) on an error, which fails the Output every facet waits for.
+ * The problems name no value that came from a secret Output (`secret[i]` for `values[i]`): the update log and the
+ * terminal show them.
  */
 export function loadWithValues(
   config: ClusterConfig,
   deferred: DeferredValue[],
   values: unknown[],
   options: LoadOptions = {},
+  secret: boolean[] = [],
 ): { cluster: Cluster; problems: ConfigProblem[] } {
-  const { cluster, problems } = loadCluster(
+  const loaded = loadCluster(
     substitute(config, deferred, (_, i) => values[i]),
     options,
   );
-  if (!cluster) throw new ConfigError(problems);
-  return { cluster, problems };
+  const problems = loaded.problems.map((p) => ({ ...p, path: hideSecrets(p.path), message: hideSecrets(p.message) }));
+  if (!loaded.cluster) throw new ConfigError(problems);
+  return { cluster: loaded.cluster, problems };
+
+  function hideSecrets(text: string): string {
+    return deferred.reduce((t, d, i) => {
+      if (!secret[i]) return t;
+      const shown = [values[i]]
+        .flat()
+        .map(String)
+        .filter((v) => v !== "");
+      return shown.reduce((u, v) => u.split(v).join(`<secret: ${d.name}>`), t);
+    }, text);
+  }
 }
 
 /**
