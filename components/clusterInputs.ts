@@ -180,10 +180,27 @@ export function planCluster(config: ClusterConfig, options: LoadOptions = {}): C
 }
 
 /**
+ * A config error found at apply, which fails the Output every facet waits for and so ends the program: the loader's
+ * ConfigError as a `pulumi.RunError`, which the SDK shows by its message alone (the stack file's text, naming the
+ * field), and without stack frames. The SDK formats every error that ends a program with `util.inspect(err, { colors:
+ * true })` (cmd/run/run.ts, also a RunError's, for its trace), and Node 20.20's inspect does not return on a frame
+ * naming a file right under a scope folder (nodejs/node#64011), which the SDK's source maps make of every apply
+ * callback's frame (`node_modules/@pulumi/output.ts`): it builds a string up to V8's maximum length, and `pulumi up`
+ * reported the error 45-180 s late (docs/pulumi.md). Where the error was raised says nothing to whoever fixes the value.
+ */
+export class ConfigErrorAtApply extends pulumi.RunError {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(new ConfigError(problems).message);
+    this.name = "ConfigError";
+    this.stack = `${this.name}: ${this.message}`;
+  }
+}
+
+/**
  * The apply-time load: the config with the deferred values as they resolved, through the same loader; throws a
- * ConfigError (the stack file's messages, naming the field) on an error, which fails the Output every facet waits for.
- * The problems name no value that came from a secret Output (`secret[i]` for `values[i]`): the update log and the
- * terminal show them.
+ * ConfigErrorAtApply (the stack file's messages, naming the field) on an error, which fails the Output every facet
+ * waits for. The problems name no value that came from a secret Output (`secret[i]` for `values[i]`): the update log
+ * and the terminal show them.
  */
 export function loadWithValues(
   config: ClusterConfig,
@@ -197,7 +214,7 @@ export function loadWithValues(
     options,
   );
   const problems = loaded.problems.map((p) => ({ ...p, path: hideSecrets(p.path), message: hideSecrets(p.message) }));
-  if (!loaded.cluster) throw new ConfigError(problems);
+  if (!loaded.cluster) throw new ConfigErrorAtApply(problems);
   return { cluster: loaded.cluster, problems };
 
   function hideSecrets(text: string): string {
