@@ -3,6 +3,7 @@
  * rest at apply, with the same messages; what depends on a deferred value comes from the checked Output; MpiCluster
  * declares the same facets either way. Under Pulumi's mocks (no engine): the lab and e2e tests drive real hosts.
  */
+import { spawnSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, clusterValueOf, deferredValues, loadWithValues, planCluster } from "./clusterInputs";
 import { ConfigError, loadCluster } from "./config/load";
@@ -233,5 +234,26 @@ describe("MpiCluster from a config with Outputs", () => {
     config.hosts[1].address = pulumi.output("10.9.0.3");
     config.mpi = { network: "10.9.0.0/33" };
     expect(() => new MpiCluster("bad", { config, loadOptions: noKnownHosts })).toThrow(/mpi-hosts:mpi\.network/);
+  });
+});
+
+describe("MpiCluster when the apply-time check fails (its own process: the failing Output ends it)", () => {
+  const run = (hostKey: "bad" | "good") => {
+    const out = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "test/fixtures/applyTimeGate.ts", hostKey], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    return JSON.parse(out.stdout.slice(out.stdout.indexOf("{"))) as { registered: string[]; errors: string[] };
+  };
+  const facets = (registered: string[]) => registered.filter((r) => r.startsWith("mpi-hosts:index:Facet "));
+
+  it("registers no facet on any host, and the error names the field but not the secret value", () => {
+    const bad = run("bad");
+    expect(facets(bad.registered)).toEqual([]);
+    expect(bad.registered).toContain("mpi-hosts:index:ClusterKey c-cluster-key");
+    expect(bad.errors.join("\n")).toContain('mpi-hosts:hosts[1].hostKey: "<secret: hosts[1].hostKey>" is not an SSH public key');
+    expect(bad.errors.join("\n")).not.toContain("not-base64!");
+    // The control: the same program with a good key registers every host's facets.
+    expect(facets(run("good").registered)).toEqual(expect.arrayContaining(["mpi-hosts:index:Facet node1-python"]));
   });
 });
