@@ -1,26 +1,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Command, CommandDefinition, isGroup } from "./command";
+import { CommandDefinition, isGroup } from "./command";
 import { commands } from "./commands";
 import { main } from "./main";
 import { captureOutput } from "../test/support/captureOutput";
+import { everyCommand as everyCommandOf } from "../test/support/everyCommand";
 
-/**
- * Every command of the table, subcommands included, as typed after mpi-hosts ("lab up"), with its definition; a
- * group's default command (`bench` with options) under the group's words too.
- */
-async function everyCommand(): Promise<Array<[string[], Command]>> {
-  const found: Array<[string[], Command]> = [];
-  const walk = async (words: string[], command: Command) => {
-    found.push([words, command]);
-    if (!isGroup(command)) return;
-    if (command.default) found.push([words, await command.default.load()]);
-    for (const [name, entry] of Object.entries(command.subcommands)) await walk([...words, name], await entry.load());
-  };
-  for (const [name, entry] of Object.entries(commands)) await walk([name], await entry.load());
-  return found;
-}
+const everyCommand = () => everyCommandOf(commands);
 
 describe("every command of the table", () => {
   const output = captureOutput();

@@ -5,7 +5,7 @@
  * each way would, since these tests run from a clone.
  */
 import { CLONE_ONLY_COMMANDS, type Invocation } from "./clone";
-import type { Command } from "./command";
+import { everyCommand } from "../test/support/everyCommand";
 
 let mockHow: Invocation = "clone";
 jest.mock("./clone", () => ({ ...jest.requireActual("./clone"), invocation: () => mockHow, runsFromClone: () => mockHow === "clone" }));
@@ -15,15 +15,7 @@ async function loadedAs(how: Invocation) {
   mockHow = how;
   jest.resetModules();
   const { commands, mpiHosts } = (await import("./commands")) as typeof import("./commands");
-  const { isGroup } = (await import("./command")) as typeof import("./command");
-  const found: Array<[string[], Command]> = [];
-  const walk = async (words: string[], command: Command) => {
-    found.push([words, command]);
-    if (!isGroup(command)) return;
-    if (command.default) found.push([words, await command.default.load()]);
-    for (const [name, entry] of Object.entries(command.subcommands)) await walk([...words, name], await entry.load());
-  };
-  for (const [name, entry] of Object.entries(commands)) await walk([name], await entry.load());
+  const found = await everyCommand(commands);
   const names = new RegExp(`^.*\\bmpi-hosts (${Object.keys(commands).join("|")})\\b.*$`, "gm");
   const bareBin = new RegExp(`^.*(?<!npx )\\bmpi-hosts (${Object.keys(commands).join("|")})\\b.*$`, "gm");
   return { every: found, mpiHosts, names, bareBin, usage: (await import("./usage")) as typeof import("./usage") };
