@@ -186,7 +186,7 @@ export function planCluster(config: ClusterConfig, options: LoadOptions = {}): C
  * true })` (cmd/run/run.ts, also a RunError's, for its trace), and Node 20.20's inspect does not return on a frame
  * naming a file right under a scope folder (nodejs/node#64011), which the SDK's source maps make of every apply
  * callback's frame (`node_modules/@pulumi/output.ts`): it builds a string up to V8's maximum length, and `pulumi up`
- * reported the error 45-180 s late (docs/pulumi.md). Where the error was raised says nothing to whoever fixes the value.
+ * reported the error 75-180 s late (docs/pulumi.md). Where the error was raised says nothing to whoever fixes the value.
  */
 export class ConfigErrorAtApply extends pulumi.RunError {
   constructor(readonly problems: ConfigProblem[]) {

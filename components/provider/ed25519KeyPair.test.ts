@@ -46,6 +46,20 @@ describe.each([
     expect(keygen("-l", "-f", file).split(" ")[1]).toBe(keygen("-l", "-f", `${file}.pub`).split(" ")[1]);
   });
 
+  test("the private key signs what the public line verifies (the seed and the public key are one pair)", () => {
+    const file = join(dir, `s${Math.random().toString(36).slice(2)}`);
+    writeFileSync(file, pair.privateKey, { mode: 0o600 });
+    writeFileSync(`${file}.allowed`, `signer ${pair.publicKey}\n`);
+    writeFileSync(`${file}.data`, "mpi-hosts");
+    keygen("-Y", "sign", "-f", file, "-n", "test", `${file}.data`);
+    const verified = execFileSync(
+      "ssh-keygen",
+      ["-Y", "verify", "-f", `${file}.allowed`, "-I", "signer", "-n", "test", "-s", `${file}.data.sig`],
+      { input: "mpi-hosts", encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] },
+    );
+    expect(verified).toContain('Good "test" signature for signer');
+  });
+
   test("ssh2 parses the private key and derives the same public key", () => {
     const parsed = utils.parseKey(pair.privateKey);
     if (parsed instanceof Error || Array.isArray(parsed)) throw parsed instanceof Error ? parsed : new Error("several keys");

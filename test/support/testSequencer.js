@@ -28,6 +28,9 @@ const MEASURED_SECONDS = {
 };
 
 class KnownLongFirst extends Sequencer {
+  /** The tests whose time below is their size: not a duration, which jest's scheduler must not read as one. */
+  bySize = new WeakSet();
+
   time(test) {
     const timed = super.time(test);
     if (timed != null) return timed;
@@ -35,7 +38,19 @@ class KnownLongFirst extends Sequencer {
     if (seconds !== undefined) return seconds * 1000;
     // Every file gets a time: jest starts the untimed ones first. Size (bytes as ms: under any measured file) keeps
     // jest's own order among the others.
+    this.bySize.add(test);
     return (test.context.hasteFS.getSize(test.path) ?? 0) / 1000;
+  }
+
+  /**
+   * jest's order, then no duration on the files timed by size: jest runs up to 20 files that all look shorter than a
+   * second in one process whatever --maxWorkers says (@jest/core testSchedulerHelper), which a size taken for
+   * milliseconds would make every small lab file look.
+   */
+  sort(tests) {
+    const sorted = super.sort(tests);
+    for (const test of sorted) if (this.bySize.has(test)) test.duration = undefined;
+    return sorted;
   }
 }
 

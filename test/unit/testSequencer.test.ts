@@ -44,3 +44,13 @@ test("every measured e2e file exists and starts before every unmeasured one", ()
   for (const f of measured) expect(files).toContain(f);
   expect(new Set(order(files).slice(0, measured.length))).toEqual(new Set(measured));
 });
+
+test("a file timed only by its size keeps no duration, so jest's scheduler still runs small files on --maxWorkers", () => {
+  const context = { config: { rootDir: root, cache: false, id: "test" }, hasteFS: { getSize: (p: string) => fs.statSync(p).size } };
+  const tests = ["test/lab/reboot.test.ts", "test/lab/firewall.test.ts"].map((f) => ({ path: path.join(root, f), context }));
+  const sorted = new KnownLongFirst().sort(tests) as Array<{ path: string; duration?: number }>;
+  expect(sorted.map((t) => [path.relative(root, t.path), t.duration])).toEqual([
+    ["test/lab/firewall.test.ts", KnownLongFirst.MEASURED_SECONDS["test/lab/firewall.test.ts"] * 1000],
+    ["test/lab/reboot.test.ts", undefined],
+  ]);
+});
